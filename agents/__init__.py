@@ -1,0 +1,1 @@
+"""The LangGraph build agent and the ``ftds-agent`` CLI: thin layers over ``ftds.tools``."""

@@ -1,0 +1,46 @@
+"""Pydantic result models: they become each tool's outputSchema and structured content."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ftds.tools.records import Chunk, FileReport, Sample
+
+
+class LoadLiteratureResult(BaseModel):
+    files: list[FileReport]
+    total_chunks: int
+    chunks: list[Chunk] = Field(description="One page of chunks (see offset/limit).")
+    offset: int
+    next_offset: int | None = Field(description="Pass as offset for the next page; null at the end.")
+    chunks_file: str | None = Field(default=None, description="JSONL with all chunks, when out_path was given.")
+
+
+class GenerateQAResult(BaseModel):
+    accepted: list[Sample]
+    rejected: list[dict[str, str]] = Field(description="Rejected samples with their reason.")
+    failed: list[dict[str, str]] = Field(description="Failures with their reason.")
+    generated: int
+    tokens: int
+    model: str
+
+
+class RecordError(BaseModel):
+    index: int
+    error: str
+
+
+class ConvertFormatResult(BaseModel):
+    out_path: str
+    source_format: str
+    target_format: str
+    converted: int
+    errors: list[RecordError] = Field(description="Records that could not be converted (first 50).")
+    error_count: int
+
+
+class SplitDatasetResult(BaseModel):
+    counts: dict[str, int]
+    files: dict[str, str]
+    grouped_by: str
+    notes: list[str]

@@ -1,0 +1,163 @@
+"""The build graph end to end against the FAKE OpenAI-compatible server, and the CLI around it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ftds.agents.context import BuildContext
+from ftds.agents.graph import run_build
+from ftds.tools.config import load_settings
+from ftds.tools.llm import make_chat_model
+from tests.conftest import fake_llm_overrides
+from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+
+
+def _inputs(tmp_path: Path, law_file: Path) -> Path:
+    folder = tmp_path / "input"
+    folder.mkdir()
+    (folder / law_file.name).write_text(law_file.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "broken.md").write_bytes(b"")
+    return folder
+
+
+async def _build(server: FakeOpenAIServer, inputs: Path, out: Path, **build: object):
+    settings = load_settings(llm=fake_llm_overrides(server), build={"domain": "law", **build})
+    llm = make_chat_model(settings.llm, settings.cache_dir)
+    events: list[tuple[str, dict]] = []
+    context = BuildContext(
+        settings=settings,
+        generator=llm,
+        reviewer=llm,
+        out_dir=out,
+        run_id="t1",
+        on_event=lambda kind, data: events.append((kind, data)),
+    )
+    state = await run_build([inputs], context)
+    await llm.aclose()
+    return state["summary"], events
+
+
+async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_everything(
+    tmp_path: Path, law_file: Path
+) -> None:
+    inputs = _inputs(tmp_path, law_file)
+    with FakeOpenAIServer() as server:
+        summary, events = await _build(server, inputs, tmp_path / "out")
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["chunks"] == report["chunks_selected"] == report["chunks_processed"] > 0
+    assert report["generated"] == report["accepted"] + report["rejected"] + report["failed"]
+    assert report["files_failed"][0]["item_id"] == "broken.md"
+    assert "empty" in report["files_failed"][0]["reason"]
+    assert sum(report["splits"].values()) == report["accepted"] > 0
+    assert report["generator_usage"]["calls"] == report["chunks"]  # one generation call per chunk
+    source = law_file.read_text(encoding="utf-8")
+    for fmt in ("alpaca", "sharegpt"):
+        lines = (tmp_path / "out" / fmt / "train.jsonl").read_text(encoding="utf-8").splitlines()
+        assert lines
+    alpaca = [json.loads(line) for line in (tmp_path / "out" / "alpaca" / "train.jsonl").open(encoding="utf-8")]
+    assert all(record["output"] in source for record in alpaca)  # the fake answers with source sentences
+    provenance = [json.loads(line) for line in (tmp_path / "out" / "provenance" / "train.jsonl").open()]
+    assert {p["sample_id"] for p in provenance} == {r["id"] for r in alpaca}
+    assert all(p["provenance"]["heading_path"] for p in provenance)
+    info = json.loads((tmp_path / "out" / "dataset_info.json").read_text())
+    assert info["ftds_sharegpt_train"]["formatting"] == "sharegpt"
+    assert not summary.complete  # the empty file failed
+    assert any(kind == "chunk_done" for kind, _ in events)
+
+
+async def test_thirty_percent_faults_leave_every_item_accounted_for(tmp_path: Path, law_file: Path) -> None:
+    inputs = _inputs(tmp_path, law_file)
+    config = FakeServerConfig(fault_rate=0.3, seed=7, timeout_sleep_s=2.5, retry_after_s=0.01)
+    with FakeOpenAIServer(config) as server:
+        settings_extra = {"max_retries": 1, "timeout_s": 1.0}
+        server_llm = fake_llm_overrides(server, **settings_extra)
+        settings = load_settings(llm=server_llm, build={"domain": "law"})
+        llm = make_chat_model(settings.llm, settings.cache_dir)
+        context = BuildContext(settings=settings, generator=llm, reviewer=llm, out_dir=tmp_path / "out", run_id="f")
+        summary = (await run_build([inputs], context))["summary"]
+        await llm.aclose()
+    assert sum(count for fault, count in server.faults_served.items() if fault != "ok") > 0
+    assert summary.generated == summary.accepted + summary.rejected + summary.failed
+    assert summary.chunks_selected == summary.chunks_processed + len(summary.chunks_failed)
+    for item in [*summary.rejected_items, *summary.failed_items, *summary.chunks_failed]:
+        assert item.reason
+    assert sum(summary.failure_reasons.values()) == summary.failed + len(summary.chunks_failed)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FTDS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "ftds.agents.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_cli_build_reports_partial_result_with_its_exit_code(tmp_path: Path, law_file: Path) -> None:
+    inputs = _inputs(tmp_path, law_file)
+    with FakeOpenAIServer() as server:
+        result = _cli(
+            "build",
+            "--domain",
+            "law",
+            "--input",
+            str(inputs),
+            "--out",
+            str(tmp_path / "o"),
+            "--backend",
+            "openai",
+            "--model",
+            "fake",
+            "--base-url",
+            server.base_url,
+            "--max-chunks",
+            "3",
+            "--json",
+            cwd=tmp_path,
+        )
+    assert result.returncode == 3, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["chunks_selected"] == 3
+    assert summary["files_failed"][0]["item_id"] == "broken.md"
+
+
+def test_cli_build_without_input_is_a_usage_error(tmp_path: Path) -> None:
+    result = _cli("build", "--domain", "law", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "input" in result.stderr
+
+
+def test_cli_build_needs_api_key_for_remote_endpoint(tmp_path: Path, law_file: Path) -> None:
+    result = _cli(
+        "build",
+        str(law_file),
+        "--backend",
+        "openai",
+        "--model",
+        "gpt-x",
+        "--base-url",
+        "https://api.example.invalid/v1",
+        "--api-key-env",
+        "NO_SUCH_KEY",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "NO_SUCH_KEY" in result.stderr
+
+
+def test_cli_convert_and_split_real_llamafactory_data(tmp_path: Path, corpus: Path) -> None:
+    source = corpus / "datasets" / "alpaca_zh_demo.json"
+    converted = _cli(
+        "convert", str(source), "--to", "sharegpt", "--out", str(tmp_path / "s.jsonl"), "--json", cwd=tmp_path
+    )
+    assert converted.returncode == 0, converted.stderr
+    assert json.loads(converted.stdout)["converted"] == 1000
+    split = _cli("split", str(tmp_path / "s.jsonl"), "--out", str(tmp_path / "splits"), "--json", cwd=tmp_path)
+    assert split.returncode == 0, split.stderr
+    assert json.loads(split.stdout)["splits"] == {"train": 700, "validation": 150, "test": 150}

@@ -1,0 +1,56 @@
+"""Shared fixtures. The autouse fixture isolates every test from the developer's own config, keys and
+cache, so a test can never pass (or fail) because of something on the machine it runs on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+MODEL_CACHE = REPO / ".pytest_cache" / "ftds-models"  # assembled GGUF shared across test sessions
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("FTDS_") or name in {"OPENAI_API_KEY", "OPENAI_BASE_URL"}:
+            monkeypatch.delenv(name, raising=False)
+    config_home = tmp_path / "xdg-config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    monkeypatch.setenv("FTDS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"the shared corpus is missing at {CORPUS}; tests need ../shared/corpus beside the repo")
+    return CORPUS
+
+
+@pytest.fixture
+def law_file(corpus: Path) -> Path:
+    return corpus / "law_zh" / "数据安全法(2021-06-10).md"
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(FakeServerConfig()) as server:
+        yield server
+
+
+def fake_llm_overrides(server: FakeOpenAIServer, **extra: object) -> dict[str, object]:
+    return {
+        "backend": "openai",
+        "model": "fake-model",
+        "base_url": server.base_url,
+        "max_retries": 4,
+        "timeout_s": 2.0,
+        **extra,
+    }

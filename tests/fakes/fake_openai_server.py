@@ -1,0 +1,186 @@
+"""FAKE OpenAI-compatible chat server for tests and benchmarks (loopback only).
+
+It answers ``POST /v1/chat/completions`` the way a cooperative model would for ftds' two prompts —
+generation (pairs built from the source sentences in the prompt) and review (a score per pair) — after a
+configurable latency, and injects faults on demand: 429 with Retry-After, 500, timeouts, malformed bodies,
+non-JSON content and ``<think>`` blocks. Everything it received is kept in ``requests``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+FAULTS = ("429", "500", "timeout", "malformed_body", "not_json", "think")
+
+
+@dataclass
+class FakeServerConfig:
+    latency_s: float = 0.0
+    fault_rate: float = 0.0
+    faults: tuple[str, ...] = FAULTS
+    seed: int = 0
+    review_score: int = 5
+    retry_after_s: float = 0.05
+    timeout_sleep_s: float = 3.0
+    script: list[str] = field(default_factory=list)  # fault names to inject first, in order ("ok" = none)
+
+
+def _source_from_prompt(text: str) -> str:
+    match = re.search(r'"""\n(.*?)\n"""', text, re.DOTALL)
+    return match.group(1) if match else text
+
+
+def _sentences(source: str) -> list[str]:
+    body = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    parts = re.split(r"(?<=[。！？；.!?])\s*", body)
+    return [p.strip() for p in parts if len(p.strip()) >= 8]
+
+
+def fake_generation(prompt: str) -> dict[str, Any]:
+    count_match = re.search(r"(\d+)\s*(?:个问答对|question-answer pairs)", prompt)
+    count = int(count_match.group(1)) if count_match else 2
+    sentences = _sentences(_source_from_prompt(prompt)) or ["(no source text)"]
+    zh = bool(re.search(r"[\u4e00-\u9fff]", prompt[:200]))
+    pairs = []
+    for index in range(count):
+        sentence = sentences[index % len(sentences)]
+        topic = sentence[:14]
+        question = (
+            f"关于“{topic}”，有什么规定？（第{index + 1}问）"
+            if zh
+            else f"What does the source provide about '{topic}'? (question {index + 1})"
+        )
+        pairs.append({"question": question, "answer": sentence})
+    return {"pairs": pairs}
+
+
+def fake_review(prompt: str, score: int) -> dict[str, Any]:
+    indices = [int(n) for n in re.findall(r"^(\d+)\. Q:", prompt, re.MULTILINE)]
+    return {
+        "reviews": [
+            {
+                "index": i,
+                "grounded": score,
+                "question": score,
+                "answer": score,
+                "language": score,
+                "rationale": "fake reviewer",
+                "feedback": "",
+            }
+            for i in indices
+        ]
+    }
+
+
+class FakeOpenAIServer:
+    """Run with ``with FakeOpenAIServer(config) as server:``; ``server.base_url`` ends in /v1."""
+
+    def __init__(self, config: FakeServerConfig | None = None) -> None:
+        self.config = config or FakeServerConfig()
+        self.requests: list[dict[str, Any]] = []
+        self.faults_served: Counter[str] = Counter()
+        self._rng = random.Random(self.config.seed)
+        self._lock = threading.Lock()
+        self._script = list(self.config.script)
+        self.port = self._free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _next_fault(self) -> str:
+        with self._lock:
+            if self._script:
+                return self._script.pop(0)
+            if self._rng.random() < self.config.fault_rate:
+                return self._rng.choice(self.config.faults)
+            return "ok"
+
+    async def _chat(self, request: Request) -> Response:
+        body = await request.json()
+        with self._lock:
+            self.requests.append(body)
+        await asyncio.sleep(self.config.latency_s)
+        fault = self._next_fault()
+        self.faults_served[fault] += 1
+        if fault == "429":
+            return JSONResponse(
+                {"error": {"message": "rate limited"}},
+                status_code=429,
+                headers={"retry-after-ms": str(int(self.config.retry_after_s * 1000)), "retry-after": "1"},
+            )
+        if fault == "500":
+            return JSONResponse({"error": {"message": "internal error"}}, status_code=500)
+        if fault == "timeout":
+            await asyncio.sleep(self.config.timeout_sleep_s)
+        if fault == "malformed_body":
+            return PlainTextResponse('{"choices": [ {"message": ', media_type="application/json")
+        prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
+        reply = fake_review(prompt, self.config.review_score) if '"reviews"' in prompt else fake_generation(prompt)
+        content = json.dumps(reply, ensure_ascii=False)
+        if fault == "not_json":
+            content = "I am sorry, I cannot produce JSON for this."
+        elif fault == "think":
+            content = f"<think>Let me read the source carefully.</think>```json\n{content}\n```"
+        return JSONResponse(
+            {
+                "id": f"fake-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(prompt) // 2,
+                    "completion_tokens": len(content) // 2,
+                    "total_tokens": (len(prompt) + len(content)) // 2,
+                },
+            }
+        )
+
+    def __enter__(self) -> FakeOpenAIServer:
+        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake OpenAI server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)

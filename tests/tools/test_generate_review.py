@@ -1,0 +1,146 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from ftds.tools.config import BuildSettings
+from ftds.tools.generate import generate_qa, question_count
+from ftds.tools.ingest import load_literature
+from ftds.tools.llm.base import LLMError
+from ftds.tools.records import Chunk
+from ftds.tools.review import lexical_support, review_samples
+from tests.fakes.scripted_chat import ScriptedChatModel
+
+
+@pytest.fixture
+def chunk(law_file: Path) -> Chunk:
+    chunks = load_literature([law_file], domain="law").chunks
+    return next(c for c in chunks if "第二十一条" in c.text)
+
+
+def _pairs(*pairs: tuple[str, str]) -> str:
+    return json.dumps({"pairs": [{"question": q, "answer": a} for q, a in pairs]}, ensure_ascii=False)
+
+
+def _reviews(*scores: int) -> str:
+    return json.dumps(
+        {
+            "reviews": [
+                {
+                    "index": i,
+                    "grounded": s,
+                    "question": s,
+                    "answer": s,
+                    "language": s,
+                    "rationale": "r",
+                    "feedback": "",
+                }
+                for i, s in enumerate(scores, 1)
+            ]
+        }
+    )
+
+
+async def test_generation_prompt_carries_chunk_headings_and_domain_guidance(chunk: Chunk) -> None:
+    model = ScriptedChatModel([_pairs(("数据分类分级保护制度由谁建立？", "国家建立数据分类分级保护制度。"))])
+    result = await generate_qa(chunk, model, BuildSettings(domain="law"))
+    sent = model.history[0]["messages"][1]["content"]
+    assert chunk.text.strip()[:50] in sent
+    assert " > ".join(chunk.provenance.heading_path) in sent
+    assert "条文" in sent  # the law preset's guidance
+    assert model.history[0]["json_schema"]["required"] == ["pairs"]
+    assert len(result.samples) == 1
+    sample = result.samples[0]
+    assert sample.provenance == chunk.provenance
+    assert sample.prompt_version == "qa_generate.zh@1"
+    assert sample.language == "zh"
+
+
+async def test_unparseable_reply_is_retried_with_the_error_shown(chunk: Chunk) -> None:
+    model = ScriptedChatModel(
+        ["Sorry, here are questions: none", _pairs(("数据安全是什么意思？", "确保数据处于有效保护状态。"))]
+    )
+    result = await generate_qa(chunk, model)
+    assert result.failure is None and len(result.samples) == 1
+    retry_turn = model.history[1]["messages"][-1]["content"]
+    assert "could not be used" in retry_turn
+    assert result.usage.calls == 2
+
+
+async def test_two_bad_replies_become_a_recorded_failure_with_raw_output(chunk: Chunk) -> None:
+    model = ScriptedChatModel(["not json", "still not json"])
+    result = await generate_qa(chunk, model)
+    assert result.samples == []
+    assert result.failure is not None
+    assert result.failure.reason == "generation:unparseable"
+    assert "still not json" in result.failure.detail
+
+
+async def test_backend_error_becomes_a_recorded_failure(chunk: Chunk) -> None:
+    result = await generate_qa(chunk, ScriptedChatModel([LLMError("endpoint answered HTTP 503")]))
+    assert result.failure is not None and result.failure.reason == "generation:llm_error"
+    assert "503" in result.failure.detail
+
+
+async def test_reasoning_content_is_kept_on_samples(chunk: Chunk) -> None:
+    model = ScriptedChatModel(
+        [_pairs(("数据分类分级保护制度由谁建立？", "国家建立数据分类分级保护制度。"))],
+        reasoning="先找到第二十一条。",
+    )
+    result = await generate_qa(chunk, model)
+    assert result.samples[0].reasoning == "先找到第二十一条。"
+
+
+def test_question_count_scales_with_chunk_length(chunk: Chunk) -> None:
+    short = chunk.model_copy(update={"text": "短" * 100})
+    long = chunk.model_copy(update={"text": "长" * 5000})
+    assert question_count(short, BuildSettings()) == 1
+    assert question_count(long, BuildSettings()) == BuildSettings().max_questions_per_chunk
+    assert question_count(long, BuildSettings(questions_per_chunk=2)) == 2
+
+
+async def test_review_accepts_rejects_and_prechecks_with_reasons(chunk: Chunk) -> None:
+    good = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
+    gen = ScriptedChatModel(
+        [
+            _pairs(
+                ("国家对数据实行什么保护制度？", good),
+                ("数据分级的依据是什么？", good),
+                ("", "空问题"),
+                ("What is the data classification system?", "The state protects data by category and level."),
+                ("数据安全法的立法目的是什么？", "今天天气很好，我们去公园散步吧，顺便买点水果。"),
+            )
+        ]
+    )
+    generated = await generate_qa(chunk, gen)
+    reviewer = ScriptedChatModel([_reviews(5, 2)])
+    review = await review_samples(chunk, generated.samples, reviewer, BuildSettings(accept_threshold=0.6))
+    reasons = sorted(item.reason for item in review.rejected)
+    assert reasons == [
+        "precheck:empty",
+        "precheck:unsupported",
+        "precheck:wrong_language",
+        "review:below_threshold",
+    ]
+    assert len(review.verdicts) == 1
+    verdict = next(iter(review.verdicts.values()))
+    assert verdict.decision == "accept" and verdict.total == 1.0
+    # only the two samples that passed the pre-check went to the reviewer, in one call
+    assert len(reviewer.history) == 1
+    assert reviewer.history[0]["messages"][1]["content"].count(" Q: ") == 2
+
+
+async def test_reviewer_skipping_a_pair_is_a_failure_not_a_loss(chunk: Chunk) -> None:
+    text = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
+    generated = await generate_qa(
+        chunk, ScriptedChatModel([_pairs(("问题一是什么呢？", text), ("问题二是什么呢？", text))])
+    )
+    review = await review_samples(chunk, generated.samples, ScriptedChatModel([_reviews(5)]))
+    assert len(review.verdicts) == 1
+    assert [f.reason for f in review.failed] == ["review:missing_score"]
+
+
+def test_lexical_support_measures_overlap() -> None:
+    source = "国家建立数据分类分级保护制度"
+    assert lexical_support("数据分类分级保护", source, "zh") == 1.0
+    assert lexical_support("天气很好", source, "zh") == 0.0

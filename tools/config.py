@@ -1,0 +1,197 @@
+"""Settings: the single source of truth for every default.
+
+Precedence, highest first (documented in README "Configuration"):
+
+1. explicit arguments (CLI flags, MCP tool arguments, Python keyword arguments)
+2. environment variables ``FTDS_<SECTION>__<KEY>`` (e.g. ``FTDS_LLM__BASE_URL``)
+3. the config file: ``--config PATH``, else ``$FTDS_CONFIG``, else ``./ftds.toml``, else the user config
+   dir's ``ftds.toml``
+4. the defaults written in this module
+
+API keys are never settings values: a setting names the environment variable that holds the key, so no
+config dump, checkpoint, log line or export can contain one.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "ftds"
+DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-1.5b"
+FAST_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
+
+StructuredMode = Literal["json_schema", "json_object", "none"]
+ExportFormat = Literal["alpaca", "sharegpt"]
+DEFAULT_EXPORT_FORMATS: tuple[ExportFormat, ...] = ("alpaca", "sharegpt")
+
+
+class _Section(BaseModel):
+    """A settings section: unknown keys are errors, so a typo in a config file is caught, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMSettings(_Section):
+    """One chat endpoint: the embedded GGUF model or any OpenAI-compatible server."""
+
+    backend: Literal["embedded", "openai"] = "embedded"
+    model: str = Field(
+        default=DEFAULT_EMBEDDED_MODEL,
+        description="Embedded model key, or the model name the OpenAI-compatible endpoint expects.",
+    )
+    base_url: str | None = Field(default=None, description="OpenAI-compatible base URL, e.g. .../v1")
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="Name of the environment variable that holds the API key."
+    )
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    max_tokens: int = Field(default=1024, ge=16)
+    timeout_s: float = Field(default=180.0, gt=0)
+    max_retries: int = Field(default=4, ge=0)
+    concurrency: int = Field(default=4, ge=1, description="Calls in flight at once for this endpoint.")
+    structured_output: StructuredMode | None = Field(
+        default=None,
+        description="How JSON is requested; None picks the backend's best (schema for embedded, "
+        "json_object for OpenAI-compatible endpoints, which nearly all accept).",
+    )
+    n_ctx: int = Field(default=4096, ge=512, description="Embedded only: context window in tokens.")
+    n_threads: int | None = Field(default=None, description="Embedded only: CPU threads (None = all).")
+
+    @property
+    def label(self) -> str:
+        """A printable name for provenance: never contains a key."""
+        if self.backend == "embedded":
+            return f"embedded/{self.model}"
+        return f"{self.base_url or 'openai'}/{self.model}"
+
+
+class ChunkSettings(_Section):
+    """Chunking defaults, in one place for every caller (CLI, MCP, graph)."""
+
+    strategy: Literal["auto", "legal", "heading", "recursive"] = Field(
+        default="auto", description="auto = legal for the law domain, heading otherwise."
+    )
+    max_chars: int = Field(default=1200, ge=50)
+    min_chars: int = Field(default=200, ge=0)
+    overlap_chars: int = Field(default=0, ge=0)
+
+
+class SplitSettings(_Section):
+    train: float = Field(default=0.7, ge=0, le=1)
+    validation: float = Field(default=0.15, ge=0, le=1)
+    test: float = Field(default=0.15, ge=0, le=1)
+    seed: int = 42
+    group_by_source: bool = Field(
+        default=True, description="Keep all samples of one source document in one split (no leakage)."
+    )
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self) -> SplitSettings:
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"split ratios must add up to 1.0, got train={self.train} validation={self.validation} "
+                f"test={self.test} (sum {total:.3f}); adjust them so they sum to 1"
+            )
+        return self
+
+
+class BuildSettings(_Section):
+    domain: str = "law"
+    questions_per_chunk: int | None = Field(
+        default=None, ge=1, le=20, description="None scales the count with chunk length."
+    )
+    chars_per_question: int = Field(default=350, ge=50, description="Used when questions_per_chunk is None.")
+    max_questions_per_chunk: int = Field(default=5, ge=1)
+    accept_threshold: float = Field(default=0.6, ge=0, le=1, description="Minimum weighted review score.")
+    max_chunks: int | None = Field(
+        default=None, ge=1, description="Cap on chunks processed, spread evenly over the documents."
+    )
+    formats: list[ExportFormat] = Field(default_factory=lambda: list(DEFAULT_EXPORT_FORMATS))
+    language: Literal["auto", "zh", "en"] = "auto"
+
+
+class ServerSettings(_Section):
+    roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders MCP tools may read and write; empty = the working directory only.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    token_env: str = Field(default="FTDS_MCP_TOKEN", description="Env var holding the bearer token required over HTTP.")
+
+
+_config_file: ContextVar[Path | None] = ContextVar("ftds_config_file", default=None)
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    """The config file in force, by the documented search order; None when there is none."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise FileNotFoundError(f"config file {explicit} does not exist; check the --config path")
+        return explicit
+    env = os.environ.get("FTDS_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise FileNotFoundError(f"FTDS_CONFIG points to {path}, which does not exist")
+        return path
+    for candidate in (Path.cwd() / "ftds.toml", Path(platformdirs.user_config_dir(APP_NAME)) / "ftds.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """All of ftds' settings. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="FTDS_", env_nested_delimiter="__", extra="forbid")
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    reviewer: LLMSettings | None = Field(
+        default=None, description="A separate reviewer endpoint; None reviews with the generator's."
+    )
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    split: SplitSettings = Field(default_factory=SplitSettings)
+    build: BuildSettings = Field(default_factory=BuildSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
+
+    @property
+    def reviewer_llm(self) -> LLMSettings:
+        return self.reviewer or self.llm
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from flags (``overrides``, nested dicts per section), env, the config file and defaults."""
+    token = _config_file.set(find_config_file(config_file))
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    finally:
+        _config_file.reset(token)

@@ -1,0 +1,21 @@
+"""LLM backends behind one interface; :func:`make_chat_model` picks one from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftds.tools.config import LLMSettings
+from ftds.tools.llm.base import ChatModel, ChatResult, LLMError, Message
+
+__all__ = ["ChatModel", "ChatResult", "LLMError", "Message", "make_chat_model"]
+
+
+def make_chat_model(settings: LLMSettings, cache_dir: Path) -> ChatModel:
+    """Build the backend the settings name. Heavy imports happen here, not at module import."""
+    if settings.backend == "embedded":
+        from ftds.tools.llm.embedded import EmbeddedChatModel
+
+        return EmbeddedChatModel(settings, cache_dir)
+    from ftds.tools.llm.openai_compat import OpenAICompatibleChatModel
+
+    return OpenAICompatibleChatModel(settings)

@@ -1,0 +1,108 @@
+"""Any OpenAI-compatible endpoint: OpenAI, DeepSeek, Qwen (DashScope), Zhipu, Ollama, vLLM, llama.cpp.
+
+The official ``openai`` client does the HTTP work, including retries with exponential backoff that honour
+Retry-After on 429 and 5xx. This wrapper adds what the pipeline needs on top: a concurrency limit, the
+structured-output mode the endpoint accepts, reasoning text from ``reasoning_content`` (DeepSeek-R1, QwQ),
+and error messages that never carry the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import openai
+
+from ftds.tools.config import LLMSettings
+from ftds.tools.llm.base import ChatResult, LLMError, Message
+from ftds.tools.records import TokenUsage
+
+
+def resolve_api_key(settings: LLMSettings) -> str:
+    """The key from the environment variable the settings name; local servers may need none."""
+    key = os.environ.get(settings.api_key_env, "")
+    if key:
+        return key
+    if settings.base_url and any(host in settings.base_url for host in ("127.0.0.1", "localhost", "[::1]")):
+        return "not-needed-for-local-server"
+    raise LLMError(
+        f"no API key: set the environment variable {settings.api_key_env} (or name another one with "
+        f"llm.api_key_env / FTDS_LLM__API_KEY_ENV) for the endpoint {settings.base_url or 'api.openai.com'}"
+    )
+
+
+class OpenAICompatibleChatModel:
+    def __init__(self, settings: LLMSettings) -> None:
+        self._settings = settings
+        self._client = openai.AsyncOpenAI(
+            base_url=settings.base_url,
+            api_key=resolve_api_key(settings),
+            timeout=settings.timeout_s,
+            max_retries=settings.max_retries,
+        )
+        self._slots = asyncio.Semaphore(settings.concurrency)
+
+    @property
+    def label(self) -> str:
+        return self._settings.label
+
+    def _response_format(self, json_schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if json_schema is None:
+            return None
+        mode = self._settings.structured_output or "json_object"
+        if mode == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "reply", "schema": json_schema}}
+        if mode == "json_object":
+            return {"type": "json_object"}
+        return None
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatResult:
+        kwargs: dict[str, Any] = {
+            "model": self._settings.model,
+            "messages": messages,
+            "temperature": self._settings.temperature if temperature is None else temperature,
+            "max_tokens": self._settings.max_tokens if max_tokens is None else max_tokens,
+        }
+        response_format = self._response_format(json_schema)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        async with self._slots:
+            try:
+                reply = await self._client.chat.completions.create(**kwargs)
+            except openai.APIStatusError as exc:
+                raise LLMError(f"{self.label} answered HTTP {exc.status_code} after retries") from None
+            except openai.APITimeoutError:
+                raise LLMError(f"{self.label} timed out after {self._settings.timeout_s:g}s") from None
+            except openai.APIConnectionError:
+                raise LLMError(f"could not connect to {self.label}") from None
+            except (ValueError, TypeError) as exc:  # the client could not decode the body
+                raise LLMError(f"{self.label} sent a malformed response: {type(exc).__name__}") from None
+        if not reply.choices:
+            raise LLMError(f"{self.label} returned no choices")
+        choice = reply.choices[0]
+        message = choice.message
+        extra = message.model_extra or {}
+        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+        usage = reply.usage
+        return ChatResult(
+            text=message.content or "",
+            reasoning=reasoning if isinstance(reasoning, str) and reasoning.strip() else None,
+            usage=TokenUsage(
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+                calls=1,
+            ),
+            model=self.label,
+            finish_reason=choice.finish_reason,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,158 @@
+"""The build steps as plain functions: pick chunks, process one chunk, assemble the dataset and report.
+
+The LangGraph graph in ``agents/`` only orders these calls; anything here can be run from a Python shell.
+Accounting is exact: every generated sample ends accepted, rejected (with a reason) or failed (with a
+reason), and every selected chunk ends processed or failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ftds.tools.config import Settings
+from ftds.tools.dedupe import dedupe_exact
+from ftds.tools.export import export_splits, write_json
+from ftds.tools.generate import generate_qa
+from ftds.tools.llm.base import ChatModel
+from ftds.tools.records import Chunk, FileReport, ItemOutcome, RunSummary, Sample, TokenUsage
+from ftds.tools.review import review_samples
+from ftds.tools.split import split_grouped
+
+
+def select_chunks(chunks: Sequence[Chunk], limit: int | None) -> list[Chunk]:
+    """At most ``limit`` chunks, spread over documents and evenly along each one (coverage, not a prefix)."""
+    if limit is None or len(chunks) <= limit:
+        return list(chunks)
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    quotas = dict.fromkeys(by_doc, 0)
+    remaining = limit
+    while remaining:
+        for doc_id, doc_chunks in by_doc.items():
+            if remaining and quotas[doc_id] < len(doc_chunks):
+                quotas[doc_id] += 1
+                remaining -= 1
+    picked: list[Chunk] = []
+    for doc_id, doc_chunks in by_doc.items():
+        quota = quotas[doc_id]
+        step = len(doc_chunks) / quota if quota else 0
+        picked.extend(doc_chunks[int(i * step)] for i in range(quota))
+    return picked
+
+
+class ChunkResult(BaseModel):
+    chunk_id: str
+    generated: int = 0
+    accepted: list[Sample] = Field(default_factory=list)
+    rejected: list[ItemOutcome] = Field(default_factory=list)
+    failed: list[ItemOutcome] = Field(default_factory=list)
+    chunk_failure: ItemOutcome | None = None
+    generator_usage: TokenUsage = Field(default_factory=TokenUsage)
+    reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+async def process_chunk(chunk: Chunk, generator: ChatModel, reviewer: ChatModel, settings: Settings) -> ChunkResult:
+    """Generate Q&A for one chunk, then review them: two LLM calls for the whole chunk."""
+    generation = await generate_qa(chunk, generator, settings.build)
+    result = ChunkResult(chunk_id=chunk.chunk_id, generator_usage=generation.usage)
+    if generation.failure is not None:
+        result.chunk_failure = generation.failure
+        return result
+    result.generated = len(generation.samples)
+    if not generation.samples:
+        result.chunk_failure = ItemOutcome(
+            item_id=chunk.chunk_id,
+            kind="chunk",
+            status="failed",
+            reason="generation:no_pairs",
+            detail="the model returned zero pairs",
+        )
+        return result
+    review = await review_samples(chunk, generation.samples, reviewer, settings.build)
+    result.reviewer_usage = review.usage
+    result.rejected, result.failed = review.rejected, review.failed
+    for sample in generation.samples:
+        verdict = review.verdicts.get(sample.sample_id)
+        if verdict is not None:
+            result.accepted.append(sample.model_copy(update={"review": verdict}))
+    return result
+
+
+def _reasons(items: Sequence[ItemOutcome]) -> dict[str, int]:
+    return dict(Counter(item.reason for item in items).most_common())
+
+
+def finalize_dataset(
+    *,
+    run_id: str,
+    settings: Settings,
+    files: Sequence[FileReport],
+    total_chunks: int,
+    results: Sequence[ChunkResult],
+    out_dir: Path,
+    started: float,
+    models: dict[str, str],
+) -> RunSummary:
+    """Dedupe, split and export the accepted samples, and write ``report.json`` accounting for everything."""
+    accepted = [sample for result in results for sample in result.accepted]
+    kept, duplicates = dedupe_exact(accepted)
+    split = split_grouped(
+        kept,
+        settings.split,
+        group_keys=[
+            ("source", lambda s: s.provenance.source),
+            ("chunk", lambda s: s.provenance.chunk_id or s.sample_id),
+        ]
+        if settings.split.group_by_source
+        else [],
+    )
+    outputs = export_splits(split.splits, out_dir, settings.build.formats)
+    rejected = [item for result in results for item in result.rejected] + duplicates
+    failed = [item for result in results for item in result.failed]
+    chunk_failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
+    summary = RunSummary(
+        run_id=run_id,
+        domain=settings.build.domain,
+        files=list(files),
+        files_loaded=sum(1 for f in files if f.status == "loaded"),
+        files_failed=[
+            ItemOutcome(item_id=f.source, kind="file", status="failed", reason=f.reason)
+            for f in files
+            if f.status == "failed"
+        ],
+        files_skipped=[
+            ItemOutcome(item_id=f.source, kind="file", status="rejected", reason=f.reason)
+            for f in files
+            if f.status == "skipped"
+        ],
+        chunks=total_chunks,
+        chunks_selected=len(results),
+        chunks_processed=len(results) - len(chunk_failures),
+        chunks_failed=chunk_failures,
+        generated=sum(result.generated for result in results),
+        accepted=len(kept),
+        rejected=len(rejected),
+        failed=len(failed),
+        duplicates_removed=len(duplicates),
+        rejection_reasons=_reasons(rejected),
+        failure_reasons=_reasons(failed + chunk_failures),
+        rejected_items=rejected,
+        failed_items=failed,
+        splits=split.counts(),
+        split_grouped_by=split.grouped_by,
+        split_notes=split.notes,
+        outputs=outputs,
+        generator_usage=sum((r.generator_usage for r in results), TokenUsage()),
+        reviewer_usage=sum((r.reviewer_usage for r in results), TokenUsage()),
+        models=models,
+        wall_time_s=round(time.perf_counter() - started, 2),
+    )
+    summary.outputs["report"] = str(out_dir / "report.json")
+    write_json(out_dir / "report.json", summary.model_dump(mode="json"))
+    return summary

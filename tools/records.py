@@ -1,0 +1,195 @@
+"""The records every layer shares: documents, chunks, samples, verdicts and run summaries.
+
+One definition each, so that the CLI, the MCP server, the graph and the exporters can never disagree
+about what a sample is or where it came from. Provenance travels with every chunk and every sample so a
+trainer-ready record can always be traced back to the file, page, span and heading it was made from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ItemStatus = Literal["done", "rejected", "failed"]
+Decision = Literal["accept", "revise", "reject"]
+
+
+def content_hash(*parts: str, length: int = 16) -> str:
+    """Stable short id from content, so re-ingesting the same text gives the same ids."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()[:length]
+
+
+class Provenance(BaseModel):
+    """Where a piece of text came from: file (relative to the input root), page, span, headings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="Source file path, relative to the input root.")
+    page: int | None = Field(default=None, description="1-based first page, where the format has pages.")
+    page_end: int | None = Field(default=None, description="1-based last page when a chunk spans pages.")
+    char_start: int = Field(ge=0, description="Start offset in the cleaned document text.")
+    char_end: int = Field(ge=0, description="End offset (exclusive) in the cleaned document text.")
+    heading_path: list[str] = Field(default_factory=list, description="Outline path, outermost first.")
+    chunk_id: str | None = Field(default=None, description="Id of the chunk this came from.")
+
+
+class Document(BaseModel):
+    """A loaded, cleaned document: the text every chunk span points into."""
+
+    doc_id: str
+    source: str = Field(description="Path relative to the input root.")
+    text: str
+    title: str | None = None
+    language: str | None = Field(default=None, description="Detected language code, e.g. 'zh' or 'en'.")
+    format: str = Field(description="Parser used, e.g. 'markdown', 'text', 'pdf'.")
+    page_starts: list[int] = Field(
+        default_factory=list, description="Offsets in `text` where each page starts (empty if no pages)."
+    )
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    def page_of(self, offset: int) -> int | None:
+        """1-based page containing `offset`, or None for formats without pages."""
+        if not self.page_starts:
+            return None
+        page = 0
+        for index, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = index
+            else:
+                break
+        return page + 1
+
+
+class Chunk(BaseModel):
+    """A span of a document that one generation call sees."""
+
+    chunk_id: str
+    doc_id: str
+    index: int = Field(ge=0, description="Position of the chunk within its document.")
+    text: str
+    provenance: Provenance
+
+    @property
+    def heading_context(self) -> str:
+        return " > ".join(self.provenance.heading_path)
+
+
+class ReviewScores(BaseModel):
+    """Rubric scores in [0, 1] per dimension; the weighted total decides the verdict."""
+
+    grounded: float = Field(ge=0, le=1, description="Answer is supported by the source text.")
+    question: float = Field(ge=0, le=1, description="Question is clear, self-contained and worth asking.")
+    answer: float = Field(ge=0, le=1, description="Answer is correct and complete.")
+    language: float = Field(ge=0, le=1, description="Language and format are right.")
+
+
+class ReviewVerdict(BaseModel):
+    """The reviewer's judgement on one sample."""
+
+    decision: Decision
+    total: float = Field(ge=0, le=1)
+    scores: ReviewScores | None = None
+    rationale: str = ""
+    feedback: str = Field(default="", description="What to change, when the decision is 'revise'.")
+    reviewer: str = Field(default="", description="Which check decided: a model name or 'precheck'.")
+
+
+class Sample(BaseModel):
+    """One generated training example with everything needed to audit it."""
+
+    sample_id: str
+    task: str = "qa"
+    question: str
+    answer: str
+    reasoning: str | None = None
+    label: str | None = None
+    domain: str
+    language: str | None = None
+    review: ReviewVerdict | None = None
+    provenance: Provenance
+    model: str = Field(description="Generator endpoint/model that wrote the sample.")
+    prompt_version: str
+    revision_rounds: int = 0
+
+    @classmethod
+    def new_id(cls, chunk_id: str, question: str, answer: str) -> str:
+        return content_hash(chunk_id, question, answer)
+
+
+class ItemOutcome(BaseModel):
+    """The fate of one unit of work: every chunk and every sample ends in exactly one of these."""
+
+    item_id: str
+    kind: Literal["file", "chunk", "sample"]
+    status: ItemStatus
+    reason: str = ""
+    detail: str = Field(default="", description="Raw model output or error text kept for inspection.")
+
+
+class FileReport(BaseModel):
+    """What happened to one input file."""
+
+    source: str
+    status: Literal["loaded", "skipped", "failed"]
+    reason: str = ""
+    chunks: int = 0
+
+
+class TokenUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            calls=self.calls + other.calls,
+        )
+
+
+class RunSummary(BaseModel):
+    """What `report.json` holds: every file, chunk and sample accounted for."""
+
+    run_id: str
+    domain: str
+    files: list[FileReport] = Field(default_factory=list)
+    files_loaded: int = 0
+    files_failed: list[ItemOutcome] = Field(default_factory=list)
+    files_skipped: list[ItemOutcome] = Field(default_factory=list)
+    chunks: int = 0
+    chunks_selected: int = Field(default=0, description="Chunks sent to the generator (after --max-chunks).")
+    chunks_processed: int = 0
+    chunks_failed: list[ItemOutcome] = Field(default_factory=list)
+    generated: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    duplicates_removed: int = 0
+    rejection_reasons: dict[str, int] = Field(default_factory=dict)
+    failure_reasons: dict[str, int] = Field(default_factory=dict)
+    rejected_items: list[ItemOutcome] = Field(default_factory=list)
+    failed_items: list[ItemOutcome] = Field(default_factory=list)
+    splits: dict[str, int] = Field(default_factory=dict)
+    split_grouped_by: str = ""
+    split_notes: list[str] = Field(default_factory=list)
+    outputs: dict[str, str] = Field(default_factory=dict)
+    generator_usage: TokenUsage = Field(default_factory=TokenUsage)
+    reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
+    models: dict[str, str] = Field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing asked for failed: no file, chunk or sample failure."""
+        return not (self.files_failed or self.chunks_failed or self.failed)
