@@ -1,0 +1,14 @@
+# The two set-up commands of the README. Each installs what it needs into .venv on first use.
+DEMO_INPUT ?= ../shared/corpus/law_zh
+DEMO_OUT ?= out/demo
+DEMO_CHUNKS ?= 6
+
+.PHONY: demo test
+
+demo:  ## build a small law dataset with the embedded Qwen2.5-Coder-1.5B
+	scripts/setup.sh embedded,model-qwen-1_5b
+	.venv/bin/ftds-agent build --domain law --input $(DEMO_INPUT) --out $(DEMO_OUT) --max-chunks $(DEMO_CHUNKS)
+
+test:  ## lint, type-check and run the whole test suite (incl. one run of the real embedded 0.5B model)
+	scripts/setup.sh dev,embedded,model-qwen-0_5b
+	scripts/check.sh

@@ -1,0 +1,49 @@
+"""Shared pieces of the ``ftds-agent`` command line: the app, exit codes, option types, errors.
+
+``ftds-agent``: the command line. Every verb follows ``ftds-agent VERB INPUT... --out PATH`` with
+``--json`` for machine-readable output.
+
+Exit codes (the same for every verb):
+  0  everything asked for succeeded
+  1  nothing usable was produced (fatal error)
+  2  bad usage or bad input (the message says what to change)
+  3  partial result: output was written but some files, chunks or records failed (listed)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ftds.tools.config import Settings, load_settings
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="ftds-agent",
+    help="Turn domain literature into fine-tuning datasets trainers load without a fix.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="Manage the embedded models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (TOML).", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings_from(config: Path | None, **sections: dict[str, Any]) -> Settings:
+    try:
+        return load_settings(
+            config, **{k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in sections.items()}
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None

@@ -1,0 +1,60 @@
+"""Shared state of a running server, and helpers every tool module uses."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+
+from ftds.server.paths import PathNotAllowed, confine
+from ftds.tools.config import Settings
+from ftds.tools.llm import ChatModel, LLMError, make_chat_model
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    roots: list[Path]
+    _llm: ChatModel | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def llm(self) -> ChatModel:
+        async with self._lock:
+            if self._llm is None:
+                try:
+                    self._llm = make_chat_model(self.settings.llm, self.settings.cache_dir)
+                except LLMError as exc:
+                    raise ToolError(str(exc)) from None
+            return self._llm
+
+    async def aclose(self) -> None:
+        if self._llm is not None:
+            await self._llm.aclose()
+
+    def path(self, raw: str) -> Path:
+        try:
+            return confine(raw, self.roots)
+        except PathNotAllowed as exc:
+            raise ToolError(str(exc)) from None
+
+
+def state_of(ctx: Context) -> ServerState:
+    state = ctx.request_context.lifespan_context
+    assert isinstance(state, ServerState)
+    return state
+
+
+def tool_annotations(
+    title: str, *, read_only: bool, destructive: bool, idempotent: bool, open_world: bool
+) -> ToolAnnotations:
+    return ToolAnnotations(
+        title=title,
+        readOnlyHint=read_only,
+        destructiveHint=destructive,
+        idempotentHint=idempotent,
+        openWorldHint=open_world,
+    )

@@ -1,0 +1,72 @@
+"""MCP tools for generating and reviewing samples."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from ftds.server.models import GenerateQAResult
+from ftds.server.state import ServerState, state_of, tool_annotations
+from ftds.tools.config import ChunkSettings
+from ftds.tools.ingest.chunking import chunk_document
+from ftds.tools.ingest.loaders import clean_text
+from ftds.tools.language import detect_language
+from ftds.tools.pipeline import process_chunk
+from ftds.tools.records import Document, content_hash
+
+
+def register(server: MCPServer[ServerState]) -> None:
+    @server.tool(
+        name="generate_qa",
+        annotations=tool_annotations(
+            "Generate reviewed Q&A from text",
+            read_only=True,
+            destructive=False,
+            idempotent=False,
+            open_world=False,
+        ),
+    )
+    async def generate_qa(
+        text: Annotated[str, Field(description="Source passage (a chunk) to write questions about.", min_length=1)],
+        ctx: Context,
+        domain: Annotated[str, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
+        source: Annotated[str, Field(description="Name of the source, recorded as provenance.")] = "inline",
+        count: Annotated[
+            int | None, Field(description="Questions to ask; default scales with length.", ge=1, le=20)
+        ] = None,
+    ) -> GenerateQAResult:
+        """Generate grounded question-answer pairs from a passage and review each one against it; returns
+        accepted samples with scores and provenance, and every rejection or failure with its reason."""
+        state = state_of(ctx)
+        cleaned = clean_text(text)
+        if not cleaned:
+            raise ToolError("text is empty after cleaning; pass the passage to generate questions from")
+        document = Document(
+            doc_id=content_hash(source, cleaned),
+            source=source,
+            text=cleaned,
+            language=detect_language(cleaned),
+            format="text",
+        )
+        settings = state.settings.model_copy(deep=True)
+        settings.build.domain = domain
+        if count is not None:
+            settings.build.questions_per_chunk = count
+        chunk = chunk_document(document, ChunkSettings(max_chars=max(len(cleaned), 50)), domain)[0]
+        llm = await state.llm()
+        await ctx.report_progress(0, 2, "generating")
+        result = await process_chunk(chunk, llm, llm, settings)
+        await ctx.report_progress(2, 2, "reviewed")
+        failures = [*result.failed, *([result.chunk_failure] if result.chunk_failure else [])]
+        return GenerateQAResult(
+            accepted=result.accepted,
+            rejected=[{"id": r.item_id, "reason": r.reason, "detail": r.detail} for r in result.rejected],
+            failed=[{"id": f.item_id, "reason": f.reason, "detail": f.detail[:500]} for f in failures],
+            generated=result.generated,
+            tokens=result.generator_usage.total_tokens + result.reviewer_usage.total_tokens,
+            model=llm.label,
+        )
