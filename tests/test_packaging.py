@@ -1,0 +1,43 @@
+"""The wheel installs ftds under one namespace and ships its prompts; nothing generic lands in site-packages."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_maps_top_level_folders_under_the_ftds_namespace(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    wheel = next(tmp_path.glob("ftds_agent-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names}
+    assert top_level == {"ftds", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+    for required in (
+        "ftds/tools/records.py",
+        "ftds/agents/cli.py",
+        "ftds/server/app.py",
+        "ftds/prompts/qa_generate.zh.md",
+        "ftds/prompts/domains.yaml",
+    ):
+        assert required in names, required
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "ftds-agent = ftds.agents.cli:main" in entry_points
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    mapping = {"tools": "ftds.tools", "agents": "ftds.agents", "server": "ftds.server", "prompts": "ftds.prompts"}
+    for folder, package in mapping.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(REPO / folder)
+            dotted = ".".join([package, *relative.parts]) if relative.parts else package
+            assert dotted in listed, f"{dotted} is missing from [tool.setuptools] packages"
