@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -42,11 +43,23 @@ class StructuredCall:
     results: list[ChatResult] = field(default_factory=list)
 
 
-async def call_structured(llm: ChatModel, messages: list[Message], model: type[T]) -> StructuredCall:
+def exact_items_schema(model: type[BaseModel], field_name: str, count: int) -> dict[str, Any]:
+    """``model``'s JSON schema with the list ``field_name`` required to hold exactly ``count`` items.
+
+    Grammar-constrained backends (llama.cpp) then cannot stop early — small models otherwise return fewer
+    pairs than asked, or review only some of them."""
+    schema = model.model_json_schema()
+    schema["properties"][field_name].update(minItems=count, maxItems=count)
+    return schema
+
+
+async def call_structured(
+    llm: ChatModel, messages: list[Message], model: type[T], schema: dict[str, Any] | None = None
+) -> StructuredCall:
     """One structured call with one corrective retry; failures are returned, not raised."""
     usage = TokenUsage()
     results: list[ChatResult] = []
-    schema = model.model_json_schema()
+    schema = schema or model.model_json_schema()
     conversation = list(messages)
     for attempt in range(2):
         try:
@@ -103,14 +116,15 @@ async def generate_qa(
     language = chunk_language(chunk, settings.language)
     template = load_template("qa_generate", language, prompt_dir)
     preset = domain_preset(settings.domain, language, prompt_dir)
+    wanted = count or question_count(chunk, settings)
     messages = template.render(
         domain_name=preset.name,
         domain_guidance=preset.generate_guidance,
-        count=count or question_count(chunk, settings),
+        count=wanted,
         heading_path=chunk.heading_context or chunk.provenance.source,
         chunk=chunk.text,
     )
-    call = await call_structured(llm, messages, QAPairs)
+    call = await call_structured(llm, messages, QAPairs, exact_items_schema(QAPairs, "pairs", wanted))
     if call.value is None:
         failure = ItemOutcome(
             item_id=chunk.chunk_id,

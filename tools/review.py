@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generate import call_structured, chunk_language
+from ftds.tools.generate import call_structured, chunk_language, exact_items_schema
 from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.prompts import domain_preset, load_template
@@ -140,39 +140,39 @@ async def review_samples(
     template = load_template("qa_review", language, prompt_dir)
     result.prompt_version = template.version
     preset = domain_preset(settings.domain, language, prompt_dir)
-    messages = template.render(
-        domain_name=preset.name,
-        domain_guidance=preset.review_guidance,
-        chunk=chunk.text,
-        pairs=_format_pairs(to_review),
-    )
-    call = await call_structured(llm, messages, ReviewBatch)
-    result.usage = call.usage
-    if call.value is None:
-        for sample in to_review:
-            result.failed.append(
-                ItemOutcome(
-                    item_id=sample.sample_id,
-                    kind="sample",
-                    status="failed",
-                    reason=f"review:{call.failure_reason}",
-                    detail=call.failure_detail,
-                )
-            )
-        return result
-    assert isinstance(call.value, ReviewBatch)
-    by_index = {review.index: review for review in call.value.reviews}
-    for number, sample in enumerate(to_review, 1):
-        review = by_index.get(number)
+    reviews: dict[str, PairReview] = {}
+    pending = list(to_review)
+    failure = ("", "")
+    # One batched call; pairs the reviewer skipped get one more call of their own before they count as failed.
+    for _ in range(2):
+        messages = template.render(
+            domain_name=preset.name,
+            domain_guidance=preset.review_guidance,
+            chunk=chunk.text,
+            pairs=_format_pairs(pending),
+            n_pairs=len(pending),
+        )
+        call = await call_structured(
+            llm, messages, ReviewBatch, exact_items_schema(ReviewBatch, "reviews", len(pending))
+        )
+        result.usage = result.usage + call.usage
+        if call.value is None:
+            failure = (f"review:{call.failure_reason}", call.failure_detail)
+            break
+        assert isinstance(call.value, ReviewBatch)
+        by_number = {review.index: review for review in call.value.reviews}
+        for number, sample in enumerate(pending, 1):
+            if number in by_number:
+                reviews[sample.sample_id] = by_number[number]
+        pending = [sample for sample in pending if sample.sample_id not in reviews]
+        if not pending:
+            break
+    for sample in to_review:
+        review = reviews.get(sample.sample_id)
         if review is None:
+            reason, detail = failure if failure[0] else ("review:missing_score", "the reviewer returned no score")
             result.failed.append(
-                ItemOutcome(
-                    item_id=sample.sample_id,
-                    kind="sample",
-                    status="failed",
-                    reason="review:missing_score",
-                    detail=f"the reviewer returned no score for pair {number}",
-                )
+                ItemOutcome(item_id=sample.sample_id, kind="sample", status="failed", reason=reason, detail=detail)
             )
             continue
         verdict = verdict_from(review, settings.accept_threshold, llm.label)
