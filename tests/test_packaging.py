@@ -31,6 +31,43 @@ def test_wheel_maps_top_level_folders_under_the_ftds_namespace(tmp_path: Path) -
     assert "ftds-agent = ftds.agents.cli:main" in entry_points
 
 
+def test_built_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    wheel = next(tmp_path.glob("ftds_agent-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    # dependencies come from the test environment's site-packages; ftds itself only from the wheel
+    deps = [p for p in sys.path if p.endswith("site-packages")]
+    (site / "_deps.pth").write_text("\n".join(deps) + "\n")
+    zipfile.ZipFile(wheel).extractall(site)
+    python = venv / "bin" / "python"
+    probe = (
+        "import ftds.tools.records as r, ftds.server.app, ftds.agents.cli;"
+        "from ftds.tools.prompts import load_template;"
+        "print(r.__file__); print(load_template('qa_generate', 'zh').version)"
+    )
+    out = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True, timeout=120
+    ).stdout.splitlines()
+    assert out[0].startswith(str(site)), out
+    assert out[1].startswith("qa_generate.zh@")
+    help_text = subprocess.run(
+        [str(python), "-m", "ftds.agents.cli", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "build" in help_text and "serve" in help_text
+
+
 def test_every_package_folder_is_listed_in_pyproject() -> None:
     import tomllib
 
