@@ -1,12 +1,35 @@
-"""State of a build run as the graph sees it. Results from fanned-out chunk branches are appended."""
+"""State of a build run as the graph sees it.
+
+Per-chunk work fans out with ``Send``; what the branches produce comes back through reducers. Queues for the
+next stage use a reducer that a router node can reset (by writing ``None``) after dispatching them.
+"""
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from ftds.tools.pipeline import ChunkResult
-from ftds.tools.records import Chunk, FileReport, RunSummary
+from ftds.tools.records import Chunk, FileReport, RunSummary, Sample
+
+
+def queue(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
+    """Append to a queue; ``None`` empties it (written by the router that dispatched its items)."""
+    return [] if new is None else [*(old or []), *new]
+
+
+class ChunkTask(TypedDict):
+    """Payload of one generation branch. ``revise`` holds samples to rewrite with their feedback."""
+
+    chunk: Chunk
+    round: int
+    revise: list[tuple[Sample, str]]
+
+
+class ReviewTask(TypedDict):
+    chunk: Chunk
+    round: int
+    samples: list[Sample]
 
 
 class BuildState(TypedDict, total=False):
@@ -15,10 +38,6 @@ class BuildState(TypedDict, total=False):
     total_chunks: int
     chunks: list[Chunk]
     results: Annotated[list[ChunkResult], operator.add]
+    review_queue: Annotated[list[ReviewTask], queue]
+    revise_queue: Annotated[list[ChunkTask], queue]
     summary: RunSummary
-
-
-class ChunkTask(TypedDict):
-    """The payload a ``Send`` carries to one chunk branch."""
-
-    chunk: Chunk

@@ -167,6 +167,10 @@ class Settings(BaseSettings):
     build: BuildSettings = Field(default_factory=BuildSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
+    runs_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs",
+        description="Where build runs keep their checkpoints and registry (for --resume and `ftds-agent runs`).",
+    )
 
     @property
     def reviewer_llm(self) -> LLMSettings:

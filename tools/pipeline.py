@@ -24,13 +24,20 @@ from ftds.tools.review import review_samples
 from ftds.tools.split import split_grouped
 
 
-def select_chunks(chunks: Sequence[Chunk], limit: int | None) -> list[Chunk]:
-    """At most ``limit`` chunks, spread over documents and evenly along each one (coverage, not a prefix)."""
+def select_chunks(chunks: Sequence[Chunk], limit: int | None, min_chars: int = 0) -> list[Chunk]:
+    """At most ``limit`` chunks, spread over documents and evenly along each one (coverage, not a prefix).
+
+    Each pick is the middle of its stretch of the document, so one pick per document lands in its body, not
+    on the title page; chunks shorter than ``min_chars`` (a title, a date line) are only used when a
+    document has nothing longer."""
     if limit is None or len(chunks) <= limit:
         return list(chunks)
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in chunks:
         by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    for doc_id, doc_chunks in by_doc.items():
+        substantive = [c for c in doc_chunks if len(c.text.strip()) >= min_chars]
+        by_doc[doc_id] = substantive or doc_chunks
     quotas = dict.fromkeys(by_doc, 0)
     remaining = limit
     while remaining:
@@ -42,7 +49,7 @@ def select_chunks(chunks: Sequence[Chunk], limit: int | None) -> list[Chunk]:
     for doc_id, doc_chunks in by_doc.items():
         quota = quotas[doc_id]
         step = len(doc_chunks) / quota if quota else 0
-        picked.extend(doc_chunks[int(i * step)] for i in range(quota))
+        picked.extend(doc_chunks[int((i + 0.5) * step)] for i in range(quota))
     return picked
 
 
@@ -94,12 +101,16 @@ def finalize_dataset(
     settings: Settings,
     files: Sequence[FileReport],
     total_chunks: int,
+    selected_chunks: int,
     results: Sequence[ChunkResult],
     out_dir: Path,
     started: float,
     models: dict[str, str],
 ) -> RunSummary:
-    """Dedupe, split and export the accepted samples, and write ``report.json`` accounting for everything."""
+    """Dedupe, split and export the accepted samples, and write ``report.json`` accounting for everything.
+
+    ``results`` may hold several fragments per chunk (the graph reports generation and review separately);
+    counts are summed over them."""
     accepted = [sample for result in results for sample in result.accepted]
     kept, duplicates = dedupe_exact(accepted)
     split = split_grouped(
@@ -132,8 +143,8 @@ def finalize_dataset(
             if f.status == "skipped"
         ],
         chunks=total_chunks,
-        chunks_selected=len(results),
-        chunks_processed=len(results) - len(chunk_failures),
+        chunks_selected=selected_chunks,
+        chunks_processed=selected_chunks - len({failure.item_id for failure in chunk_failures}),
         chunks_failed=chunk_failures,
         generated=sum(result.generated for result in results),
         accepted=len(kept),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ftds.tools.citations import invented_citations
 from ftds.tools.config import BuildSettings
 from ftds.tools.generate import call_structured, chunk_language, exact_items_schema
 from ftds.tools.language import detect_language
@@ -44,7 +45,10 @@ def lexical_support(answer: str, source: str, language: str) -> float:
 
 
 def precheck(sample: Sample, source: str, language: str) -> str | None:
-    """Reason code for an obviously bad sample, or None when it deserves a model review."""
+    """Reason code for an obviously bad sample, or None when it deserves a model review.
+
+    Citing an article the source does not contain counts as invented in every domain: a sample is trained
+    on its source alone, so a citation from elsewhere cannot be checked and is a hallucination risk."""
     question, answer = sample.question.strip(), sample.answer.strip()
     if not question or not answer:
         return "precheck:empty"
@@ -58,6 +62,8 @@ def precheck(sample: Sample, source: str, language: str) -> str | None:
         return "precheck:wrong_language"
     if lexical_support(answer, source, language) < MIN_SUPPORT:
         return "precheck:unsupported"
+    if invented_citations(question + " " + answer, source):
+        return "precheck:invented_citation"
     return None
 
 

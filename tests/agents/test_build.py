@@ -87,7 +87,7 @@ async def test_thirty_percent_faults_leave_every_item_accounted_for(tmp_path: Pa
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FTDS_")}
+    env = dict(os.environ)  # the autouse fixture already isolated FTDS_* (cache and runs in tmp)
     return subprocess.run(
         [sys.executable, "-m", "ftds.agents.cli", *args],
         capture_output=True,

@@ -9,6 +9,7 @@ non-JSON content and ``<think>`` blocks. Everything it received is kept in ``req
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import re
@@ -16,6 +17,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,7 @@ class FakeServerConfig:
     retry_after_s: float = 0.05
     timeout_sleep_s: float = 3.0
     script: list[str] = field(default_factory=list)  # fault names to inject first, in order ("ok" = none)
+    on_request: Callable[[int], None] | None = None  # called with the 1-based request number on arrival
 
 
 def _source_from_prompt(text: str) -> str:
@@ -87,12 +90,18 @@ def fake_review(prompt: str, score: int) -> dict[str, Any]:
     }
 
 
+def body_digest(body: dict[str, Any]) -> str:
+    """Identity of a request: what was asked, ignoring transport details."""
+    return hashlib.sha256(json.dumps(body.get("messages"), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 class FakeOpenAIServer:
     """Run with ``with FakeOpenAIServer(config) as server:``; ``server.base_url`` ends in /v1."""
 
     def __init__(self, config: FakeServerConfig | None = None) -> None:
         self.config = config or FakeServerConfig()
         self.requests: list[dict[str, Any]] = []
+        self.answered: list[str] = []  # body digests of requests that got a successful reply
         self.faults_served: Counter[str] = Counter()
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()
@@ -123,6 +132,9 @@ class FakeOpenAIServer:
         body = await request.json()
         with self._lock:
             self.requests.append(body)
+            number = len(self.requests)
+        if self.config.on_request is not None:
+            self.config.on_request(number)
         await asyncio.sleep(self.config.latency_s)
         fault = self._next_fault()
         self.faults_served[fault] += 1
@@ -145,6 +157,8 @@ class FakeOpenAIServer:
             content = "I am sorry, I cannot produce JSON for this."
         elif fault == "think":
             content = f"<think>Let me read the source carefully.</think>```json\n{content}\n```"
+        with self._lock:
+            self.answered.append(body_digest(body))
         return JSONResponse(
             {
                 "id": f"fake-{len(self.requests)}",

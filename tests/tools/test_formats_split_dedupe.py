@@ -114,3 +114,14 @@ def test_read_records_rejects_a_json_object(tmp_path: Path) -> None:
     path.write_text(json.dumps({"a": 1}))
     with pytest.raises(FormatError, match="array"):
         read_records(str(path))
+
+
+def test_chunk_selection_spreads_over_documents_and_skips_title_chunks(corpus: Path) -> None:
+    from ftds.tools.ingest import load_literature
+    from ftds.tools.pipeline import select_chunks
+
+    chunks = load_literature([corpus / "law_zh"], domain="law").chunks
+    picked = select_chunks(chunks, 8, min_chars=200)
+    assert len(picked) == 8
+    assert len({c.doc_id for c in picked}) == 8  # one per statute
+    assert all(c.index > 0 and len(c.text) >= 200 for c in picked)  # never the title page

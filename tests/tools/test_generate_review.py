@@ -159,3 +159,31 @@ def test_lexical_support_measures_overlap() -> None:
     source = "国家建立数据分类分级保护制度"
     assert lexical_support("数据分类分级保护", source, "zh") == 1.0
     assert lexical_support("天气很好", source, "zh") == 0.0
+
+
+def test_citations_are_compared_as_numbers_whatever_the_numerals() -> None:
+    from ftds.tools.citations import cited_articles, invented_citations
+
+    source = "第一百九十七条 有下列情形之一的……第二十一条 国家建立数据分类分级保护制度。"
+    assert cited_articles(source) == {197, 21}
+    assert invented_citations("依据第197条和第21条", source) == set()
+    assert invented_citations("依据第199条", source) == {199}
+    assert cited_articles("Article 5 and § 12 of the Act") == {5, 12}
+
+
+async def test_an_answer_citing_an_article_absent_from_the_source_is_rejected(chunk: Chunk) -> None:
+    good = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
+    generated = await generate_qa(
+        chunk,
+        ScriptedChatModel(
+            [
+                _pairs(
+                    ("国家对数据实行什么保护制度？", "依据第二十一条，" + good),
+                    ("数据分级的依据是什么？", "依据第197条，" + good),
+                )
+            ]
+        ),
+    )
+    review = await review_samples(chunk, generated.samples, ScriptedChatModel([_reviews(5)]))
+    assert [item.reason for item in review.rejected] == ["precheck:invented_citation"]
+    assert len(review.verdicts) == 1

@@ -1,0 +1,140 @@
+"""``ftds-agent build`` (start or resume a run) and ``ftds-agent runs`` (list them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ftds.agents.cli_common import (
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    ConfigOpt,
+    JsonOpt,
+    app,
+    fail,
+    settings_from,
+)
+from ftds.agents.progress import make_reporter
+from ftds.tools.records import RunSummary
+
+EXIT_INTERRUPTED = 130
+
+
+@app.command()
+def build(
+    inputs: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders of literature.", show_default=False)
+    ] = None,
+    input_opt: Annotated[list[Path] | None, typer.Option("--input", "-i", help="Same as INPUT; repeatable.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the dataset.")] = Path("out/dataset"),
+    domain: Annotated[str | None, typer.Option(help="Domain preset: law, medicine, finance, general.")] = None,
+    max_chunks: Annotated[int | None, typer.Option(help="Process at most N chunks, spread over documents.")] = None,
+    questions_per_chunk: Annotated[int | None, typer.Option(help="Fixed questions per chunk (default scales).")] = None,
+    formats: Annotated[list[str] | None, typer.Option("--format", help="alpaca and/or sharegpt; repeatable.")] = None,
+    backend: Annotated[str | None, typer.Option(help="embedded or openai.")] = None,
+    model: Annotated[str | None, typer.Option(help="Embedded model key or endpoint model name.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Env var holding the API key.")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Minimum review score to accept (0-1).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Split seed.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a dataset: load, chunk, generate Q&A, review, dedupe, split and export (resumable)."""
+    from ftds.agents import runner
+    from ftds.agents.runs import RunStore
+    from ftds.tools.llm import LLMError
+
+    reporter = make_reporter(quiet=as_json)
+    settings = settings_from(
+        config,
+        llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
+        build={
+            "domain": domain,
+            "max_chunks": max_chunks,
+            "questions_per_chunk": questions_per_chunk,
+            "formats": formats,
+            "accept_threshold": threshold,
+        },
+        split={"seed": seed},
+    )
+    paths = [*(inputs or []), *(input_opt or [])]
+    try:
+        if resume:
+            record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event)
+            if record.status in ("finished", "partial") and record.summary:
+                _finish(RunSummary.model_validate(record.summary), reporter, as_json)
+            run_inputs: list[Path] | None = None
+        else:
+            if not paths:
+                raise fail("give at least one input file or folder (INPUT... or --input DIR)")
+            missing = [str(p) for p in paths if not p.exists()]
+            if missing:
+                raise fail(f"input not found: {', '.join(missing)}; check the path")
+            out.mkdir(parents=True, exist_ok=True)
+            record, context = runner.start(settings, paths, out, reporter.event, run_id)
+            run_inputs = paths
+    except (runner.RunError, LLMError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if not as_json:
+        typer.echo(f"run {context.run_id}: {'resuming' if resume else 'started'} -> {context.out_dir}", err=True)
+
+    async def _run() -> RunSummary:
+        try:
+            return await runner.execute(RunStore(context.settings.runs_dir), context, run_inputs)
+        finally:
+            await context.generator.aclose()
+            if context.reviewer is not context.generator:
+                await context.reviewer.aclose()
+
+    try:
+        with reporter:
+            summary = asyncio.run(_run())
+    except KeyboardInterrupt:
+        typer.echo(
+            f"\ninterrupted: finished work is saved. Resume with: ftds-agent build --resume {context.run_id}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _finish(summary, reporter, as_json)
+
+
+def _finish(summary: RunSummary, reporter: object, as_json: bool) -> None:
+    if as_json:
+        typer.echo(summary.model_dump_json(indent=2))
+    else:
+        reporter.print_summary(summary)  # type: ignore[attr-defined]
+    if summary.accepted == 0:
+        raise typer.Exit(EXIT_FATAL)
+    raise typer.Exit(EXIT_OK if summary.complete else EXIT_PARTIAL)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(help="Show at most N runs, newest first.")] = 20,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List build runs with their status, so an interrupted one can be resumed."""
+    from ftds.agents.runs import RunStore
+
+    settings = settings_from(config)
+    records = RunStore(settings.runs_dir).list(limit)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(exclude={"settings"}) for r in records], ensure_ascii=False))
+        return
+    if not records:
+        typer.echo("no runs yet", err=True)
+        return
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
+        accepted = r.summary.get("accepted") if r.summary else "-"
+        typer.echo(f"{r.run_id}  {r.status:11}  {when}  accepted={accepted}  {r.domain}  -> {r.out_dir}")
