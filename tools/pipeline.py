@@ -20,6 +20,7 @@ from ftds.tools.export import export_splits, write_json
 from ftds.tools.generate import generate_qa
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk, FileReport, ItemOutcome, RunSummary, Sample, TokenUsage
+from ftds.tools.report import write_report
 from ftds.tools.review import review_samples
 from ftds.tools.split import split_grouped
 
@@ -101,7 +102,7 @@ def finalize_dataset(
     settings: Settings,
     files: Sequence[FileReport],
     total_chunks: int,
-    selected_chunks: int,
+    selected_chunks: Sequence[Chunk],
     results: Sequence[ChunkResult],
     out_dir: Path,
     started: float,
@@ -143,8 +144,8 @@ def finalize_dataset(
             if f.status == "skipped"
         ],
         chunks=total_chunks,
-        chunks_selected=selected_chunks,
-        chunks_processed=selected_chunks - len({failure.item_id for failure in chunk_failures}),
+        chunks_selected=len(selected_chunks),
+        chunks_processed=len(selected_chunks) - len({failure.item_id for failure in chunk_failures}),
         chunks_failed=chunk_failures,
         generated=sum(result.generated for result in results),
         accepted=len(kept),
@@ -164,6 +165,19 @@ def finalize_dataset(
         models=models,
         wall_time_s=round(time.perf_counter() - started, 2),
     )
+    generated = sum(result.generated for result in results)
+    covered = {sample.provenance.chunk_id for sample in kept}
+    summary.acceptance_rate = round(len(kept) / generated, 4) if generated else 0.0
+    summary.coverage = (
+        round(sum(1 for c in selected_chunks if c.chunk_id in covered) / len(selected_chunks), 4)
+        if selected_chunks
+        else 0.0
+    )
+    summary.revision_rounds = sum(sample.revision_rounds for sample in kept)
+    generated_by_chunk: dict[str, int] = {}
+    for result in results:
+        generated_by_chunk[result.chunk_id] = generated_by_chunk.get(result.chunk_id, 0) + result.generated
+    summary.outputs.update(write_report(out_dir, summary, selected_chunks, generated_by_chunk, kept))
     summary.outputs["report"] = str(out_dir / "report.json")
     write_json(out_dir / "report.json", summary.model_dump(mode="json"))
     return summary

@@ -176,6 +176,9 @@ class RunSummary(BaseModel):
     rejected: int = 0
     failed: int = 0
     duplicates_removed: int = 0
+    acceptance_rate: float = Field(default=0.0, description="accepted / generated")
+    coverage: float = Field(default=0.0, description="Share of selected chunks with an accepted sample.")
+    revision_rounds: int = Field(default=0, description="Revision rounds spent over all samples.")
     rejection_reasons: dict[str, int] = Field(default_factory=dict)
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     rejected_items: list[ItemOutcome] = Field(default_factory=list)

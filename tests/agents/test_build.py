@@ -64,6 +64,19 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
     info = json.loads((tmp_path / "out" / "dataset_info.json").read_text())
     assert info["ftds_sharegpt_train"]["formatting"] == "sharegpt"
     assert not summary.complete  # the empty file failed
+    assert report["coverage"] == 1.0 and 0 < report["acceptance_rate"] <= 1
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"{report['generated']} generated = {report['accepted']} accepted" in markdown
+    assert law_file.name in markdown  # the per-document table names the source
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 5 and "<table>" in page
+    assert {p.name for p in (tmp_path / "out" / "plots").iterdir()} == {
+        "scores.png",
+        "labels.png",
+        "lengths.png",
+        "documents.png",
+        "sections.png",
+    }
     assert any(kind == "chunk_done" for kind, _ in events)
 
 
