@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -20,6 +21,7 @@ class ServerState:
     settings: Settings
     roots: list[Path]
     _llm: ChatModel | None = None
+    background: dict[str, asyncio.Task[Any]] = field(default_factory=dict)  # build runs started with wait=false
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def llm(self) -> ChatModel:
@@ -32,6 +34,9 @@ class ServerState:
             return self._llm
 
     async def aclose(self) -> None:
+        for task in self.background.values():  # stopped runs stay resumable from their checkpoints
+            task.cancel()
+        await asyncio.gather(*self.background.values(), return_exceptions=True)
         if self._llm is not None:
             await self._llm.aclose()
 

@@ -133,3 +133,41 @@ async def test_stdio_server_in_a_subprocess_answers_a_real_client(tmp_path: Path
     assert tools >= TOOLS
     assert result.structured_content["files"][0]["status"] == "loaded"
     assert result.structured_content["chunks"][0]["provenance"]["heading_path"]
+
+
+async def test_build_dataset_streams_progress_and_the_run_is_listed_and_readable(
+    tmp_path: Path, law_file: Path
+) -> None:
+    (tmp_path / "law.md").write_text(law_file.read_text(encoding="utf-8"), encoding="utf-8")
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total))
+
+    with FakeOpenAIServer() as fake:
+        async with Client(_server(tmp_path, **fake_llm_overrides(fake))) as client:
+            built = await client.call_tool(
+                "build_dataset", {"paths": ["law.md"], "out_dir": "ds", "max_chunks": 3}, progress_callback=on_progress
+            )
+            data = built.structured_content
+            assert not built.is_error, built.content
+            run_id = data["run_id"]
+            runs = await client.call_tool("list_runs", {})
+            one = await client.call_tool("get_run", {"run_id": run_id})
+            report = await client.read_resource(f"ftds://runs/{run_id}/report")
+            files = await client.read_resource(f"ftds://runs/{run_id}/dataset")
+            missing = await client.call_tool("get_run", {"run_id": "nope"})
+    assert data["status"] == "finished" and data["summary"]["chunks_processed"] == 3
+    assert (tmp_path / "ds" / "alpaca" / "train.jsonl").is_file()
+    assert progress[-1] == (3.0, 3.0)
+    assert [r["run_id"] for r in runs.structured_content["result"]] == [run_id]
+    assert one.structured_content["status"] == "finished"
+    assert "# ftds run" in report.contents[0].text
+    assert "alpaca/train" in json.loads(files.contents[0].text)
+    assert missing.is_error and "list_runs" in missing.content[0].text
+
+
+async def test_build_dataset_refuses_paths_outside_the_roots(tmp_path: Path) -> None:
+    async with Client(_server(tmp_path)) as client:
+        result = await client.call_tool("build_dataset", {"paths": ["/etc"], "out_dir": "ds"})
+    assert result.is_error and "outside the folders" in result.content[0].text
