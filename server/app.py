@@ -54,4 +54,10 @@ def run_server(settings: Settings, transport: Literal["stdio", "http"]) -> None:
     if transport == "stdio":
         server.run("stdio")
         return
-    server.run("streamable-http", host=settings.server.host, port=settings.server.port)
+    import uvicorn
+
+    from ftds.server.http import http_app
+
+    host = settings.server.host
+    app = http_app(server.streamable_http_app(host=host), host, settings.server.token_env)
+    uvicorn.run(app, host=host, port=settings.server.port, log_level="warning")

@@ -18,7 +18,6 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from pydantic import BaseModel, Field
 
-from ftds.agents import runner
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.llm import LLMError
@@ -107,6 +106,8 @@ def register(server: MCPServer[ServerState]) -> None:
     ) -> BuildDatasetResult:
         """Run the whole pipeline — load, chunk, generate, review, dedupe, split, export — as a resumable run.
         Returns the run id; with wait=true also the summary (counts, reasons, outputs)."""
+        from ftds.agents import runner  # langgraph is imported on first use, keeping server start-up fast
+
         state = state_of(ctx)
         relay = _ProgressRelay(ctx)
         try:

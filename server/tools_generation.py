@@ -15,7 +15,6 @@ from ftds.tools.config import ChunkSettings
 from ftds.tools.ingest.chunking import chunk_document
 from ftds.tools.ingest.loaders import clean_text
 from ftds.tools.language import detect_language
-from ftds.tools.pipeline import process_chunk
 from ftds.tools.records import Document, content_hash
 
 
@@ -41,6 +40,8 @@ def register(server: MCPServer[ServerState]) -> None:
     ) -> GenerateQAResult:
         """Generate grounded question-answer pairs from a passage and review each one against it; returns
         accepted samples with scores and provenance, and every rejection or failure with its reason."""
+        from ftds.tools.pipeline import process_chunk  # the generation stack loads on first use
+
         state = state_of(ctx)
         cleaned = clean_text(text)
         if not cleaned:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import cn2an
-
 _ZH_ARTICLE = re.compile(r"第\s*([零〇一二两三四五六七八九十百千\d]+)\s*条")
 _EN_ARTICLE = re.compile(r"(?:\b(?:Article|Art\.|Section|Sec\.)|§)\s*(\d+)", re.IGNORECASE)
 
@@ -18,6 +16,8 @@ _EN_ARTICLE = re.compile(r"(?:\b(?:Article|Art\.|Section|Sec\.)|§)\s*(\d+)", re
 def _to_int(numeral: str) -> int | None:
     if numeral.isdigit():
         return int(numeral)
+    import cn2an  # imported on first Chinese numeral: it costs ~0.2 s, which MCP start-up should not pay
+
     try:
         return int(cn2an.cn2an(numeral, "smart"))
     except (ValueError, KeyError):

@@ -171,3 +171,67 @@ async def test_build_dataset_refuses_paths_outside_the_roots(tmp_path: Path) -> 
     async with Client(_server(tmp_path)) as client:
         result = await client.call_tool("build_dataset", {"paths": ["/etc"], "out_dir": "ds"})
     assert result.is_error and "outside the folders" in result.content[0].text
+
+
+def _serve_http(tmp_path: Path, port: int, env_extra: dict[str, str], host: str = "127.0.0.1"):
+    import subprocess
+
+    env = {**os.environ, **env_extra, "FTDS_SERVER__ROOTS": json.dumps([str(tmp_path)])}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ftds.agents.cli", "serve", "--transport", "http", "--host", host, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _wait_for_port(port: int) -> None:
+    import asyncio
+
+    for _ in range(300):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise AssertionError("HTTP server did not start")
+
+
+async def test_http_transport_requires_the_bearer_token_when_one_is_set(tmp_path: Path) -> None:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    port = _free_port()
+    process = _serve_http(tmp_path, port, {"FTDS_MCP_TOKEN": "s3cret-token"})
+    try:
+        await _wait_for_port(port)
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"}) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+        assert tools >= TOOLS
+        async with httpx2.AsyncClient() as http:
+            denied = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert denied.status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_http_on_a_public_address_without_a_token_is_refused(tmp_path: Path) -> None:
+    process = _serve_http(tmp_path, _free_port(), {}, host="0.0.0.0")
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "FTDS_MCP_TOKEN" in stderr and "refusing" in stderr
