@@ -1,5 +1,11 @@
-"""Hugging Face Hub, through its official client ``huggingface_hub`` (search, dataset info) and the
-documented dataset viewer API (splits, features, first rows).
+"""Hugging Face Hub: its documented REST API (``GET /api/datasets``, ``GET /api/datasets/{id}``), parsed with
+the official client's own model (``huggingface_hub.hf_api.DatasetInfo``), plus the dataset viewer API
+(splits, features, first rows).
+
+``HfApi`` itself is not used for the requests: it retries a failing Hub five times with backoff (about 25 s)
+and sends through its own HTTP stack, so a Hub outage would stall the whole multi-registry search; here a
+request fails once, within ``sources.timeout_s``, and the search moves on. The query parameters are the ones
+``HfApi.list_datasets`` sends.
 
 The Hub states licence, task, language, size and format as tags (``license:mit``,
 ``task_categories:question-answering``, ``language:zh``, ``size_categories:1K<n<10K``, ``format:json``);
@@ -11,17 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.hf_api import DatasetInfo
 
-from ftds.tools.sources.base import (
-    SearchFilters,
-    SourceAdapter,
-    SourceError,
-    env_secret,
-    load_snippet,
-    raise_for_status,
-)
+from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError, env_secret, load_snippet
 from ftds.tools.sources.licenses import normalize_license
 from ftds.tools.sources.models import DatasetDetails, DatasetResult, SourceFailure
 
@@ -35,23 +33,9 @@ def _tag_values(tags: list[str] | None, prefix: str) -> list[str]:
 class HuggingFaceAdapter(SourceAdapter):
     name = "huggingface"
 
-    def _api(self) -> HfApi:
-        # token=False stops the client from reading a token saved on the machine; only the named env var counts.
-        return HfApi(endpoint=self.settings.hf_endpoint, token=env_secret(self.settings.hf_token_env) or False)
-
-    def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except HfHubHTTPError as exc:
-            if exc.response is not None:
-                raise_for_status(self.name, exc.response)
-            raise SourceError(f"{self.name} failed: {exc}") from None
-        except httpx.TimeoutException:
-            raise SourceError(
-                f"{self.name} did not answer within {self.settings.timeout_s:g} s; try again later"
-            ) from None
-        except (httpx.HTTPError, OSError) as exc:
-            raise SourceError(f"{self.name} is unreachable ({type(exc).__name__}); check the network") from None
+    def _headers(self) -> dict[str, str]:
+        token = env_secret(self.settings.hf_token_env)
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def to_result(self, info: Any) -> DatasetResult:
         tags = list(info.tags or [])
@@ -69,6 +53,7 @@ class HuggingFaceAdapter(SourceAdapter):
             title=pretty or info.id.split("/")[-1],
             description=(info.description or "").strip()[:500],
             task_types=_tag_values(tags, "task_categories"),
+            domains=[t for t in tags if ":" not in t],
             languages=_tag_values(tags, "language"),
             size=sizes[0] if sizes else None,
             formats=_tag_values(tags, "format"),
@@ -82,20 +67,27 @@ class HuggingFaceAdapter(SourceAdapter):
         )
 
     def search(self, query: str, filters: SearchFilters, limit: int) -> list[DatasetResult]:
-        kwargs: dict[str, Any] = {"search": query or None, "limit": limit, "full": True}
-        if filters.task:
-            kwargs["task_categories"] = filters.task
-        if filters.language:
-            kwargs["language"] = filters.language
-        if filters.size:
-            kwargs["size_categories"] = filters.size
-        if filters.license:
-            kwargs["filter"] = [f"license:{filters.license.lower()}"]
-        infos = self._call(lambda: list(self._api().list_datasets(**kwargs)))
-        return [self.to_result(info) for info in infos]
+        params: list[tuple[str, str | int]] = [("limit", limit), ("full", "True")]
+        if query:
+            params.append(("search", query))
+        for prefix, value in (
+            ("task_categories", filters.task),
+            ("language", filters.language),
+            ("size_categories", filters.size),
+            ("license", filters.license.lower() if filters.license else None),
+        ):
+            if value:
+                params.append(("filter", f"{prefix}:{value}"))
+        body = self.get_json(f"{self.settings.hf_endpoint}/api/datasets", params=params, headers=self._headers())
+        if not isinstance(body, list):
+            raise SourceError(f"{self.name} answered without a dataset list; its API may have changed")
+        return [self.to_result(DatasetInfo(**item)) for item in body[:limit] if isinstance(item, dict) and item.get("id")]
 
     def details(self, dataset_id: str) -> DatasetDetails:
-        info = self._call(self._api().dataset_info, dataset_id, timeout=self.settings.timeout_s)
+        body = self.get_json(f"{self.settings.hf_endpoint}/api/datasets/{dataset_id}", headers=self._headers())
+        if not isinstance(body, dict) or not body.get("id"):
+            raise SourceError(f"{self.name} answered without dataset info for {dataset_id}")
+        info = DatasetInfo(**body)
         details = DatasetDetails(result=self.to_result(info))
         card = info.card_data
         for config in (getattr(card, "configs", None) or []) if card is not None else []:
@@ -108,7 +100,7 @@ class HuggingFaceAdapter(SourceAdapter):
     def _card(self, dataset_id: str, failures: list[SourceFailure]) -> str | None:
         url = f"{self.settings.hf_endpoint}/datasets/{dataset_id}/resolve/main/README.md"
         try:
-            response = self.client.get(url)
+            response = self.client.get(url, headers=self._headers())
         except httpx.HTTPError as exc:
             failures.append(SourceFailure(source=self.name, error=f"dataset card not fetched: {type(exc).__name__}"))
             return None

@@ -84,7 +84,6 @@ _ALIASES: dict[str, str] = {
     "cc0 public domain": "CC0-1.0",
     "public domain": "CC0-1.0",
     "cc by 40": "CC-BY-4.0",
-    "attribution 40 international cc by 40": "CC-BY-4.0",
     "cc by 30": "CC-BY-3.0",
     "cc by sa 40": "CC-BY-SA-4.0",
     "cc by sa 30": "CC-BY-SA-3.0",
@@ -129,6 +128,11 @@ def normalize_license(raw: str | None) -> str:
     """The SPDX id for a registry's licence string; 'other' for a named but unlisted one, 'unknown' if none."""
     if raw is None:
         return "unknown"
+    # "Attribution-NonCommercial 4.0 International (CC BY-NC 4.0)": the short name in brackets is the id.
+    for inner in re.findall(r"\(([^()]+)\)", raw):
+        found = normalize_license(inner)
+        if found not in ("other", "unknown"):
+            return found
     key = _key(raw)
     if key in _ALIASES:
         return _ALIASES[key]
