@@ -69,7 +69,11 @@ def sources_search(
     if as_json:
         typer.echo(text)
     else:
-        mode = "offline: shipped catalog only" if outcome.offline else f"live: {', '.join(outcome.sources_queried)} + catalog"
+        mode = (
+            "offline: shipped catalog only"
+            if outcome.offline
+            else f"live: {', '.join(outcome.sources_queried)} + catalog"
+        )
         typer.echo(f"{len(outcome.results)} results ({mode}, catalog {catalog_version()})", err=True)
         for r in outcome.results:
             flag = "  CONFLICT" if commercial and checks[f"{r.source}:{r.id}"].conflicts else ""
@@ -90,7 +94,9 @@ def sources_search(
 @sources_app.command("show")
 def sources_show(
     dataset_id: Annotated[str, typer.Argument(help="Registry id, e.g. rajpurkar/squad.")],
-    source: Annotated[str, typer.Option("--source", "-s", help="huggingface, modelscope, kaggle or catalog.")] = "huggingface",
+    source: Annotated[
+        str, typer.Option("--source", "-s", help="huggingface, modelscope, kaggle or catalog.")
+    ] = "huggingface",
     offline: OfflineOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,

@@ -156,9 +156,7 @@ class SourcesSettings(_Section):
     kaggle_username_env: str = "KAGGLE_USERNAME"
     kaggle_key_env: str = "KAGGLE_KEY"
     opendatalab_endpoint: str = "https://opendatalab.com"
-    awesome_readme_url: str = (
-        "https://raw.githubusercontent.com/awesomedata/awesome-public-datasets/master/README.rst"
-    )
+    awesome_readme_url: str = "https://raw.githubusercontent.com/awesomedata/awesome-public-datasets/master/README.rst"
 
 
 _config_file: ContextVar[Path | None] = ContextVar("ftds_config_file", default=None)

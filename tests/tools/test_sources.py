@@ -108,7 +108,10 @@ def test_huggingface_details_include_card_configs_splits_features_and_preview(se
     assert details.features == {"pubid": "int32", "question": "string", "final_decision": "string"}
     assert details.preview[1]["final_decision"] == "no"
     assert details.result.license == "MIT"
-    assert details.result.load_snippet == 'datasets.load_dataset("qiaojin/PubMedQA", \'pqa_labeled\', split="train[:1000]")'
+    assert (
+        details.result.load_snippet
+        == 'datasets.load_dataset("qiaojin/PubMedQA", \'pqa_labeled\', split="train[:1000]")'
+    )
     assert not details.failures
 
 

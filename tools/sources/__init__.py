@@ -42,7 +42,9 @@ __all__ = [
 ]
 
 
-def get_dataset_details(dataset_id: str, source: str = "huggingface", settings: SourcesSettings | None = None) -> DatasetDetails:
+def get_dataset_details(
+    dataset_id: str, source: str = "huggingface", settings: SourcesSettings | None = None
+) -> DatasetDetails:
     """Details of one dataset from its registry; offline (or for a catalog-only entry) from the catalog."""
     settings = settings or SourcesSettings()
     entries = [r for r in search_catalog("", limit=10_000) if r.id.lower() == dataset_id.lower()]
@@ -50,9 +52,13 @@ def get_dataset_details(dataset_id: str, source: str = "huggingface", settings: 
         if entries:
             return DatasetDetails(
                 result=entries[0],
-                failures=[SourceFailure(source=source, error="offline or no API: details come from the shipped catalog")],
+                failures=[
+                    SourceFailure(source=source, error="offline or no API: details come from the shipped catalog")
+                ],
             )
-        raise SourceError(f"{dataset_id} is not in the shipped catalog and {source} cannot be asked (offline or no API)")
+        raise SourceError(
+            f"{dataset_id} is not in the shipped catalog and {source} cannot be asked (offline or no API)"
+        )
     adapter = make_adapter(source, settings)
     try:
         details = adapter.details(dataset_id)

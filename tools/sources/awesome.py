@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
+import httpx
 import yaml
 
-from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError
+from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError, raise_for_status
 from ftds.tools.sources.catalog import DATA_DIR, matches
 from ftds.tools.sources.models import DatasetResult
 
@@ -67,7 +67,9 @@ def to_result(entry: dict[str, str], origin: str) -> DatasetResult:
     )
 
 
-def search_entries(entries: list[dict[str, str]] | tuple[dict[str, str], ...], query: str, limit: int, origin: str) -> list[DatasetResult]:
+def search_entries(
+    entries: list[dict[str, str]] | tuple[dict[str, str], ...], query: str, limit: int, origin: str
+) -> list[DatasetResult]:
     found = [e for e in entries if matches(query, e["title"], e["topic"])]
     return [to_result(e, origin) for e in found[:limit]]
 
@@ -78,10 +80,11 @@ class AwesomeAdapter(SourceAdapter):
     def search(self, query: str, filters: SearchFilters, limit: int) -> list[DatasetResult]:
         try:
             response = self.client.get(self.settings.awesome_readme_url)
-        except Exception as exc:  # httpx faults; the offline snapshot still answers
+        except httpx.TimeoutException:
+            raise SourceError(f"{self.name} README not fetched within {self.settings.timeout_s:g} s") from None
+        except httpx.HTTPError as exc:
             raise SourceError(f"{self.name} README not fetched ({type(exc).__name__}); check the network") from None
-        if response.status_code >= 400:
-            raise SourceError(f"{self.name} README not fetched (HTTP {response.status_code})")
+        raise_for_status(self.name, response)
         entries = parse_readme(response.text)
         if not entries:
             raise SourceError(f"{self.name} README had no entries; its layout may have changed")

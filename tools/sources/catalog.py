@@ -45,7 +45,22 @@ _CONCEPTS: dict[str, set[str]] = {
     "remote-sensing": {"remote", "sensing", "satellite", "遥感"},
     "driving": {"driving", "autonomous", "驾驶"},
 }
-_STOPWORDS = {"dataset", "datasets", "data", "domain", "for", "the", "a", "an", "of", "set", "and", "in", "数据集", "数据"}
+_STOPWORDS = {
+    "dataset",
+    "datasets",
+    "data",
+    "domain",
+    "for",
+    "the",
+    "a",
+    "an",
+    "of",
+    "set",
+    "and",
+    "in",
+    "数据集",
+    "数据",
+}
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9&+\-.]*|[\u4e00-\u9fff]+")
 _WORD_TO_CONCEPT = {word: concept for concept, words in _CONCEPTS.items() for word in words}
 

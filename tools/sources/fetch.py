@@ -36,7 +36,9 @@ class FetchedSample(BaseModel):
     conversion_errors: list[str] = Field(default_factory=list)
 
 
-def _load_rows(dataset: str, split: str, limit: int, config: str | None, cache_dir: Path | None, offline: bool) -> list[dict[str, Any]]:
+def _load_rows(
+    dataset: str, split: str, limit: int, config: str | None, cache_dir: Path | None, offline: bool
+) -> list[dict[str, Any]]:
     import datasets  # heavy: imported only when a sample is actually fetched
 
     path = Path(dataset).expanduser()
@@ -88,7 +90,8 @@ def fetch_sample(
     cache_dir: Path | None = None,
     offline: bool = False,
 ) -> FetchedSample:
-    """The first ``limit`` rows of ``dataset`` (Hub id, data file or saved folder), format detected, optionally converted."""
+    """The first ``limit`` rows of ``dataset`` (Hub id, data file or saved folder), format detected and
+    optionally converted."""
     if limit < 1:
         raise FetchError("limit must be at least 1")
     rows = _load_rows(dataset, split, limit, config, cache_dir, offline)

@@ -81,7 +81,9 @@ class HuggingFaceAdapter(SourceAdapter):
         body = self.get_json(f"{self.settings.hf_endpoint}/api/datasets", params=params, headers=self._headers())
         if not isinstance(body, list):
             raise SourceError(f"{self.name} answered without a dataset list; its API may have changed")
-        return [self.to_result(DatasetInfo(**item)) for item in body[:limit] if isinstance(item, dict) and item.get("id")]
+        return [
+            self.to_result(DatasetInfo(**item)) for item in body[:limit] if isinstance(item, dict) and item.get("id")
+        ]
 
     def details(self, dataset_id: str) -> DatasetDetails:
         body = self.get_json(f"{self.settings.hf_endpoint}/api/datasets/{dataset_id}", headers=self._headers())
@@ -105,7 +107,9 @@ class HuggingFaceAdapter(SourceAdapter):
             failures.append(SourceFailure(source=self.name, error=f"dataset card not fetched: {type(exc).__name__}"))
             return None
         if response.status_code >= 400:
-            failures.append(SourceFailure(source=self.name, error=f"dataset card not fetched: HTTP {response.status_code}"))
+            failures.append(
+                SourceFailure(source=self.name, error=f"dataset card not fetched: HTTP {response.status_code}")
+            )
             return None
         return response.text[:CARD_CHARS]
 
@@ -122,9 +126,7 @@ class HuggingFaceAdapter(SourceAdapter):
                 return
             config = next(iter(details.splits))
             split = details.splits[config][0]
-            rows = self.get_json(
-                f"{base}/first-rows", params={"dataset": dataset_id, "config": config, "split": split}
-            )
+            rows = self.get_json(f"{base}/first-rows", params={"dataset": dataset_id, "config": config, "split": split})
         except (SourceError, KeyError, AttributeError) as exc:
             details.failures.append(SourceFailure(source=self.name, error=f"viewer data not fetched: {exc}"))
             return

@@ -36,7 +36,15 @@ LICENSES: dict[str, LicenseTerms] = {
         _T("CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0", True, True, True, True, True),
         _T("CC-BY-SA-3.0", "Creative Commons Attribution-ShareAlike 3.0", True, True, True, True, True),
         _T("CC-BY-NC-4.0", "Creative Commons Attribution-NonCommercial 4.0", False, True, True, True, False),
-        _T("CC-BY-NC-SA-4.0", "Creative Commons Attribution-NonCommercial-ShareAlike 4.0", False, True, True, True, True),
+        _T(
+            "CC-BY-NC-SA-4.0",
+            "Creative Commons Attribution-NonCommercial-ShareAlike 4.0",
+            False,
+            True,
+            True,
+            True,
+            True,
+        ),
         _T(
             "CC-BY-NC-ND-4.0",
             "Creative Commons Attribution-NonCommercial-NoDerivatives 4.0",

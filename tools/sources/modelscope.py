@@ -63,4 +63,6 @@ class ModelScopeAdapter(SourceAdapter):
         namespace, _, name = dataset_id.partition("/")
         result = self.to_result({"Namespace": namespace, "Name": name, **data})
         assert result is not None
-        return DatasetDetails(result=result, card=(data.get("ReadmeContent") or None) and data["ReadmeContent"][:CARD_CHARS])
+        return DatasetDetails(
+            result=result, card=(data.get("ReadmeContent") or None) and data["ReadmeContent"][:CARD_CHARS]
+        )

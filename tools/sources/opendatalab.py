@@ -54,7 +54,9 @@ class OpenDataLabAdapter(SourceAdapter):
             f"{self.settings.opendatalab_endpoint}/api/datasets/list",
             json={"backend": False, "keywords": query, "pageSize": limit, "state": ["online"]},
         )
-        rows = body.get("data", {}).get("list") if isinstance(body, dict) and isinstance(body.get("data"), dict) else None
+        rows = (
+            body.get("data", {}).get("list") if isinstance(body, dict) and isinstance(body.get("data"), dict) else None
+        )
         if not isinstance(rows, list):
             raise SourceError(f"{self.name} answered without data.list; its API may have changed")
         results = [self.to_result(row) for row in rows if isinstance(row, dict)]

@@ -20,8 +20,8 @@ from ftds.tools.sources.google import google_search_link
 from ftds.tools.sources.huggingface import HuggingFaceAdapter
 from ftds.tools.sources.kaggle import KaggleAdapter
 from ftds.tools.sources.licenses import ETHICS_WARNING, needs_ethics_review
-from ftds.tools.sources.modelscope import ModelScopeAdapter
 from ftds.tools.sources.models import DatasetResult, SearchOutcome, SourceFailure
+from ftds.tools.sources.modelscope import ModelScopeAdapter
 from ftds.tools.sources.opendatalab import OpenDataLabAdapter
 
 ADAPTERS: dict[str, type[SourceAdapter]] = {
@@ -91,7 +91,9 @@ def search_sources(
                 except SourceError as exc:
                     outcome.failures.append(SourceFailure(source=name, error=str(exc)))
                 except Exception as exc:  # a registry's surprise must not sink the others' results
-                    outcome.failures.append(SourceFailure(source=name, error=f"{name} failed: {type(exc).__name__}: {exc}"))
+                    outcome.failures.append(
+                        SourceFailure(source=name, error=f"{name} failed: {type(exc).__name__}: {exc}")
+                    )
     catalog = search_catalog(query, filters, limit=limit)
     if offline and "awesome" in chosen:
         catalog += search_entries(snapshot(), query, limit, "catalog")
