@@ -194,3 +194,40 @@ def sources_fetch(
     if not sample.rows or (to and not sample.converted):
         raise typer.Exit(EXIT_FATAL)
     raise typer.Exit(EXIT_PARTIAL if sample.conversion_errors else EXIT_OK)
+
+
+@sources_app.command("card")
+def sources_card(
+    datasets_: Annotated[
+        list[str],
+        typer.Argument(metavar="SOURCE:ID...", help="Datasets mixed into yours, e.g. huggingface:rajpurkar/squad."),
+    ],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Markdown file for the card section.")] = None,
+    commercial: Annotated[
+        bool, typer.Option("--commercial", help="The mixed dataset will be used commercially.")
+    ] = False,
+    redistribute: Annotated[bool, typer.Option("--redistribute", help="The mixed dataset will be published.")] = False,
+    offline: OfflineOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the dataset-card section that lists every source's licence and the conflicts for your use."""
+    from ftds.tools.sources import IntendedUse, SourceError, check_license, get_dataset_details, sources_card_section
+
+    settings = settings_from(config, sources={"offline": offline})
+    found = []
+    for spec in datasets_:
+        source, _, dataset_id = spec.partition(":") if ":" in spec else ("huggingface", "", spec)
+        try:
+            found.append(get_dataset_details(dataset_id, source, settings.sources).result)
+        except SourceError as exc:
+            raise fail(f"{spec}: {exc}", EXIT_FATAL) from None
+    use = IntendedUse(commercial=commercial, redistribute=redistribute)
+    text = sources_card_section(found, use)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"card section -> {out}", err=True)
+    else:
+        typer.echo(text)
+    conflicts = any(check_license(r.license, use).conflicts for r in found)
+    raise typer.Exit(EXIT_PARTIAL if conflicts else EXIT_OK)

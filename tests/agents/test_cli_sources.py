@@ -60,3 +60,21 @@ def test_fetch_writes_a_converted_sample(tmp_path: Path, corpus: Path) -> None:
 def test_fetch_with_an_unknown_target_format_is_a_usage_error(corpus: Path) -> None:
     result = runner.invoke(app, ["sources", "fetch", str(corpus / "datasets" / "identity.json"), "--to", "xml"])
     assert result.exit_code == 2 and "alpaca, sharegpt or openai" in result.stderr
+
+
+def test_card_lists_every_mixed_source_licence_and_flags_conflicts(tmp_path: Path, no_network: None) -> None:
+    out = tmp_path / "card.md"
+    result = runner.invoke(
+        app,
+        [
+            "sources", "card", "huggingface:rajpurkar/squad", "huggingface:tatsu-lab/alpaca", "web:thunlp/JEC-QA",
+            "--commercial", "--offline", "--out", str(out),
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 3, result.output  # a conflict is reported like a partial result
+    card = out.read_text(encoding="utf-8")
+    for dataset_id, licence in (("rajpurkar/squad", "CC-BY-SA-4.0"), ("tatsu-lab/alpaca", "CC-BY-NC-4.0")):
+        assert f"| {dataset_id} | {licence} |" in card
+    assert "| thunlp/JEC-QA | CC-BY-NC-SA-4.0 |" in card
+    assert "**tatsu-lab/alpaca**: CC-BY-NC-4.0 does not permit commercial use" in card

@@ -374,3 +374,15 @@ def test_dataset_card_lists_every_source_licence_and_the_conflicts(no_network):
         assert f"| {item.id} | {item.license} |" in card
     assert "**thunlp/JEC-QA**: CC-BY-NC-SA-4.0 does not permit commercial use" in card
     assert "ethics review" in card
+
+
+def test_licence_filter_is_enforced_on_registries_that_cannot_filter_by_licence(registries, settings):
+    outcome = search_sources("law", settings, sources=["modelscope"], filters=SearchFilters(license="apache-2.0"))
+    live = [r for r in outcome.results if r.origin == "live"]
+    assert [r.id for r in live] == ["AI-ModelScope/DISC-Law-SFT"]
+    assert all(r.license == "Apache-2.0" for r in outcome.results)
+
+
+def test_an_empty_source_list_asks_no_registry(registries, settings):
+    outcome = search_sources("law", settings, sources=[])
+    assert outcome.sources_queried == [] and not registries.calls

@@ -25,7 +25,9 @@ class SourceError(RuntimeError):
 
 
 class SearchFilters:
-    """Optional narrowing every adapter applies as far as its API allows."""
+    """Optional narrowing. Each adapter passes what its API accepts (the Hub takes all of them, Kaggle a
+    licence family, ModelScope and OpenDataLab only the query); the licence filter is then enforced on
+    every live result, and the catalog applies all of them."""
 
     def __init__(
         self,

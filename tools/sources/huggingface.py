@@ -67,7 +67,7 @@ class HuggingFaceAdapter(SourceAdapter):
         )
 
     def search(self, query: str, filters: SearchFilters, limit: int) -> list[DatasetResult]:
-        params: list[tuple[str, str | int]] = [("limit", limit), ("full", "True")]
+        params: list[tuple[str, str | int]] = [("limit", limit), ("full", "true")]
         if query:
             params.append(("search", query))
         for prefix, value in (

@@ -44,7 +44,7 @@ class SearchOutcome(BaseModel):
     results: list[DatasetResult]
     failures: list[SourceFailure] = Field(default_factory=list)
     sources_queried: list[str] = Field(default_factory=list, description="Registries asked live.")
-    used_catalog: bool = Field(description="True when the shipped catalog contributed results.")
+    used_catalog: bool = Field(description="True when at least one result comes from the shipped catalog.")
     offline: bool = Field(description="True when no network call was made at all.")
     search_links: dict[str, str] = Field(
         default_factory=dict, description="Ready search pages for registries without an API (Google Dataset Search)."

@@ -19,7 +19,7 @@ from ftds.tools.sources.catalog import search_catalog
 from ftds.tools.sources.google import google_search_link
 from ftds.tools.sources.huggingface import HuggingFaceAdapter
 from ftds.tools.sources.kaggle import KaggleAdapter
-from ftds.tools.sources.licenses import ETHICS_WARNING, needs_ethics_review
+from ftds.tools.sources.licenses import ETHICS_WARNING, needs_ethics_review, normalize_license
 from ftds.tools.sources.models import DatasetResult, SearchOutcome, SourceFailure
 from ftds.tools.sources.modelscope import ModelScopeAdapter
 from ftds.tools.sources.opendatalab import OpenDataLabAdapter
@@ -71,11 +71,11 @@ def search_sources(
     filters = filters or SearchFilters()
     limit = limit or settings.limit_per_source
     offline = settings.offline if offline is None else offline
-    chosen = list(sources or settings.sources)
+    chosen = list(settings.sources if sources is None else sources)
     unknown = [s for s in chosen if s not in (*ADAPTERS, "google")]
     if unknown:
         raise ValueError(f"unknown source(s) {', '.join(unknown)}; choose from {', '.join([*ADAPTERS, 'google'])}")
-    outcome = SearchOutcome(query=query, results=[], used_catalog=True, offline=offline)
+    outcome = SearchOutcome(query=query, results=[], used_catalog=False, offline=offline)
     if "google" in chosen:
         outcome.search_links["google"] = google_search_link(query, filters.language)
     live: list[DatasetResult] = []
@@ -97,7 +97,12 @@ def search_sources(
     catalog = search_catalog(query, filters, limit=limit)
     if offline and "awesome" in chosen:
         catalog += search_entries(snapshot(), query, limit, "catalog")
+    if filters.license:
+        # Not every registry can filter by licence; the merged answer honours the filter for all of them.
+        wanted = normalize_license(filters.license)
+        live = [r for r in live if r.license == wanted]
     seen = {(r.source, r.id.lower()) for r in live}
     merged = live + [r for r in catalog if (r.source, r.id.lower()) not in seen]
     outcome.results = [with_warnings(r) for r in merged]
+    outcome.used_catalog = any(r.origin == "catalog" for r in outcome.results)
     return outcome
