@@ -386,3 +386,34 @@ def test_licence_filter_is_enforced_on_registries_that_cannot_filter_by_licence(
 def test_an_empty_source_list_asks_no_registry(registries, settings):
     outcome = search_sources("law", settings, sources=[])
     assert outcome.sources_queried == [] and not registries.calls
+
+
+def test_modelscope_details_carry_the_readme_as_card(settings):
+    with respx.mock() as mock:
+        mock.get(f"{MS}/api/v1/datasets/AI-ModelScope/DISC-Law-SFT").respond(json=recorded("modelscope_dataset.json"))
+        details = ModelScopeAdapter(settings).details("AI-ModelScope/DISC-Law-SFT")
+    assert details.card is not None and details.card.startswith("# DISC-Law-SFT")
+    assert details.result.license == "Apache-2.0" and details.result.title == "DISC法律指令微调数据集"
+
+
+def test_kaggle_details_read_the_view_endpoint(settings, monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", "alice")
+    monkeypatch.setenv("KAGGLE_KEY", "k")
+    row = recorded("kaggle_list.json")[0] | {"description": "Full description of the data."}
+    with respx.mock() as mock:
+        mock.get(f"{KAGGLE}/datasets/view/someone/chinese-legal-qa").respond(json=row)
+        details = KaggleAdapter(settings).details("someone/chinese-legal-qa")
+    assert details.card == "Full description of the data." and details.result.license == "CC-BY-SA-4.0"
+
+
+def test_dataset_details_online_add_the_ethics_warning_to_medical_data(settings):
+    from ftds.tools.sources import get_dataset_details
+
+    with respx.mock() as mock:
+        mock.get(f"{HF}/api/datasets/qiaojin/PubMedQA").respond(json=recorded("hf_dataset_info.json"))
+        mock.get(f"{HF}/datasets/qiaojin/PubMedQA/resolve/main/README.md").respond(text="card")
+        mock.get(f"{VIEWER}/splits").respond(json=recorded("hf_viewer_splits.json"))
+        mock.get(f"{VIEWER}/first-rows").respond(json=recorded("hf_viewer_first_rows.json"))
+        details = get_dataset_details("qiaojin/PubMedQA", "huggingface", settings)
+    assert details.result.origin == "live"
+    assert any("ethics review" in w for w in details.result.warnings)

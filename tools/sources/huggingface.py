@@ -14,8 +14,6 @@ they are read from there so a search needs one request, not one per dataset.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from huggingface_hub.hf_api import DatasetInfo
 
@@ -37,7 +35,7 @@ class HuggingFaceAdapter(SourceAdapter):
         token = env_secret(self.settings.hf_token_env)
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    def to_result(self, info: Any) -> DatasetResult:
+    def to_result(self, info: DatasetInfo) -> DatasetResult:
         tags = list(info.tags or [])
         licenses = _tag_values(tags, "license")
         raw_license = licenses[0] if licenses else None

@@ -63,6 +63,5 @@ class ModelScopeAdapter(SourceAdapter):
         namespace, _, name = dataset_id.partition("/")
         result = self.to_result({"Namespace": namespace, "Name": name, **data})
         assert result is not None
-        return DatasetDetails(
-            result=result, card=(data.get("ReadmeContent") or None) and data["ReadmeContent"][:CARD_CHARS]
-        )
+        readme = data.get("ReadmeContent")
+        return DatasetDetails(result=result, card=readme[:CARD_CHARS] if isinstance(readme, str) and readme else None)
