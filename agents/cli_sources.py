@@ -98,6 +98,7 @@ def sources_show(
         str, typer.Option("--source", "-s", help="huggingface, modelscope, kaggle or catalog.")
     ] = "huggingface",
     offline: OfflineOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON details here.")] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -110,6 +111,9 @@ def sources_show(
         details = get_dataset_details(dataset_id, source, settings.sources)
     except SourceError as exc:
         raise fail(str(exc), EXIT_FATAL) from None
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(details.model_dump_json(indent=2), encoding="utf-8")
     if as_json:
         typer.echo(details.model_dump_json(indent=2))
     else:
@@ -129,7 +133,7 @@ def sources_show(
             typer.echo(f"warning: {warning}")
         for failure in details.failures:
             typer.echo(f"note: {failure.error}", err=True)
-    raise typer.Exit(EXIT_PARTIAL if details.failures and not settings.sources.offline else EXIT_OK)
+    raise typer.Exit(EXIT_PARTIAL if details.failures else EXIT_OK)
 
 
 @sources_app.command("fetch")

@@ -115,9 +115,7 @@ def register(server: MCPServer[ServerState]) -> None:
             target = str(state.path(dataset_id))
         else:
             try:
-                result.details = await asyncio.to_thread(
-                    get_dataset_details, dataset_id, source if source != "catalog" else "web", settings
-                )
+                result.details = await asyncio.to_thread(get_dataset_details, dataset_id, source, settings)
             except SourceError as exc:
                 raise ToolError(str(exc)) from None
         if sample_rows:

@@ -417,3 +417,13 @@ def test_dataset_details_online_add_the_ethics_warning_to_medical_data(settings)
         details = get_dataset_details("qiaojin/PubMedQA", "huggingface", settings)
     assert details.result.origin == "live"
     assert any("ethics review" in w for w in details.result.warnings)
+
+
+def test_dataset_details_fall_back_to_the_catalog_when_the_registry_is_down(settings):
+    from ftds.tools.sources import get_dataset_details
+
+    with respx.mock() as mock:
+        mock.get(f"{HF}/api/datasets/rajpurkar/squad").respond(status_code=502)
+        details = get_dataset_details("rajpurkar/squad", "huggingface", settings)
+    assert details.result.origin == "catalog" and details.result.license == "CC-BY-SA-4.0"
+    assert details.failures[0].source == "huggingface" and "HTTP 502" in details.failures[0].error

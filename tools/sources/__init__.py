@@ -49,19 +49,20 @@ def get_dataset_details(
     settings = settings or SourcesSettings()
     entries = [r for r in search_catalog("", limit=10_000) if r.id.lower() == dataset_id.lower()]
     if settings.offline or source not in ADAPTERS:
-        if entries:
-            return DatasetDetails(
-                result=entries[0],
-                failures=[
-                    SourceFailure(source=source, error="offline or no API: details come from the shipped catalog")
-                ],
-            )
+        if entries:  # result.origin == "catalog" tells the caller where the answer came from
+            return DatasetDetails(result=entries[0])
         raise SourceError(
-            f"{dataset_id} is not in the shipped catalog and {source} cannot be asked (offline or no API)"
+            f"{dataset_id} is not in the shipped catalog and {source} cannot be asked (offline or no API); "
+            "check the id or search first"
         )
     adapter = make_adapter(source, settings)
     try:
         details = adapter.details(dataset_id)
+    except SourceError as exc:
+        if not entries:
+            raise
+        # The registry failed but the catalog knows the dataset: answer from it and name the failure.
+        return DatasetDetails(result=entries[0], failures=[SourceFailure(source=source, error=str(exc))])
     finally:
         adapter.close()
     with_warnings(details.result)
