@@ -109,8 +109,7 @@ def test_huggingface_details_include_card_configs_splits_features_and_preview(se
     assert details.preview[1]["final_decision"] == "no"
     assert details.result.license == "MIT"
     assert (
-        details.result.load_snippet
-        == 'datasets.load_dataset("qiaojin/PubMedQA", \'pqa_labeled\', split="train[:1000]")'
+        details.result.load_snippet == 'datasets.load_dataset("qiaojin/PubMedQA", "pqa_labeled", split="train[:1000]")'
     )
     assert not details.failures
 
@@ -427,3 +426,12 @@ def test_dataset_details_fall_back_to_the_catalog_when_the_registry_is_down(sett
         details = get_dataset_details("rajpurkar/squad", "huggingface", settings)
     assert details.result.origin == "catalog" and details.result.license == "CC-BY-SA-4.0"
     assert details.failures[0].source == "huggingface" and "HTTP 502" in details.failures[0].error
+
+
+def test_the_awesome_snapshot_stands_in_when_its_readme_cannot_be_fetched(settings):
+    with respx.mock() as mock:
+        mock.get(url__regex=r"https://raw\.githubusercontent\.com/.*").respond(status_code=503)
+        outcome = search_sources("Protein Data Bank", settings, sources=["awesome"])
+    assert outcome.failures[0].source == "awesome"
+    hit = next(r for r in outcome.results if r.title == "Protein Data Bank")
+    assert hit.origin == "catalog" and hit.license == "unknown" and hit.warnings  # biology: ethics review

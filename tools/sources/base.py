@@ -113,5 +113,5 @@ def env_secret(name: str) -> str | None:
 
 def load_snippet(dataset_id: str, config: str | None = None, split: str = "train", rows: int = 1000) -> str:
     """The ``datasets`` line that loads a slice, so a user can look before downloading everything."""
-    name = f", {config!r}" if config else ""
+    name = f', "{config}"' if config else ""
     return f'datasets.load_dataset("{dataset_id}"{name}, split="{split}[:{rows}]")'

@@ -7,7 +7,7 @@ The shipped catalog always contributes: alone when offline, merged (live first, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -31,8 +31,6 @@ ADAPTERS: dict[str, type[SourceAdapter]] = {
     "opendatalab": OpenDataLabAdapter,
     "awesome": AwesomeAdapter,
 }
-
-AdapterFactory = Callable[[str, SourcesSettings], SourceAdapter]
 
 
 def make_adapter(name: str, settings: SourcesSettings, client: httpx.Client | None = None) -> SourceAdapter:
@@ -64,7 +62,6 @@ def search_sources(
     sources: Sequence[str] | None = None,
     limit: int | None = None,
     offline: bool | None = None,
-    make: AdapterFactory | None = None,
 ) -> SearchOutcome:
     """Search the chosen registries (default: all in settings) plus the catalog; never raises for a registry."""
     settings = settings or SourcesSettings()
@@ -81,10 +78,9 @@ def search_sources(
     live: list[DatasetResult] = []
     if not offline:
         names = [s for s in chosen if s in ADAPTERS]
-        factory = make or (lambda name, s: make_adapter(name, s))
         outcome.sources_queried = names
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-            futures = {name: pool.submit(_run, factory(name, settings), query, filters, limit) for name in names}
+            futures = {name: pool.submit(_run, make_adapter(name, settings), query, filters, limit) for name in names}
             for name, future in futures.items():
                 try:
                     live.extend(future.result())
@@ -95,14 +91,15 @@ def search_sources(
                         SourceFailure(source=name, error=f"{name} failed: {type(exc).__name__}: {exc}")
                     )
     catalog = search_catalog(query, filters, limit=limit)
-    if offline and "awesome" in chosen:
-        catalog += search_entries(snapshot(), query, limit, "catalog")
+    awesome_failed = any(f.source == "awesome" for f in outcome.failures)
+    if "awesome" in chosen and (offline or awesome_failed):
+        catalog += search_entries(snapshot(), query, limit, "catalog")  # the shipped snapshot stands in
+    seen = {(r.source, r.id.lower()) for r in live}
+    merged = live + [r for r in catalog if (r.source, r.id.lower()) not in seen]
     if filters.license:
         # Not every registry can filter by licence; the merged answer honours the filter for all of them.
         wanted = normalize_license(filters.license)
-        live = [r for r in live if r.license == wanted]
-    seen = {(r.source, r.id.lower()) for r in live}
-    merged = live + [r for r in catalog if (r.source, r.id.lower()) not in seen]
+        merged = [r for r in merged if r.license == wanted]
     outcome.results = [with_warnings(r) for r in merged]
     outcome.used_catalog = any(r.origin == "catalog" for r in outcome.results)
     return outcome
