@@ -40,6 +40,13 @@ def recorded(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+@pytest.fixture(autouse=True)
+def no_registry_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own tokens must neither change a result nor reach a (mocked) registry."""
+    for name in ("HF_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def settings() -> SourcesSettings:
     return SourcesSettings(timeout_s=2.0)
@@ -77,6 +84,13 @@ def test_huggingface_search_reads_licence_task_language_size_and_format_from_tag
     assert disc.url == "https://huggingface.co/datasets/ShengbinYue/DISC-Law-SFT"
     assert disc.load_snippet == 'datasets.load_dataset("ShengbinYue/DISC-Law-SFT", split="train[:1000]")'
     assert results[1].license == "unknown"  # no licence tag, no card: not guessed
+
+
+def test_huggingface_token_is_sent_to_the_hub_but_never_returned(registries, settings, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_value")
+    results = HuggingFaceAdapter(settings).search("law", SearchFilters(), 10)
+    assert registries.calls.last.request.headers["Authorization"] == "Bearer hf_secret_token_value"
+    assert "hf_secret_token_value" not in json.dumps([r.model_dump() for r in results])
 
 
 def test_huggingface_search_passes_task_language_size_and_licence_filters_to_the_hub(registries, settings):
