@@ -449,3 +449,14 @@ def test_the_awesome_snapshot_stands_in_when_its_readme_cannot_be_fetched(settin
     assert outcome.failures[0].source == "awesome"
     hit = next(r for r in outcome.results if r.title == "Protein Data Bank")
     assert hit.origin == "catalog" and hit.license == "unknown" and hit.warnings  # biology: ethics review
+
+
+def test_the_offline_switch_and_timeouts_come_from_settings_and_environment(monkeypatch, no_network):
+    from ftds.tools.config import load_settings
+
+    monkeypatch.setenv("FTDS_SOURCES__OFFLINE", "true")
+    monkeypatch.setenv("FTDS_SOURCES__TIMEOUT_S", "3.5")
+    settings = load_settings().sources
+    assert settings.offline is True and settings.timeout_s == 3.5
+    outcome = search_sources("SQuAD", settings)
+    assert outcome.offline and not outcome.failures and outcome.results[0].id == "rajpurkar/squad"
