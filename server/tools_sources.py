@@ -118,6 +118,12 @@ def register(server: MCPServer[ServerState]) -> None:
                 result.details = await asyncio.to_thread(get_dataset_details, dataset_id, source, settings)
             except SourceError as exc:
                 raise ToolError(str(exc)) from None
+        if sample_rows and result.details is not None and result.details.result.source != "huggingface":
+            found = result.details.result
+            raise ToolError(
+                f"samples are loaded with `datasets` from the Hugging Face Hub or a local file; {found.id} is on "
+                f"{found.source}: download it ({found.load_snippet or found.url}) and pass the file with source=local"
+            )
         if sample_rows:
             try:
                 result.sample = await asyncio.to_thread(

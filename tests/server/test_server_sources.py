@@ -83,3 +83,14 @@ async def test_details_offline_come_from_the_catalog_and_an_unknown_id_is_an_act
     assert data is not None and data["details"]["result"]["license"] == "MIT"
     assert any("ethics review" in w for w in data["details"]["result"]["warnings"])
     assert missing.is_error and "not in the shipped catalog" in missing.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_sample_of_a_dataset_not_on_the_hub_is_refused_with_what_to_do_instead(
+    tmp_path: Path, no_network: None
+) -> None:
+    async with Client(_server(tmp_path)) as client:
+        result = await client.call_tool(
+            "get_dataset_details", {"dataset_id": "thunlp/JEC-QA", "source": "catalog", "sample_rows": 5}
+        )
+    assert result.is_error
+    assert "source=local" in result.content[0].text  # type: ignore[union-attr]

@@ -54,3 +54,25 @@ def test_an_unsupported_local_file_type_is_named(tmp_path: Path) -> None:
     path.write_text("<a/>", encoding="utf-8")
     with pytest.raises(FetchError, match="unsupported file type"):
         fetch_sample(str(path))
+
+
+def test_a_hub_dataset_is_streamed_and_only_limit_rows_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    consumed = []
+
+    def endless_rows():
+        index = 0
+        while True:
+            consumed.append(index)
+            yield {"instruction": f"q{index}", "input": "", "output": f"a{index}"}
+            index += 1
+
+    def fake_load_dataset(*args: object, **kwargs: object):
+        calls.append((args, kwargs))
+        return endless_rows()
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    sample = fetch_sample("tatsu-lab/alpaca", limit=3, split="train", config=None)
+
+    assert calls == [(("tatsu-lab/alpaca",), {"name": None, "split": "train", "streaming": True})]
+    assert sample.rows == 3 and len(consumed) == 3 and sample.detected_format == "alpaca"
