@@ -115,3 +115,14 @@ def load_snippet(dataset_id: str, config: str | None = None, split: str = "train
     """The ``datasets`` line that loads a slice, so a user can look before downloading everything."""
     name = f', "{config}"' if config else ""
     return f'datasets.load_dataset("{dataset_id}"{name}, split="{split}[:{rows}]")'
+
+
+def human_bytes(size: Any) -> str | None:
+    """A byte count as registries report it, in the unit a person reads ("5.0 MB")."""
+    if not isinstance(size, int | float) or size < 0:
+        return None
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return None  # pragma: no cover

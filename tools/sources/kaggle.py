@@ -9,22 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError, env_secret
+from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError, env_secret, human_bytes
 from ftds.tools.sources.licenses import normalize_license
 from ftds.tools.sources.models import DatasetDetails, DatasetResult
 
 # The list endpoint filters licences by family only.
 _LICENSE_FAMILY = {"cc": "cc", "gpl": "gpl", "odb": "odb", "odc": "odb", "odbl": "odb"}
-
-
-def human_bytes(size: Any) -> str | None:
-    if not isinstance(size, int | float) or size < 0:
-        return None
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return None  # pragma: no cover
 
 
 class KaggleAdapter(SourceAdapter):

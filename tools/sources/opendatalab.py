@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError
-from ftds.tools.sources.kaggle import human_bytes
+from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError, human_bytes
 from ftds.tools.sources.licenses import normalize_license
 from ftds.tools.sources.models import DatasetResult
 
