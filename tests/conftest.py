@@ -55,3 +55,26 @@ def fake_llm_overrides(server: FakeOpenAIServer, **extra: object) -> dict[str, o
         "timeout_s": 2.0,
         **extra,
     }
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection or name lookup beyond this machine fails, as on a machine with the network off."""
+    import socket
+
+    loopback = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def guarded_connect(self: socket.socket, address: object) -> None:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host not in loopback:
+            raise OSError(f"network disabled in this test (connect to {host})")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if host not in loopback and host is not None:
+            raise socket.gaierror(f"network disabled in this test (lookup of {host})")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)

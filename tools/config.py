@@ -132,6 +132,33 @@ class ServerSettings(_Section):
     token_env: str = Field(default="FTDS_MCP_TOKEN", description="Env var holding the bearer token required over HTTP.")
 
 
+SourceName = Literal["huggingface", "modelscope", "kaggle", "opendatalab", "google", "awesome"]
+ALL_SOURCES: tuple[SourceName, ...] = ("huggingface", "modelscope", "kaggle", "opendatalab", "google", "awesome")
+
+
+class SourcesSettings(_Section):
+    """Dataset registry search: which registries, how long to wait, where credentials live.
+
+    Credentials are named by environment variable, never stored, so no result or log can carry one.
+    """
+
+    offline: bool = Field(default=False, description="Search the shipped catalog only; no network call is made.")
+    sources: list[SourceName] = Field(default_factory=lambda: list(ALL_SOURCES), description="Registries to query.")
+    timeout_s: float = Field(default=10.0, gt=0, description="Per-request timeout for every registry.")
+    limit_per_source: int = Field(default=10, ge=1, le=100)
+    hf_endpoint: str = "https://huggingface.co"
+    hf_viewer_endpoint: str = Field(
+        default="https://datasets-server.huggingface.co", description="Dataset viewer API (splits, first rows)."
+    )
+    hf_token_env: str = Field(default="HF_TOKEN", description="Env var holding a Hugging Face token (optional).")
+    modelscope_endpoint: str = "https://www.modelscope.cn"
+    kaggle_endpoint: str = "https://www.kaggle.com/api/v1"
+    kaggle_username_env: str = "KAGGLE_USERNAME"
+    kaggle_key_env: str = "KAGGLE_KEY"
+    opendatalab_endpoint: str = "https://opendatalab.com"
+    awesome_readme_url: str = "https://raw.githubusercontent.com/awesomedata/awesome-public-datasets/master/README.rst"
+
+
 _config_file: ContextVar[Path | None] = ContextVar("ftds_config_file", default=None)
 
 
@@ -166,6 +193,7 @@ class Settings(BaseSettings):
     split: SplitSettings = Field(default_factory=SplitSettings)
     build: BuildSettings = Field(default_factory=BuildSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
     runs_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs",
