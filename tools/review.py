@@ -2,7 +2,10 @@
 
 The pre-check rejects what needs no model to judge (empty, too short, a copy of the whole source, an answer
 with no lexical support in the source, the wrong language). Everything left is scored by the reviewer model
-in one call per chunk on four dimensions; the weighted total against the threshold gives the verdict.
+in one call per chunk on four dimensions; the weighted total gives the verdict: ``accept`` at or above the
+accept threshold, ``revise`` (with the reviewer's concrete feedback, which :func:`ftds.tools.revise.revise_samples`
+hands back to the generator) between the revise and accept thresholds, ``reject`` below. When a label tree is
+given, the same call also labels each sample, so labelling costs no extra call.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
 from ftds.tools.generate import call_structured, chunk_language
+from ftds.tools.labels import LabelTree, label_instruction
 from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.prompts import domain_preset, load_template
-from ftds.tools.records import Chunk, ItemOutcome, ReviewScores, ReviewVerdict, Sample, TokenUsage
+from ftds.tools.records import Chunk, Decision, ItemOutcome, ReviewScores, ReviewVerdict, Sample, TokenUsage
 
 WEIGHTS = {"grounded": 0.4, "question": 0.2, "answer": 0.3, "language": 0.1}
 MIN_QUESTION_CHARS = 5
@@ -43,19 +47,26 @@ def lexical_support(answer: str, source: str, language: str) -> float:
     return len(answer_grams & _grams(source, language)) / len(answer_grams)
 
 
-def precheck(sample: Sample, source: str, language: str) -> str | None:
-    """Reason code for an obviously bad sample, or None when it deserves a model review."""
+def precheck(sample: Sample, source: str, language: str, *, grounded: bool = True) -> str | None:
+    """Reason code for an obviously bad sample, or None when it deserves a model review.
+
+    ``grounded=False`` (distillation from a topic: there is no source text) skips the copy and lexical
+    support checks."""
     question, answer = sample.question.strip(), sample.answer.strip()
+    if sample.turns is not None:
+        answer = " ".join(t.get("content", "") for t in sample.turns if t.get("role") == "assistant").strip()
     if not question or not answer:
         return "precheck:empty"
     if len(question) < MIN_QUESTION_CHARS or len(answer) < MIN_ANSWER_CHARS:
         return "precheck:too_short"
+    if detect_language(question + " " + answer) != language:
+        return "precheck:wrong_language"
+    if not grounded:
+        return None
     compact_source = re.sub(r"\s+", "", source)
     compact_answer = re.sub(r"\s+", "", answer)
     if len(compact_answer) >= COPY_FRACTION * len(compact_source) and compact_answer in compact_source:
         return "precheck:copied_source"
-    if detect_language(question + " " + answer) != language:
-        return "precheck:wrong_language"
     if lexical_support(answer, source, language) < MIN_SUPPORT:
         return "precheck:unsupported"
     return None
@@ -69,13 +80,17 @@ class PairReview(BaseModel):
     language: int = Field(ge=1, le=5)
     rationale: str = ""
     feedback: str = ""
+    label: str = Field(default="", description="Label from the given label tree, when one was given.")
 
 
 class ReviewBatch(BaseModel):
     reviews: list[PairReview]
 
 
-def verdict_from(review: PairReview, threshold: float, reviewer: str) -> ReviewVerdict:
+def verdict_from(
+    review: PairReview, threshold: float, reviewer: str, revise_threshold: float | None = None
+) -> ReviewVerdict:
+    """Scores -> verdict. ``revise`` needs both a middling total and concrete feedback to act on."""
     scores = ReviewScores(
         grounded=(review.grounded - 1) / 4,
         question=(review.question - 1) / 4,
@@ -83,8 +98,13 @@ def verdict_from(review: PairReview, threshold: float, reviewer: str) -> ReviewV
         language=(review.language - 1) / 4,
     )
     total = round(sum(getattr(scores, name) * weight for name, weight in WEIGHTS.items()), 4)
+    decision: Decision = "reject"
+    if total >= threshold:
+        decision = "accept"
+    elif revise_threshold is not None and total >= revise_threshold and review.feedback.strip():
+        decision = "revise"
     return ReviewVerdict(
-        decision="accept" if total >= threshold else "reject",
+        decision=decision,
         total=total,
         scores=scores,
         rationale=review.rationale,
@@ -93,19 +113,39 @@ def verdict_from(review: PairReview, threshold: float, reviewer: str) -> ReviewV
     )
 
 
+_NO_SOURCE = {
+    "zh": "（没有原始资料：这些问答是围绕主题“{topic}”写的。grounded 按事实是否准确、有无编造来打分。）",
+    "en": "(No source document: these pairs were written about the topic '{topic}'. Score grounded on "
+    "factual accuracy and the absence of invented facts.)",
+}
+
+
 @dataclass
 class ReviewResult:
     verdicts: dict[str, ReviewVerdict] = field(default_factory=dict)
+    to_revise: dict[str, ReviewVerdict] = field(default_factory=dict)
+    scored: dict[str, ReviewVerdict] = field(default_factory=dict)
+    """Every verdict the reviewer model gave, whatever the decision (preference and reward data use them)."""
+    labels: dict[str, str] = field(default_factory=dict)
     rejected: list[ItemOutcome] = field(default_factory=list)
     failed: list[ItemOutcome] = field(default_factory=list)
     usage: TokenUsage = field(default_factory=TokenUsage)
     prompt_version: str = ""
 
 
+def _format_one(number: int, sample: Sample) -> str:
+    if sample.turns:
+        lines = [f"{number}. Q: (dialogue)"]
+        lines += [f"   {t.get('role', '?')}: {t.get('content', '')}" for t in sample.turns]
+        return "\n".join(lines)
+    text = f"{number}. Q: {sample.question}\n   A: {sample.answer}"
+    if sample.chain_of_thought:
+        text += "\n   Reasoning: " + " / ".join(sample.chain_of_thought)
+    return text
+
+
 def _format_pairs(samples: list[Sample]) -> str:
-    return "\n".join(
-        f"{number}. Q: {sample.question}\n   A: {sample.answer}" for number, sample in enumerate(samples, 1)
-    )
+    return "\n".join(_format_one(number, sample) for number, sample in enumerate(samples, 1))
 
 
 async def review_samples(
@@ -115,14 +155,19 @@ async def review_samples(
     settings: BuildSettings | None = None,
     *,
     prompt_dir: Path | None = None,
+    labels: LabelTree | None = None,
+    grounded: bool = True,
 ) -> ReviewResult:
-    """Verdict for every sample: accepted ones in ``verdicts``, the rest rejected or failed with a reason."""
+    """Verdict for every sample: accepted ones in ``verdicts``, ``revise`` ones (with feedback) in
+    ``to_revise``, the rest rejected or failed with a reason. With ``labels``, accepted and revise-bound
+    samples also get a label in ``labels`` (sample_id -> label) from the same call."""
     settings = settings or BuildSettings()
+    prompt_dir = prompt_dir or settings.prompt_dir
     language = chunk_language(chunk, settings.language)
     result = ReviewResult()
     to_review: list[Sample] = []
     for sample in samples:
-        reason = precheck(sample, chunk.text, language)
+        reason = precheck(sample, chunk.text, language, grounded=grounded)
         if reason is None:
             to_review.append(sample)
         else:
@@ -143,8 +188,9 @@ async def review_samples(
     messages = template.render(
         domain_name=preset.name,
         domain_guidance=preset.review_guidance,
-        chunk=chunk.text,
+        chunk=chunk.text if grounded else _NO_SOURCE[language].format(topic=chunk.text),
         pairs=_format_pairs(to_review),
+        label_instruction=label_instruction(labels, language),
     )
     call = await call_structured(llm, messages, ReviewBatch)
     result.usage = call.usage
@@ -175,9 +221,16 @@ async def review_samples(
                 )
             )
             continue
-        verdict = verdict_from(review, settings.accept_threshold, llm.label)
+        verdict = verdict_from(review, settings.accept_threshold, llm.label, settings.revise_threshold)
+        result.scored[sample.sample_id] = verdict
+        if labels is not None:
+            label = labels.resolve(review.label)
+            if label is not None:
+                result.labels[sample.sample_id] = label
         if verdict.decision == "accept":
             result.verdicts[sample.sample_id] = verdict
+        elif verdict.decision == "revise":
+            result.to_revise[sample.sample_id] = verdict
         else:
             result.rejected.append(
                 ItemOutcome(
