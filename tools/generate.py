@@ -9,9 +9,11 @@ recorded failure with the raw reply, never dropped.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -53,6 +55,12 @@ class StructuredCall:
         return last.reasoning or split_think(last.text)[1]
 
 
+@functools.cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, built once per class (pydantic rebuilds it on every call otherwise)."""
+    return model.model_json_schema()
+
+
 async def call_structured(
     llm: ChatModel, messages: list[Message], model: type[T], *, temperature: float | None = None
 ) -> StructuredCall:
@@ -62,7 +70,7 @@ async def call_structured(
     ``unparseable`` (after the retry), each with the raw reply in the detail."""
     usage = TokenUsage()
     results: list[ChatResult] = []
-    schema = model.model_json_schema()
+    schema = _schema(model)
     conversation = list(messages)
     for attempt in range(2):
         try:
@@ -180,7 +188,7 @@ def make_sample(
         provenance=chunk.provenance,
         model=llm.label,
         prompt_version=version,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

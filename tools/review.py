@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -242,3 +243,73 @@ async def review_samples(
                 )
             )
     return result
+
+
+class PairCritique(BaseModel):
+    """The critique of one user-supplied pair: always one per pair, in input order."""
+
+    index: int = Field(description="1-based position of the pair in the input.")
+    question: str
+    decision: Literal["accept", "revise", "reject", "failed"]
+    total: float | None = Field(default=None, description="Weighted rubric score in [0, 1]; null if not scored.")
+    scores: ReviewScores | None = None
+    rationale: str = ""
+    feedback: str = Field(default="", description="What to change, for 'revise'.")
+    reason: str = Field(default="", description="Reason code for reject/failed, e.g. precheck:unsupported.")
+
+
+async def critique_pairs(
+    chunk: Chunk,
+    pairs: list[tuple[str, str]],
+    llm: ChatModel,
+    settings: BuildSettings | None = None,
+    *,
+    prompt_dir: Path | None = None,
+) -> tuple[list[PairCritique], TokenUsage]:
+    """Review (question, answer) pairs someone else wrote against ``chunk``: pre-check, then one rubric call."""
+    settings = settings or BuildSettings()
+    language = chunk_language(chunk, settings.language)
+    samples = [
+        Sample(
+            sample_id=f"{index}:{Sample.new_id(chunk.chunk_id, q, a)}",
+            question=q,
+            answer=a,
+            domain=settings.domain,
+            language=language,
+            provenance=chunk.provenance,
+            model="user",
+            prompt_version="user",
+        )
+        for index, (q, a) in enumerate(pairs, 1)
+    ]
+    review = await review_samples(chunk, samples, llm, settings, prompt_dir=prompt_dir)
+    outcomes = {item.item_id: item for item in [*review.rejected, *review.failed]}
+    critiques: list[PairCritique] = []
+    for index, sample in enumerate(samples, 1):
+        verdict = review.scored.get(sample.sample_id)
+        outcome = outcomes.get(sample.sample_id)
+        if verdict is not None:
+            critiques.append(
+                PairCritique(
+                    index=index,
+                    question=sample.question,
+                    decision=verdict.decision,
+                    total=verdict.total,
+                    scores=verdict.scores,
+                    rationale=verdict.rationale,
+                    feedback=verdict.feedback,
+                    reason=outcome.reason if outcome else "",
+                )
+            )
+        else:
+            assert outcome is not None, "review_samples accounts for every sample"
+            critiques.append(
+                PairCritique(
+                    index=index,
+                    question=sample.question,
+                    decision="failed" if outcome.status == "failed" else "reject",
+                    reason=outcome.reason,
+                    rationale=outcome.detail if outcome.status == "failed" else "",
+                )
+            )
+    return critiques, review.usage

@@ -33,7 +33,7 @@ from ftds.tools.generate import (
 )
 from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
-from ftds.tools.records import Chunk, ItemOutcome, Provenance, Sample, TokenUsage, content_hash
+from ftds.tools.records import Chunk, ItemOutcome, Provenance, ReviewVerdict, Sample, TokenUsage, content_hash
 from ftds.tools.review import lexical_support, review_samples
 
 # ---------------------------------------------------------------- chain of thought
@@ -350,8 +350,9 @@ async def distill_topic(
         return result
     assert isinstance(call.value, TagTree)
     for node in call.value.tags[:tags]:
-        leaves = [s for s in node.subtopics if s.strip()] or [None]
-        result.tag_paths.extend([node.name.strip(), leaf.strip()] if leaf else [node.name.strip()] for leaf in leaves)
+        name = node.name.strip()
+        leaves = [s.strip() for s in node.subtopics if s.strip()]
+        result.tag_paths.extend([[name, leaf] for leaf in leaves] or [[name]])
 
     async def one_tag(path: list[str]) -> tuple[list[Sample], list[ItemOutcome], TokenUsage]:
         chunk = topic_chunk(topic, path)
@@ -459,8 +460,11 @@ async def preference_pairs(
     result.reviewer_usage = review.usage
     for number, (question, pair) in enumerate(zip(questions, candidates, strict=True), 1):
         item_id = content_hash(chunk.chunk_id, "preference", question)
-        scored = [(c, review.scored.get(c.sample_id)) for c in pair if c is not None]
-        scored = [(c, v) for c, v in scored if v is not None]
+        scored: list[tuple[Sample, ReviewVerdict]] = []
+        for candidate in pair:
+            verdict = review.scored.get(candidate.sample_id) if candidate is not None else None
+            if candidate is not None and verdict is not None:
+                scored.append((candidate, verdict))
         for candidate, verdict in scored:
             result.rewards.append(
                 candidate.model_copy(

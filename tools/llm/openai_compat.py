@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from ftds.tools.config import LLMSettings
 from ftds.tools.llm.base import ChatResult, LLMError, Message
@@ -76,7 +77,10 @@ class OpenAICompatibleChatModel:
             kwargs["response_format"] = response_format
         async with self._slots:
             try:
-                reply = await self._client.chat.completions.create(**kwargs)
+                # The client's generic POST keeps its retries, backoff and response parsing but skips the
+                # per-call TypedDict transform of ``messages`` that ``chat.completions.create`` runs; that
+                # transform cost ~4 ms of CPU per call, which at high concurrency caps throughput.
+                reply = await self._client.post("/chat/completions", body=kwargs, cast_to=ChatCompletion)
             except openai.APIStatusError as exc:
                 raise LLMError(f"{self.label} answered HTTP {exc.status_code} after retries") from None
             except openai.APITimeoutError:
