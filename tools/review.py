@@ -165,6 +165,8 @@ async def review_samples(
     settings = settings or BuildSettings()
     prompt_dir = prompt_dir or settings.prompt_dir
     language = chunk_language(chunk, settings.language)
+    if not grounded and settings.language == "auto" and samples and samples[0].language:
+        language = samples[0].language  # a topic "chunk" is a few words: the samples know their language
     result = ReviewResult()
     to_review: list[Sample] = []
     for sample in samples:

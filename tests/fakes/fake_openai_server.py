@@ -112,9 +112,10 @@ def _numbered(prompt: str) -> list[tuple[int, str]]:
 
 
 def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) -> dict[str, Any]:
-    """The reply for whichever prompt this is, keyed by the last JSON key the prompt asks for."""
-    keys = re.findall(r'\{"(\w+)": \[', prompt)
-    key = keys[-1] if keys else "pairs"
+    """The reply for whichever prompt this is, keyed by the outer JSON key of the prompt's last example line."""
+    example_lines = [line for line in prompt.splitlines() if '{"' in line]
+    keys = re.findall(r'\{"(\w+)": \[', example_lines[-1]) if example_lines else []
+    key = keys[0] if keys else "pairs"
     sentences = _sentences(_source_from_prompt(prompt)) or ["(no source text in the prompt)"]
     if key == "reviews":
         return fake_review(prompt, config.review_score, config.feedback_score)
@@ -158,6 +159,8 @@ def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) 
     if key == "questions":
         count_match = re.search(r"(\d+) (?:distinct|个)", prompt)
         count = int(count_match.group(1)) if count_match else 2
+        if re.search(r"[\u4e00-\u9fff]", prompt[:200]):
+            return {"questions": [f"这一领域的第{i + 1}个要点是什么？" for i in range(count)]}
         return {"questions": [f"What must a practitioner know about point {i + 1} of this area?" for i in range(count)]}
     return fake_generation(prompt)
 
