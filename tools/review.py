@@ -48,6 +48,22 @@ def lexical_support(answer: str, source: str, language: str) -> float:
     return len(answer_grams & _grams(source, language)) / len(answer_grams)
 
 
+_ZH_ASKING = re.compile(
+    r"[？?]|吗|呢|什么|哪|怎|如何|为何|为什么|是否|能否|可否|多少|几|请|说明|简述|分析|解释|列举|判断|比较|论述"
+)
+_EN_ASKING = re.compile(
+    r"\?|^(what|who|whom|whose|which|when|where|why|how|is|are|was|were|can|could|may|must|should|shall|does|do|"
+    r"did|has|have|will|would|under|if|in what|explain|describe|list|compare|summari[sz]e|give|state|name|identify|"
+    r"discuss|analy[sz]e|outline|define)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """A question or an instruction, not a bare heading like "第二十一条" (small models write those)."""
+    return bool(_ZH_ASKING.search(text) or _EN_ASKING.search(text.strip()))
+
+
 def precheck(sample: Sample, source: str, language: str, *, grounded: bool = True) -> str | None:
     """Reason code for an obviously bad sample, or None when it deserves a model review.
 
@@ -60,6 +76,8 @@ def precheck(sample: Sample, source: str, language: str, *, grounded: bool = Tru
         return "precheck:empty"
     if len(question) < MIN_QUESTION_CHARS or len(answer) < MIN_ANSWER_CHARS:
         return "precheck:too_short"
+    if sample.turns is None and not looks_like_question(question):
+        return "precheck:not_a_question"
     if detect_language(question + " " + answer) != language:
         return "precheck:wrong_language"
     if not grounded:

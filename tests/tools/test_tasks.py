@@ -13,7 +13,7 @@ from ftds.tools.ingest import load_literature
 from ftds.tools.labels import LabelTree, build_label_tree, label_samples
 from ftds.tools.pipeline import process_chunk
 from ftds.tools.records import Chunk, Provenance
-from ftds.tools.review import critique_pairs, review_samples
+from ftds.tools.review import critique_pairs, looks_like_question, review_samples
 from ftds.tools.revise import revise_samples
 from ftds.tools.task_records import task_record
 from ftds.tools.tasks import (
@@ -372,3 +372,13 @@ async def test_think_block_before_fenced_json_is_stripped(chunk: Chunk) -> None:
     )
     result = await generate_qa(chunk, ScriptedChatModel([reply]))
     assert result.samples[0].answer == ART21 and result.samples[0].reasoning == "The source is article 21."
+
+
+async def test_a_bare_heading_instead_of_a_question_is_rejected_before_review(chunk: Chunk) -> None:
+    # what the real 0.5B model wrote for this chunk: a heading, not a question
+    generated = await generate_qa(
+        chunk, ScriptedChatModel([_json(pairs=[{"question": "数据安全制度第二十一条", "answer": ART21}])])
+    )
+    review = await review_samples(chunk, generated.samples, ScriptedChatModel([]))
+    assert [r.reason for r in review.rejected] == ["precheck:not_a_question"]
+    assert looks_like_question("请简述数据分类分级保护制度。") and looks_like_question("Explain Article 21.")
