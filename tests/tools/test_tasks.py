@@ -382,3 +382,17 @@ async def test_a_bare_heading_instead_of_a_question_is_rejected_before_review(ch
     review = await review_samples(chunk, generated.samples, ScriptedChatModel([]))
     assert [r.reason for r in review.rejected] == ["precheck:not_a_question"]
     assert looks_like_question("请简述数据分类分级保护制度。") and looks_like_question("Explain Article 21.")
+
+
+async def test_task_records_cover_the_remaining_shapes_and_name_unknown_tasks(chunk: Chunk) -> None:
+    sample = (
+        await generate_qa(chunk, ScriptedChatModel([_json(pairs=[{"question": "什么制度？", "answer": ART21}])]))
+    ).samples[0]
+    assert task_record(sample)["instruction"] == "什么制度？" and task_record(sample)["input"] == ""
+    assert task_record(sample, kind="sft") == {"id": sample.sample_id, "input": "什么制度？", "output": ART21}
+    assert task_record(sample, kind="domain")["domain"] == "法律"
+    assert task_record(sample, kind="pretraining")["text"].startswith("什么制度？")
+    with pytest.raises(ValueError, match="no reward_score"):
+        task_record(sample, kind="reward")
+    with pytest.raises(ValueError, match="unknown task 'poetry'"):
+        task_record(sample, kind="poetry")
