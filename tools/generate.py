@@ -62,15 +62,21 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 async def call_structured(
-    llm: ChatModel, messages: list[Message], model: type[T], *, temperature: float | None = None
+    llm: ChatModel,
+    messages: list[Message],
+    model: type[T],
+    schema: dict[str, Any] | None = None,
+    *,
+    temperature: float | None = None,
 ) -> StructuredCall:
     """One structured call with one corrective retry; failures are returned, not raised.
 
     Failure reasons: ``llm_error`` (the endpoint failed after its retries), ``empty``, ``refusal`` or
-    ``unparseable`` (after the retry), each with the raw reply in the detail."""
+    ``unparseable`` (after the retry), each with the raw reply in the detail. ``schema`` overrides the
+    model's own JSON schema (e.g. to require an exact item count)."""
     usage = TokenUsage()
     results: list[ChatResult] = []
-    schema = _schema(model)
+    schema = schema or _schema(model)
     conversation = list(messages)
     for attempt in range(2):
         try:

@@ -6,6 +6,7 @@ caller sends the revised samples back to the reviewer. A pair the model leaves o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -26,22 +27,29 @@ class RevisedPairs(BaseModel):
     revised: list[RevisedPair]
 
 
-def _format_items(items: list[tuple[Sample, ReviewVerdict]]) -> str:
+def feedback_text(verdict: ReviewVerdict | str) -> str:
+    """The reviewer's feedback, from a verdict (its rationale when it gave no feedback) or as plain text."""
+    if isinstance(verdict, str):
+        return verdict
+    return verdict.feedback or verdict.rationale
+
+
+def _format_items(items: Sequence[tuple[Sample, ReviewVerdict | str]]) -> str:
     return "\n".join(
-        f"{n}. Q: {sample.question}\n   A: {sample.answer}\n   Feedback: {verdict.feedback or verdict.rationale}"
+        f"{n}. Q: {sample.question}\n   A: {sample.answer}\n   Feedback: {feedback_text(verdict)}"
         for n, (sample, verdict) in enumerate(items, 1)
     )
 
 
 async def revise_samples(
     chunk: Chunk,
-    items: list[tuple[Sample, ReviewVerdict]],
+    items: Sequence[tuple[Sample, ReviewVerdict | str]],
     llm: ChatModel,
     settings: BuildSettings | None = None,
     *,
     prompt_dir: Path | None = None,
 ) -> GenerationResult:
-    """Rewrite each (sample, verdict with feedback) against the source; one call for all of them."""
+    """Rewrite each (sample, verdict or feedback text) against the source; one call for all of them."""
     settings = settings or BuildSettings()
     language = chunk_language(chunk, settings.language)
     ctx = prompt_context("qa_revise", language, settings, prompt_dir, examples=[])

@@ -115,12 +115,14 @@ async def test_revision_that_leaves_a_pair_out_records_a_failure(chunk: Chunk) -
         chunk, ScriptedChatModel([_json(pairs=[{"question": f"问题{i}是什么？", "answer": ART21} for i in range(2)])])
     )
     review = await review_samples(chunk, generated.samples, ScriptedChatModel([_review((3, "a"), (3, "b"))]))
-    items = [(s, review.to_revise[s.sample_id]) for s in generated.samples]
+    items = [(generated.samples[0], review.to_revise[generated.samples[0].sample_id]), (generated.samples[1], "b")]
     model = ScriptedChatModel([_json(revised=[{"index": 2, "question": "新问题是什么？", "answer": ART21}])])
     revised = await revise_samples(chunk, items, model)
     assert [s.sample_id for s in revised.samples] == [generated.samples[1].sample_id]
     assert [f.reason for f in revised.failed] == ["revision:missing_pair"]
     assert revised.samples[0].prompt_version == "qa_generate.zh@2"  # the sample keeps its origin
+    assert "Feedback: a" in model.history[0]["messages"][1]["content"]  # from the verdict
+    assert "Feedback: b" in model.history[0]["messages"][1]["content"]  # given as plain text
 
 
 async def test_cot_takes_the_models_think_block_when_one_item_comes_back(chunk: Chunk) -> None:
