@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +55,16 @@ class _Limits:
             await self.tokens.acquire(min(tokens, self.tokens.max_rate))
 
 
-# One bucket per (endpoint, event loop): limits are per endpoint, not per model object, and an
-# aiolimiter bucket must not be shared across event loops.
-_LIMITS: dict[tuple[str, int], _Limits] = {}
+# One bucket per endpoint and event loop: limits are per endpoint, not per model object, and an aiolimiter
+# bucket must not be shared across event loops. Weak keys let a finished loop take its buckets with it.
+_LIMITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Limits]] = weakref.WeakKeyDictionary()
 
 
 def _limits_for(settings: LLMSettings) -> _Limits:
-    key = (settings.label, id(asyncio.get_running_loop()))
-    if key not in _LIMITS:
-        _LIMITS[key] = _Limits(settings)
-    return _LIMITS[key]
+    per_loop = _LIMITS.setdefault(asyncio.get_running_loop(), {})
+    if settings.label not in per_loop:
+        per_loop[settings.label] = _Limits(settings)
+    return per_loop[settings.label]
 
 
 def call_cost(usage: TokenUsage, settings: LLMSettings) -> float:
