@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from ftds.tools.records import Chunk, FileReport, Sample
+from ftds.tools.review import PairCritique
 
 
 class LoadLiteratureResult(BaseModel):
@@ -44,3 +45,13 @@ class SplitDatasetResult(BaseModel):
     files: dict[str, str]
     grouped_by: str
     notes: list[str]
+
+
+class CritiqueQAResult(BaseModel):
+    critiques: list[PairCritique] = Field(description="One critique per input pair, in input order.")
+    accepted: int
+    to_revise: int
+    rejected: int
+    failed: int
+    tokens: int
+    model: str

@@ -7,15 +7,35 @@ from typing import Annotated
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from ftds.server.models import GenerateQAResult
+from ftds.server.models import CritiqueQAResult, GenerateQAResult
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.config import ChunkSettings
 from ftds.tools.ingest.chunking import chunk_document
 from ftds.tools.ingest.loaders import clean_text
 from ftds.tools.language import detect_language
-from ftds.tools.records import Document, content_hash
+from ftds.tools.records import Chunk, Document, content_hash
+from ftds.tools.review import critique_pairs
+
+
+class PairInput(BaseModel):
+    question: str = Field(description="The question (instruction) of the pair.")
+    answer: str = Field(description="The answer (output) to critique.")
+
+
+def _passage_chunk(text: str, source: str, domain: str) -> Chunk:
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise ToolError("text is empty after cleaning; pass the source passage the pairs are about")
+    document = Document(
+        doc_id=content_hash(source, cleaned),
+        source=source,
+        text=cleaned,
+        language=detect_language(cleaned),
+        format="text",
+    )
+    return chunk_document(document, ChunkSettings(max_chars=max(len(cleaned), 50)), domain)[0]
 
 
 def register(server: MCPServer[ServerState]) -> None:
@@ -43,21 +63,11 @@ def register(server: MCPServer[ServerState]) -> None:
         from ftds.tools.pipeline import process_chunk  # the generation stack loads on first use
 
         state = state_of(ctx)
-        cleaned = clean_text(text)
-        if not cleaned:
-            raise ToolError("text is empty after cleaning; pass the passage to generate questions from")
-        document = Document(
-            doc_id=content_hash(source, cleaned),
-            source=source,
-            text=cleaned,
-            language=detect_language(cleaned),
-            format="text",
-        )
+        chunk = _passage_chunk(text, source, domain)
         settings = state.settings.model_copy(deep=True)
         settings.build.domain = domain
         if count is not None:
             settings.build.questions_per_chunk = count
-        chunk = chunk_document(document, ChunkSettings(max_chars=max(len(cleaned), 50)), domain)[0]
         llm = await state.llm()
         await ctx.report_progress(0, 2, "generating")
         result = await process_chunk(chunk, llm, llm, settings)
@@ -69,5 +79,42 @@ def register(server: MCPServer[ServerState]) -> None:
             failed=[{"id": f.item_id, "reason": f.reason, "detail": f.detail[:500]} for f in failures],
             generated=result.generated,
             tokens=result.generator_usage.total_tokens + result.reviewer_usage.total_tokens,
+            model=llm.label,
+        )
+
+    @server.tool(
+        name="critique_qa",
+        annotations=tool_annotations(
+            "Critique Q&A pairs against their source",
+            read_only=True,
+            destructive=False,
+            idempotent=True,
+            open_world=False,
+        ),
+    )
+    async def critique_qa(
+        text: Annotated[str, Field(description="The source passage the pairs should be grounded in.", min_length=1)],
+        pairs: Annotated[list[PairInput], Field(description="Question-answer pairs to critique.", min_length=1)],
+        ctx: Context,
+        domain: Annotated[str, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
+        source: Annotated[str, Field(description="Name of the source, recorded as provenance.")] = "inline",
+    ) -> CritiqueQAResult:
+        """Score each question-answer pair against the source with a rubric (grounded, question quality,
+        answer correctness, language), after a cheap lexical pre-check; returns per pair a verdict
+        accept / revise / reject (or failed, with the reason), the scores, a rationale and, for revise,
+        concrete feedback on what to change."""
+        state = state_of(ctx)
+        chunk = _passage_chunk(text, source, domain)
+        settings = state.settings.build.model_copy(update={"domain": domain})
+        llm = await state.llm()
+        critiques, usage = await critique_pairs(chunk, [(p.question, p.answer) for p in pairs], llm, settings)
+        decisions = [c.decision for c in critiques]
+        return CritiqueQAResult(
+            critiques=critiques,
+            accepted=decisions.count("accept"),
+            to_revise=decisions.count("revise"),
+            rejected=decisions.count("reject"),
+            failed=decisions.count("failed"),
+            tokens=usage.total_tokens,
             model=llm.label,
         )

@@ -67,6 +67,23 @@ class LLMSettings(_Section):
     )
     n_ctx: int = Field(default=4096, ge=512, description="Embedded only: context window in tokens.")
     n_threads: int | None = Field(default=None, description="Embedded only: CPU threads (None = all).")
+    context_window: int | None = Field(
+        default=None,
+        ge=512,
+        description="Model context window in tokens; max_tokens is clamped so prompt + reply fit. "
+        "None = n_ctx for the embedded backend, unknown (no clamp) for endpoints.",
+    )
+    requests_per_minute: float | None = Field(
+        default=None, gt=0, description="Rate limit on calls to this endpoint; None = unlimited."
+    )
+    tokens_per_minute: float | None = Field(
+        default=None, gt=0, description="Rate limit on prompt + reply tokens to this endpoint; None = unlimited."
+    )
+    cache: bool = Field(
+        default=True, description="Reuse a stored reply for an identical call, so a re-run never pays twice."
+    )
+    cost_per_1m_input: float = Field(default=0.0, ge=0, description="Price per million prompt tokens (cost report).")
+    cost_per_1m_output: float = Field(default=0.0, ge=0, description="Price per million reply tokens (cost report).")
 
     @property
     def label(self) -> str:
@@ -115,6 +132,20 @@ class BuildSettings(_Section):
     chars_per_question: int = Field(default=350, ge=50, description="Used when questions_per_chunk is None.")
     max_questions_per_chunk: int = Field(default=5, ge=1)
     accept_threshold: float = Field(default=0.6, ge=0, le=1, description="Minimum weighted review score.")
+    revise_threshold: float = Field(
+        default=0.35,
+        ge=0,
+        le=1,
+        description="Below accept_threshold but at or above this, a sample with reviewer feedback is sent "
+        "back for revision; below it, rejected.",
+    )
+    max_revision_rounds: int = Field(
+        default=1, ge=0, le=5, description="Revise-and-re-review rounds per chunk before a revise verdict rejects."
+    )
+    prompt_dir: Path | None = Field(default=None, description="Folder whose prompt files override ours.")
+    examples_file: Path | None = Field(
+        default=None, description="JSON/JSONL of a few example samples (question, answer) that steer style."
+    )
     max_chunks: int | None = Field(
         default=None, ge=1, description="Cap on chunks processed, spread evenly over the documents."
     )

@@ -18,10 +18,12 @@ from ftds.tools.config import Settings
 from ftds.tools.dedupe import dedupe_exact
 from ftds.tools.export import export_splits, write_json
 from ftds.tools.generate import generate_qa
+from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk, FileReport, ItemOutcome, RunSummary, Sample, TokenUsage
 from ftds.tools.report import write_report
 from ftds.tools.review import review_samples
+from ftds.tools.revise import revise_samples
 from ftds.tools.split import split_grouped
 
 
@@ -65,9 +67,20 @@ class ChunkResult(BaseModel):
     reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
-async def process_chunk(chunk: Chunk, generator: ChatModel, reviewer: ChatModel, settings: Settings) -> ChunkResult:
-    """Generate Q&A for one chunk, then review them: two LLM calls for the whole chunk."""
-    generation = await generate_qa(chunk, generator, settings.build)
+async def process_chunk(
+    chunk: Chunk,
+    generator: ChatModel,
+    reviewer: ChatModel,
+    settings: Settings,
+    *,
+    labels: LabelTree | None = None,
+) -> ChunkResult:
+    """Generate Q&A for one chunk, review them (labelling them too when a tree is given), and send the
+    ones the reviewer wants revised back to the generator with its feedback, up to
+    ``build.max_revision_rounds`` times. Two calls for the whole chunk when nothing needs revising, two
+    more per revision round; a sample still marked ``revise`` after the last round is rejected."""
+    build = settings.build
+    generation = await generate_qa(chunk, generator, build)
     result = ChunkResult(chunk_id=chunk.chunk_id, generator_usage=generation.usage)
     if generation.failure is not None:
         result.chunk_failure = generation.failure
@@ -82,13 +95,38 @@ async def process_chunk(chunk: Chunk, generator: ChatModel, reviewer: ChatModel,
             detail="the model returned zero pairs",
         )
         return result
-    review = await review_samples(chunk, generation.samples, reviewer, settings.build)
-    result.reviewer_usage = review.usage
-    result.rejected, result.failed = review.rejected, review.failed
-    for sample in generation.samples:
-        verdict = review.verdicts.get(sample.sample_id)
-        if verdict is not None:
-            result.accepted.append(sample.model_copy(update={"review": verdict}))
+    pending = generation.samples
+    for round_number in range(build.max_revision_rounds + 1):
+        review = await review_samples(chunk, pending, reviewer, build, labels=labels)
+        result.reviewer_usage = result.reviewer_usage + review.usage
+        result.rejected += review.rejected
+        result.failed += review.failed
+        for sample in pending:
+            verdict = review.verdicts.get(sample.sample_id)
+            if verdict is not None:
+                label = review.labels.get(sample.sample_id, sample.label)
+                result.accepted.append(sample.model_copy(update={"review": verdict, "label": label}))
+        flagged = [(s, review.to_revise[s.sample_id]) for s in pending if s.sample_id in review.to_revise]
+        if not flagged:
+            break
+        if round_number == build.max_revision_rounds:
+            result.rejected += [
+                ItemOutcome(
+                    item_id=sample.sample_id,
+                    kind="sample",
+                    status="rejected",
+                    reason="review:not_fixed_by_revision" if round_number else "review:needs_revision",
+                    detail=f"score {verdict.total:.2f} after {round_number} revision(s): {verdict.feedback}",
+                )
+                for sample, verdict in flagged
+            ]
+            break
+        revision = await revise_samples(chunk, flagged, generator, build)
+        result.generator_usage = result.generator_usage + revision.usage
+        result.failed += revision.failed
+        pending = revision.samples
+        if not pending:
+            break
     return result
 
 

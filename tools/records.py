@@ -116,6 +116,12 @@ class Sample(BaseModel):
     model: str = Field(description="Generator endpoint/model that wrote the sample.")
     prompt_version: str
     revision_rounds: int = 0
+    turns: list[dict[str, str]] | None = Field(
+        default=None, description="Dialogue tasks: alternating {role, content} turns (user first)."
+    )
+    chain_of_thought: list[str] | None = Field(default=None, description="CoT tasks: the reasoning steps.")
+    rejected_answer: str | None = Field(default=None, description="Preference tasks: the worse candidate.")
+    reward_score: float | None = Field(default=None, ge=0, le=5, description="Reward tasks: score 0..5.")
 
     @classmethod
     def new_id(cls, chunk_id: str, question: str, answer: str) -> str:
@@ -145,6 +151,8 @@ class TokenUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    cached_calls: int = Field(default=0, description="Calls answered from the response cache (not paid).")
+    cost: float = Field(default=0.0, description="Price of the calls at the configured per-1M-token rates.")
 
     @property
     def total_tokens(self) -> int:
@@ -155,6 +163,8 @@ class TokenUsage(BaseModel):
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             calls=self.calls + other.calls,
+            cached_calls=self.cached_calls + other.cached_calls,
+            cost=round(self.cost + other.cost, 8),
         )
 
 

@@ -20,12 +20,28 @@ _OPEN_THINK = re.compile(r"^\s*<think>(.*)$", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
 
-class ParseFailure(ValueError):
-    """The reply could not be turned into the expected shape; ``raw`` keeps the reply for the report."""
+_REFUSAL = re.compile(
+    r"(I'?m sorry|I am sorry|I cannot|I can'?t|I'?m unable|I am unable|as an AI"
+    r"|抱歉|对不起|无法(?:提供|完成|回答|生成)|不能(?:提供|回答))",
+    re.IGNORECASE,
+)
 
-    def __init__(self, message: str, raw: str) -> None:
+
+class ParseFailure(ValueError):
+    """The reply could not be turned into the expected shape; ``raw`` keeps the reply for the report.
+
+    ``kind`` names the failure for the report: ``empty`` (no text), ``refusal`` (the model declined in
+    prose) or ``unparseable`` (text that is not the JSON asked for)."""
+
+    def __init__(self, message: str, raw: str, kind: str = "unparseable") -> None:
         super().__init__(message)
         self.raw = raw
+        self.kind = kind
+
+
+def looks_like_refusal(text: str) -> bool:
+    """A short prose reply that declines the task (checked only once JSON parsing has failed)."""
+    return bool(_REFUSAL.search(text[:400]))
 
 
 def split_think(text: str) -> tuple[str, str | None]:
@@ -53,12 +69,16 @@ def parse_reply(text: str, model: type[T]) -> T:
     """Parse ``text`` into ``model``, repairing broken JSON; raise :class:`ParseFailure` with the reason."""
     candidate = extract_json_text(text)
     if not candidate:
-        raise ParseFailure("empty reply: the model returned no JSON", text)
+        raise ParseFailure("empty reply: the model returned no JSON", text, "empty")
     try:
         data = json.loads(candidate)
     except json.JSONDecodeError:
         data = json_repair.loads(candidate)
         if data in ("", None, [], {}) and candidate not in ("[]", "{}"):
+            if looks_like_refusal(candidate):
+                raise ParseFailure(
+                    "the model declined in prose instead of answering in JSON", text, "refusal"
+                ) from None
             raise ParseFailure("reply is not JSON and could not be repaired", text) from None
     if isinstance(data, list) and "items" in model.model_fields:
         data = {"items": data}

@@ -1,7 +1,8 @@
 """FAKE OpenAI-compatible chat server for tests and benchmarks (loopback only).
 
-It answers ``POST /v1/chat/completions`` the way a cooperative model would for ftds' two prompts —
-generation (pairs built from the source sentences in the prompt) and review (a score per pair) — after a
+It answers ``POST /v1/chat/completions`` the way a cooperative model would for each of ftds' prompts,
+recognised by the JSON key the prompt asks for (pairs, reviews, revised, answers, items, dialogues,
+labels, records, tags, questions): answers are built from the source sentences in the prompt. It waits a
 configurable latency, and injects faults on demand: 429 with Retry-After, 500, timeouts, malformed bodies,
 non-JSON content and ``<think>`` blocks. Everything it received is kept in ``requests``.
 """
@@ -41,6 +42,8 @@ class FakeServerConfig:
     timeout_sleep_s: float = 3.0
     script: list[str] = field(default_factory=list)  # fault names to inject first, in order ("ok" = none)
     on_request: Callable[[int], None] | None = None  # called with the 1-based request number on arrival
+    # When set, unrevised pairs get this score with concrete feedback, revised ones get review_score.
+    feedback_score: int | None = None
 
 
 def _source_from_prompt(text: str) -> str:
@@ -72,22 +75,97 @@ def fake_generation(prompt: str) -> dict[str, Any]:
     return {"pairs": pairs}
 
 
-def fake_review(prompt: str, score: int) -> dict[str, Any]:
-    indices = [int(n) for n in re.findall(r"^(\d+)\. Q:", prompt, re.MULTILINE)]
-    return {
-        "reviews": [
+REVISED_MARK = " (revised)"
+SHORT_ANSWER_CHARS = 20
+
+
+def _listed(prompt: str) -> list[str]:
+    return re.findall(r"^- (.+)$", prompt, re.MULTILINE)
+
+
+def fake_review(prompt: str, score: int, feedback_score: int | None = None) -> dict[str, Any]:
+    """A score per pair: short answers lose two points, and with ``feedback_score`` an unrevised pair
+    gets that score plus feedback (so the revise loop can be exercised)."""
+    pairs = re.findall(r"^(\d+)\. Q: (.*?)(?:\n   A: (.*?))?$", prompt, re.MULTILINE)
+    labels = _listed(prompt)
+    reviews = []
+    for number, _question, answer in pairs:
+        value, feedback = score, ""
+        if answer and len(answer) < SHORT_ANSWER_CHARS:
+            value = max(1, score - 2)
+        if feedback_score is not None and REVISED_MARK not in (answer or ""):
+            value, feedback = feedback_score, "Name the article the answer rests on."
+        reviews.append(
             {
-                "index": i,
-                "grounded": score,
-                "question": score,
-                "answer": score,
-                "language": score,
+                "index": int(number),
+                "grounded": value,
+                "question": value,
+                "answer": value,
+                "language": value,
                 "rationale": "fake reviewer",
-                "feedback": "",
+                "feedback": feedback,
+                "label": labels[0] if labels else "",
             }
-            for i in indices
-        ]
-    }
+        )
+    return {"reviews": reviews}
+
+
+def _numbered(prompt: str) -> list[tuple[int, str]]:
+    return [(int(n), text) for n, text in re.findall(r"^(\d+)\. (?!Q:)(.+)$", prompt, re.MULTILINE)]
+
+
+def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) -> dict[str, Any]:
+    """The reply for whichever prompt this is, keyed by the outer JSON key of the prompt's last example line."""
+    example_lines = [line for line in prompt.splitlines() if '{"' in line]
+    keys = re.findall(r'\{"(\w+)": \[', example_lines[-1]) if example_lines else []
+    key = keys[0] if keys else "pairs"
+    sentences = _sentences(_source_from_prompt(prompt)) or ["(no source text in the prompt)"]
+    if key == "reviews":
+        return fake_review(prompt, config.review_score, config.feedback_score)
+    if key == "revised":
+        items = re.findall(r"^(\d+)\. Q: (.*?)\n   A: (.*?)\n", prompt, re.MULTILINE)
+        return {"revised": [{"index": int(n), "question": q, "answer": a + REVISED_MARK} for n, q, a in items]}
+    if key == "answers":
+        # a hotter candidate is terser, so the fake reviewer prefers the cooler one
+        answers = [sentences[(n - 1) % len(sentences)] for n, _ in _numbered(prompt)]
+        if temperature >= 0.5:
+            answers = [a[:12] for a in answers]
+        return {"answers": [{"index": i, "answer": a} for i, a in enumerate(answers, 1)]}
+    if key == "items":
+        pairs = fake_generation(prompt)["pairs"]
+        return {
+            "items": [{"question": p["question"], "steps": [p["answer"], "So:"], "answer": p["answer"]} for p in pairs]
+        }
+    if key == "dialogues":
+        turns = []
+        for index, sentence in enumerate(sentences[:2]):
+            turns += [
+                {"role": "user", "content": f"Tell me about {sentence[:14]} ({index + 1})?"},
+                {"role": "assistant", "content": sentence},
+            ]
+        return {"dialogues": [{"turns": turns}]}
+    if key == "labels":
+        if '"index": 1, "label"' in prompt:
+            labels = _listed(prompt) or ["general"]
+            return {"labels": [{"index": n, "label": labels[0]} for n, _ in _numbered(prompt)]}
+        return {
+            "labels": [
+                {"name": "Data security", "children": [{"name": "Classification"}]},
+                {"name": "Obligations", "children": []},
+            ]
+        }
+    if key == "records":
+        labels = _listed(prompt) or ["general"]
+        return {"records": [{"text": s, "label": labels[0]} for s in sentences[:2]]}
+    if key == "tags":
+        return {"tags": [{"name": f"Area {i}", "subtopics": [f"Subtopic {i}.1", f"Subtopic {i}.2"]} for i in (1, 2)]}
+    if key == "questions":
+        count_match = re.search(r"(\d+) (?:distinct|个)", prompt)
+        count = int(count_match.group(1)) if count_match else 2
+        if re.search(r"[\u4e00-\u9fff]", prompt[:200]):
+            return {"questions": [f"这一领域的第{i + 1}个要点是什么？" for i in range(count)]}
+        return {"questions": [f"What must a practitioner know about point {i + 1} of this area?" for i in range(count)]}
+    return fake_generation(prompt)
 
 
 def body_digest(body: dict[str, Any]) -> str:
@@ -151,7 +229,7 @@ class FakeOpenAIServer:
         if fault == "malformed_body":
             return PlainTextResponse('{"choices": [ {"message": ', media_type="application/json")
         prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
-        reply = fake_review(prompt, self.config.review_score) if '"reviews"' in prompt else fake_generation(prompt)
+        reply = fake_reply(prompt, self.config, float(body.get("temperature") or 0.0))
         content = json.dumps(reply, ensure_ascii=False)
         if fault == "not_json":
             content = "I am sorry, I cannot produce JSON for this."

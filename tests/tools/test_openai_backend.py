@@ -64,6 +64,14 @@ async def test_malformed_body_becomes_an_llm_error() -> None:
         await model.aclose()
 
 
+async def test_a_malformed_body_is_retried_like_any_transient_fault() -> None:
+    with FakeOpenAIServer(FakeServerConfig(script=["malformed_body", "ok"])) as server:
+        model = _model(server, max_retries=2)
+        result = await model.complete(GEN_PROMPT)
+        await model.aclose()
+    assert '"pairs"' in result.text and len(server.requests) == 2
+
+
 async def test_missing_api_key_names_the_variable_and_never_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = LLMSettings(
         backend="openai",

@@ -11,11 +11,17 @@ __all__ = ["ChatModel", "ChatResult", "LLMError", "Message", "make_chat_model"]
 
 
 def make_chat_model(settings: LLMSettings, cache_dir: Path) -> ChatModel:
-    """Build the backend the settings name. Heavy imports happen here, not at module import."""
+    """Build the backend the settings name, wrapped with the response cache, rate limits, the max_tokens
+    clamp and cost accounting (:mod:`ftds.tools.llm.managed`). Heavy imports happen here, not at import."""
+    from ftds.tools.llm.managed import ManagedChatModel
+
+    inner: ChatModel
     if settings.backend == "embedded":
         from ftds.tools.llm.embedded import EmbeddedChatModel
 
-        return EmbeddedChatModel(settings, cache_dir)
-    from ftds.tools.llm.openai_compat import OpenAICompatibleChatModel
+        inner = EmbeddedChatModel(settings, cache_dir)
+    else:
+        from ftds.tools.llm.openai_compat import OpenAICompatibleChatModel
 
-    return OpenAICompatibleChatModel(settings)
+        inner = OpenAICompatibleChatModel(settings)
+    return ManagedChatModel(inner, settings, cache_dir)

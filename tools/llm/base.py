@@ -25,6 +25,10 @@ class ChatResult(BaseModel):
     usage: TokenUsage = Field(default_factory=TokenUsage)
     model: str = ""
     finish_reason: str | None = None
+    cache_key: str | None = Field(
+        default=None, description="Key of the stored reply, so a caller can evict a reply it could not use."
+    )
+    cached: bool = Field(default=False, description="True when the reply came from the response cache.")
 
 
 class LLMError(RuntimeError):
