@@ -140,6 +140,8 @@ RECURSIVE_LEVELS: list[Finder] = [
     _finder(sentences.SPACE),
 ]
 
+_ARTICLE_LEVELS: list[Finder] = [_finder(sentences.LINE), sentences.sentence_cuts, *RECURSIVE_LEVELS[3:]]
+
 
 def _split(text: str, a: int, b: int, budget: Budget, levels: list[Finder]) -> list[Span]:
     """Pieces of [a, b) each within the budget, using the coarsest separator that gets there."""
@@ -156,16 +158,13 @@ def _split(text: str, a: int, b: int, budget: Budget, levels: list[Finder]) -> l
 
 
 def _pack(units: list[Span], budget: Budget) -> list[Span]:
-    """Merge consecutive units while they fit the budget; a piece under the minimum joins its neighbour."""
+    """Merge consecutive units while they fit the budget; the limit is hard, the minimum a preference."""
     packed: list[list[int]] = []
     for a, b in units:
-        if packed and (budget.size(packed[-1][0], b) <= budget.limit or budget.size(*packed[-1]) < budget.minimum):
+        if packed and budget.size(packed[-1][0], b) <= budget.limit:
             packed[-1][1] = b
         else:
             packed.append([a, b])
-    if len(packed) > 1 and budget.size(*packed[-1]) < budget.minimum:
-        tail = packed.pop()
-        packed[-1][1] = tail[1]
     return [(a, b) for a, b in packed]
 
 
@@ -200,12 +199,21 @@ def _structured(text: str, budget: Budget, legal: bool) -> list[PathSpan]:
     spans: list[PathSpan] = []
     for a, b, path in _sections(text, paths):
         if legal:
-            units: list[Span] = []
+            # whole articles are packed together; an article over the limit is packed on its own, so its
+            # tail never shares a chunk with the next article
+            packed: list[Span] = []
+            whole: list[Span] = []
             for x, y in itertools.pairwise([a, *_article_cuts(text, a, b), b]):
-                units.extend(_split(text, x, y, budget, [sentences.sentence_cuts, *RECURSIVE_LEVELS[3:]]))
+                if budget.size(x, y) <= budget.limit:
+                    whole.append((x, y))
+                    continue
+                packed.extend(_pack(whole, budget))
+                whole = []
+                packed.extend(_pack(_split(text, x, y, budget, _ARTICLE_LEVELS), budget))
+            packed.extend(_pack(whole, budget))
         else:
-            units = _split(text, a, b, budget, RECURSIVE_LEVELS)
-        spans.extend((x, y, path) for x, y in _pack(units, budget))
+            packed = _pack(_split(text, a, b, budget, RECURSIVE_LEVELS), budget)
+        spans.extend((x, y, path) for x, y in packed)
     return _merge_small(spans, budget)
 
 

@@ -99,19 +99,27 @@ def strip_page_furniture(pages: list[str], edge_lines: int = 2) -> list[str]:
 
 
 def join_pages(pages: list[str]) -> tuple[str, list[int]]:
-    """Clean each page and join them with a blank line; returns the text and where each page starts."""
+    """Clean each page and join them with a blank line; returns the text and where each page starts.
+
+    An empty page starts where the next page with text starts, so no offset is attributed to it."""
     parts: list[str] = []
-    starts: list[int] = []
+    starts: list[int | None] = []
     offset = 0
     for page in pages:
         body = clean_text(page, join_hyphens=True).rstrip("\n")
+        if not body:
+            starts.append(None)
+            continue
+        if parts:
+            parts.append("\n\n")
+            offset += 2
         starts.append(offset)
-        if body:
-            if parts:
-                parts.append("\n\n")
-                offset += 2
-                starts[-1] = offset
-            parts.append(body)
-            offset += len(body)
+        parts.append(body)
+        offset += len(body)
     text = "".join(parts)
-    return (text + "\n" if text else ""), starts
+    resolved: list[int] = []
+    following = len(text)
+    for start in reversed(starts):
+        following = start if start is not None else following
+        resolved.append(following)
+    return (text + "\n" if text else ""), resolved[::-1]

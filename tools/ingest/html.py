@@ -21,9 +21,6 @@ from ftds.tools.config import IngestSettings
 from ftds.tools.ingest.base import Extracted, LoadError
 from ftds.tools.ingest.cleaning import decode_bytes
 
-# EPUB chapters are XHTML; parsing them as HTML is what we want (lenient, same tree as a browser).
-warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
-
 _BOILERPLATE_TAGS = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg", "iframe"]
 
 
@@ -31,7 +28,10 @@ def html_to_markdown(html: str | bytes) -> str:
     """All visible text of an HTML fragment as Markdown (headings as #, tables as pipes), scripts dropped.
 
     Bytes are decoded by BeautifulSoup from the document's own declaration (EPUB chapters are XHTML)."""
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():
+        # EPUB chapters are XHTML; parsing them as HTML is what we want (lenient, the tree a browser builds)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "lxml")
     for tag in soup(["script", "style", "noscript", "svg"]):
         tag.decompose()
     body = soup.body or soup

@@ -12,6 +12,7 @@ without them the token strategy stops before reading any file, with that install
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +35,7 @@ class GGUFTokenizer:
         self.name = name
         self._llama = Llama(model_path=str(model_path), vocab_only=True, verbose=False)
         self._lock = threading.Lock()
+        atexit.register(self._llama.close)  # freed before interpreter teardown, not in a noisy __del__
 
     def token_starts(self, text: str) -> list[int]:
         data = text.encode("utf-8")
