@@ -106,5 +106,5 @@ def test_plain_text_in_common_encodings_is_detected(tmp_path: Path, encoding: st
 
 
 def test_english_statute_markdown_loads_with_article_structure(corpus: Path) -> None:
-    document, chunks = _load(corpus / "law_en" / "US_Constitution.md")
+    _, chunks = _load(corpus / "law_en" / "US_Constitution.md")
     assert any("Article" in " ".join(c.provenance.heading_path) for c in chunks)

@@ -49,19 +49,20 @@ def clean_text(text: str, join_hyphens: bool = False) -> str:
 def decode_bytes(data: bytes, path: Path) -> str:
     """Decode text in whatever common encoding it uses (UTF-8/16, GB18030, Big5 ...), detected."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:4096]:
+        text = data.decode("utf-16", errors="replace")
+    elif b"\x00" in data[:4096]:
         raise LoadError(f"{path.name}: looks like a binary file, not text (it contains NUL bytes); check its type")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise LoadError(f"{path.name}: not decodable as text in any common encoding; is it a binary file?")
-    text = str(best)
-    controls = sum(1 for ch in text[:4096] if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
-    if controls > 0.05 * min(len(text), 4096):
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            best = charset_normalizer.from_bytes(data).best()
+            if best is None:
+                raise LoadError(f"{path.name}: not decodable as text in any common encoding; is it binary?") from None
+            text = str(best)
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
+    if controls > 0.05 * len(sample):
         raise LoadError(f"{path.name}: looks like a binary file, not text (control characters); check its type")
     return text
 
