@@ -22,7 +22,10 @@ from ftds.tools.pipeline import ChunkResult, finalize_dataset, process_chunk, se
 def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
     ctx = runtime.context
     literature = load_literature(
-        [Path(p) for p in state["inputs"]], ctx.settings.chunking, domain=ctx.settings.build.domain
+        [Path(p) for p in state["inputs"]],
+        ctx.settings.chunking,
+        domain=ctx.settings.build.domain,
+        ingest=ctx.settings.ingest,
     )
     for report in literature.files:
         ctx.on_event("file", report.model_dump())

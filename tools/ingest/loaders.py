@@ -181,9 +181,9 @@ def load_literature(
     chunking = chunking or ChunkSettings()
     prepare(chunking)
     result = load_documents(inputs, ingest, progress)
-    by_source = {report.source: report for report in result.files}
-    for document in result.documents:
+    loaded = [report for report in result.files if report.status == "loaded"]  # same order as documents
+    for report, document in zip(loaded, result.documents, strict=True):
         chunks = chunk_document(document, chunking, domain=domain)
-        by_source[document.source].chunks = len(chunks)
+        report.chunks = len(chunks)
         result.chunks.extend(chunks)
     return result
