@@ -14,6 +14,7 @@ from ftds.tools.ingest.chunking import resolve_strategy
 from ftds.tools.ingest.cleaning import clean_text
 from ftds.tools.ingest.sentences import sentence_cuts
 from ftds.tools.records import Document
+from tests.fakes.fake_tokenizer import FakeWordTokenizer
 
 STRATEGIES = ["legal", "heading", "recursive", "fixed"]
 
@@ -67,6 +68,21 @@ def test_chunks_minus_overlap_always_reassemble_to_the_cleaned_text(
 
 
 @settings(max_examples=40, deadline=None)
+@given(st.lists(TEXT_PARTS, max_size=40), st.integers(min_value=16, max_value=80), st.integers(0, 60))
+def test_token_strategy_is_lossless_and_within_its_token_budget(
+    parts: list[str], max_tokens: int, overlap: int
+) -> None:
+    text = clean_text("".join(parts))
+    tokenizer = FakeWordTokenizer()
+    chunking = ChunkSettings(strategy="token", max_tokens=max_tokens, min_chars=0, overlap_chars=overlap)
+    chunks = chunk_document(_doc(text), chunking, tokenizer=tokenizer)
+    assert reassemble(chunks) == text
+    for chunk in chunks:
+        own = chunk.text[chunk.provenance.overlap_chars :]
+        assert len(tokenizer.token_starts(own.strip())) <= max_tokens
+
+
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=60), min_size=1, max_size=12))
 def test_tabular_records_are_never_merged_and_never_lost(records: list[str]) -> None:
     bodies = [clean_text(r).rstrip("\n") for r in records]
@@ -76,8 +92,9 @@ def test_tabular_records_are_never_merged_and_never_lost(records: list[str]) -> 
     text = "\n\n".join(bodies) + "\n"
     starts = list(itertools.accumulate([0, *[len(b) + 2 for b in bodies[:-1]]]))
     document = _doc(text, record_starts=starts, record_labels=[f"row {i}" for i in range(len(bodies))])
-    chunks = chunk_document(document, ChunkSettings(max_chars=50, min_chars=40))
+    chunks = chunk_document(document, ChunkSettings(max_chars=50, min_chars=40, overlap_chars=30))
     assert reassemble(chunks) == text
+    assert all(c.provenance.overlap_chars == 0 for c in chunks)  # a record never borrows its neighbour's text
     for chunk in chunks:
         label = int(chunk.provenance.heading_path[0].split()[1])
         assert chunk.provenance.char_end <= (starts[label + 1] if label + 1 < len(starts) else len(text))

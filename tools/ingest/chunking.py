@@ -321,8 +321,9 @@ def chunk_document(
     text = document.text
     chunks: list[Chunk] = []
     previous = 0
+    overlap = 0 if document.record_starts else settings.overlap_chars  # records stand alone
     for a, b, path in chunk_spans(document, settings, domain, tokenizer):
-        start = _overlap_start(text, previous, a, settings.overlap_chars) if chunks else a
+        start = _overlap_start(text, previous, a, overlap) if chunks else a
         previous = a
         body = text[start:b]
         chunk_id = content_hash(document.source, str(start), body)

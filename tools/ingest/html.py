@@ -15,12 +15,13 @@ from pathlib import Path
 
 import trafilatura
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
-from markdownify import markdownify
+from markdownify import MarkdownConverter
 
 from ftds.tools.config import IngestSettings
 from ftds.tools.ingest.base import Extracted, LoadError
 from ftds.tools.ingest.cleaning import decode_bytes
 
+_CONVERTER = MarkdownConverter(heading_style="ATX", bullets="-", strip=["img", "a"])
 _BOILERPLATE_TAGS = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg", "iframe"]
 
 
@@ -35,7 +36,7 @@ def html_to_markdown(html: str | bytes) -> str:
     for tag in soup(["script", "style", "noscript", "svg"]):
         tag.decompose()
     body = soup.body or soup
-    markdown = markdownify(str(body), heading_style="ATX", bullets="-", strip=["img", "a"])
+    markdown = _CONVERTER.convert_soup(body)  # the parsed tree, not str(body): one parse instead of two
     return re.sub(r"\n{3,}", "\n\n", markdown)
 
 

@@ -23,7 +23,7 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def read_pdf(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
-    if not data.lstrip()[:1024].startswith(b"%PDF") and b"%PDF" not in data[:1024]:
+    if b"%PDF" not in data[:1024]:
         raise LoadError(f"{path.name}: not a PDF (no %PDF header); is the file misnamed or damaged?")
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))

