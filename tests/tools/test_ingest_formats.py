@@ -108,3 +108,11 @@ def test_plain_text_in_common_encodings_is_detected(tmp_path: Path, encoding: st
 def test_english_statute_markdown_loads_with_article_structure(corpus: Path) -> None:
     _, chunks = _load(corpus / "law_en" / "US_Constitution.md")
     assert any("Article" in " ".join(c.provenance.heading_path) for c in chunks)
+
+
+def test_transcript_line_number_column_is_dropped(corpus: Path) -> None:
+    document, _ = _load(corpus / "docs" / "scotus-transcript-p1.pdf")
+    lines = document.text.splitlines()
+    assert not [line for line in lines if line.strip().isdigit()]
+    assert lines[1] == "IN THE SUPREME COURT OF THE UNITED STATES"
+    assert "Tuesday, January 13, 2009" in document.text

@@ -107,11 +107,12 @@ def _sections(text: str, paths: list[tuple[int, tuple[str, ...]]]) -> list[PathS
     raw = [(a, b, _path_at(paths, a)) for a, b in itertools.pairwise(bounds) if b > a]
     merged: list[PathSpan] = []
     carry: int | None = None
+    heading_offsets = {p[0] for p in paths}
     for index, (a, b, path) in enumerate(raw):
         first_line_end = text.find("\n", a, b)
         body = text[first_line_end:b] if first_line_end != -1 else ""
         start = a if carry is None else carry
-        if not body.strip() and index + 1 < len(raw):
+        if a in heading_offsets and not body.strip() and index + 1 < len(raw):
             carry = start
             continue
         merged.append((start, b, path))

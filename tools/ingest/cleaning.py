@@ -95,8 +95,29 @@ def strip_page_furniture(pages: list[str], edge_lines: int = 2) -> list[str]:
             for i in edges(lines)
             if _PAGE_NUMBER.match(lines[i]) or (len(pages) >= 3 and counts[_furniture_key(lines[i])] >= threshold)
         }
+        drop |= _line_number_gutter(lines)
         cleaned.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
     return cleaned
+
+
+def _line_number_gutter(lines: list[str], min_run: int = 5) -> set[int]:
+    """Indexes of a line-number column (transcripts, pleadings): a run of lines 1, 2, 3 ... alone on a line.
+
+    Text extraction emits that column as its own block; the numbers say nothing, and left in they would
+    sit between a chunk's sentences."""
+    found: set[int] = set()
+    run: list[int] = []
+    previous: int | None = None
+    for index, line in enumerate([*lines, ""]):
+        value = int(line.strip()) if line.strip().isdigit() and len(line.strip()) <= 3 else None
+        if value is not None and previous is not None and value == previous + 1:
+            run.append(index)
+        else:
+            if len(run) >= min_run:
+                found.update(run)
+            run = [index] if value is not None else []
+        previous = value
+    return found
 
 
 def join_pages(pages: list[str]) -> tuple[str, list[int]]:
