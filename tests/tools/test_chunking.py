@@ -229,3 +229,15 @@ def test_token_strategy_without_a_tokenizer_fails_before_reading_files(
     monkeypatch.setattr("ftds.tools.ingest.tokenizer._cache", {})
     with pytest.raises(ValueError, match=r"pip install 'ftds-agent\[embedded"):
         load_literature([tmp_path], ChunkSettings(strategy="token"))
+
+
+@pytest.mark.parametrize("strategy", ["heading", "legal", "recursive"])
+def test_no_chunk_ends_with_a_heading_cut_from_its_body(strategy: str, corpus: Path) -> None:
+    result = load_literature(
+        [corpus / "docs" / "doj_chapter13_trustee_handbook.docx", corpus / "law_en"],
+        ChunkSettings(strategy=strategy),  # type: ignore[arg-type]
+    )
+    heading_line = re.compile(r"#{1,6} ")
+    for chunk in result.chunks:
+        lines = chunk.text.strip().split("\n")
+        assert len(lines) == 1 or not heading_line.match(lines[-1]), chunk.text[-200:]

@@ -220,8 +220,46 @@ def _structured(text: str, budget: Budget, legal: bool) -> list[PathSpan]:
 
 def _flat(text: str, budget: Budget, levels: list[Finder]) -> list[PathSpan]:
     paths = _paths(text, _outline(text, legal=False))
-    packed = _pack(_split(text, 0, len(text), budget, levels), budget) if levels else budget.hard_cuts(0, len(text))
+    if levels:
+        pieces = _glue_headings(text, _split(text, 0, len(text), budget, levels), budget)
+        packed = _headings_with_body(text, _pack(pieces, budget), budget)
+    else:
+        packed = budget.hard_cuts(0, len(text))
     return [(a, b, _path_at(paths, a)) for a, b in packed]
+
+
+_TRAILING_HEADINGS = re.compile(r"(?:^#{1,6}[ \t][^\n]*(?:\n[ \t]*)*)+\Z", re.MULTILINE)
+
+
+def _glue_headings(text: str, pieces: list[Span], budget: Budget) -> list[Span]:
+    """A piece that is only headings becomes one unit with the piece after it, so packing cannot part them."""
+    glued: list[Span] = []
+    carry: int | None = None
+    for a, b in pieces:
+        start = a if carry is None else carry
+        carry = None
+        if _TRAILING_HEADINGS.fullmatch(text, a, b):
+            carry = start
+            continue
+        if start != a and budget.size(start, b) > budget.limit:
+            glued.append((start, a))  # heading and body do not fit together: keep them apart
+            start = a
+        glued.append((start, b))
+    if carry is not None:
+        glued.append((carry, pieces[-1][1]))
+    return glued
+
+
+def _headings_with_body(text: str, spans: list[Span], budget: Budget) -> list[Span]:
+    """Move headings that end a chunk to the start of the next one, where their body is (if it fits)."""
+    result = list(spans)
+    for i in range(len(result) - 1):
+        a, b = result[i]
+        match = _TRAILING_HEADINGS.search(text, a, b)
+        if match and match.start() > a and budget.size(match.start(), result[i + 1][1]) <= budget.limit:
+            result[i] = (a, match.start())
+            result[i + 1] = (match.start(), result[i + 1][1])
+    return result
 
 
 def _records(document: Document, budget: Budget) -> list[PathSpan]:
