@@ -3,12 +3,65 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from types import TracebackType
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ftds.agents.cli_common import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, ConfigOpt, JsonOpt, app, settings_from
+from ftds.agents.cli_common import (
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    ConfigOpt,
+    JsonOpt,
+    app,
+    fail,
+    settings_from,
+)
+from ftds.tools.config import ChunkStrategy
+from ftds.tools.records import FileReport
+
+
+class FileProgress:
+    """A Rich bar over files on a terminal; one plain line per file otherwise (CI logs, pipes)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.console = Console(stderr=True)
+        self.quiet = quiet
+        self._bar: Progress | None = None
+        self._task: object = None
+
+    def __enter__(self) -> FileProgress:
+        if self.console.is_terminal and not self.quiet:
+            self._bar = Progress(
+                TextColumn("[bold]files"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                TimeElapsedColumn(), console=self.console,
+            )  # fmt: skip
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, done: int, total: int, report: FileReport) -> None:
+        if self._bar is not None:
+            if self._task is None:
+                self._task = self._bar.add_task("", total=total)
+            self._bar.update(self._task, completed=done, description=report.source)  # type: ignore[arg-type]
+            if report.status != "loaded":
+                self._bar.console.print(f"[yellow]{report.status}[/] {report.source}: {report.reason}")
+        elif not self.quiet:
+            detail = report.reason if report.status != "loaded" else ""
+            print(
+                f"file {done}/{total}: {report.status} {report.source} {detail}".rstrip(), file=sys.stderr, flush=True
+            )
 
 
 @app.command()
@@ -16,6 +69,16 @@ def ingest(
     inputs: Annotated[list[Path], typer.Argument(help="Files or folders of literature.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file for the chunks.")] = Path("out/chunks.jsonl"),
     domain: Annotated[str | None, typer.Option(help="Domain (law picks article-aware chunking).")] = None,
+    strategy: Annotated[
+        ChunkStrategy | None,
+        typer.Option(help="Chunking: auto, legal, heading, recursive, token, fixed (default from config)."),
+    ] = None,
+    max_chars: Annotated[int | None, typer.Option(help="Largest chunk in characters.")] = None,
+    overlap: Annotated[int | None, typer.Option(help="Characters repeated from the previous chunk.")] = None,
+    text_field: Annotated[
+        str | None, typer.Option(help="CSV/XLSX column or JSON field with each record's text (default: all).")
+    ] = None,
+    max_file_mb: Annotated[float | None, typer.Option(help="Refuse files larger than this.")] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -23,8 +86,19 @@ def ingest(
     from ftds.tools.export import write_jsonl
     from ftds.tools.ingest import load_literature
 
-    settings = settings_from(config, build={"domain": domain})
-    result = load_literature(inputs, settings.chunking, domain=settings.build.domain)
+    settings = settings_from(
+        config,
+        build={"domain": domain},
+        chunking={"strategy": strategy, "max_chars": max_chars, "overlap_chars": overlap},
+        ingest={"text_field": text_field, "max_file_mb": max_file_mb},
+    )
+    with FileProgress(quiet=as_json) as progress:
+        try:
+            result = load_literature(
+                inputs, settings.chunking, domain=settings.build.domain, ingest=settings.ingest, progress=progress
+            )
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     write_jsonl(out, (c.model_dump(mode="json") for c in result.chunks))
     files = [f.model_dump() for f in result.files]
     if as_json:

@@ -32,7 +32,10 @@ from ftds.tools.review import review_samples
 def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[Any]:
     ctx = runtime.context
     literature = load_literature(
-        [Path(p) for p in state["inputs"]], ctx.settings.chunking, domain=ctx.settings.build.domain
+        [Path(p) for p in state["inputs"]],
+        ctx.settings.chunking,
+        domain=ctx.settings.build.domain,
+        ingest=ctx.settings.ingest,
     )
     for report in literature.files:
         ctx.on_event("file", report.model_dump())

@@ -93,15 +93,52 @@ class LLMSettings(_Section):
         return f"{self.base_url or 'openai'}/{self.model}"
 
 
-class ChunkSettings(_Section):
-    """Chunking defaults, in one place for every caller (CLI, MCP, graph)."""
+ChunkStrategy = Literal["auto", "legal", "heading", "recursive", "token", "fixed"]
 
-    strategy: Literal["auto", "legal", "heading", "recursive"] = Field(
-        default="auto", description="auto = legal for the law domain, heading otherwise."
+
+class ChunkSettings(_Section):
+    """Chunking defaults, in one place for every caller (CLI, MCP, graph).
+
+    Strategies: ``legal`` splits statutes on 第X条 / Article N / § and never inside an article unless it alone
+    is over ``max_chars``; ``heading`` follows the document outline, merging small sections and splitting big
+    ones at paragraphs and sentences; ``recursive`` cuts at paragraph, line, sentence (。！？； and . ! ?),
+    clause and word separators in turn; ``token`` packs sentences up to ``max_tokens`` tokens of a real
+    tokenizer; ``fixed`` cuts every ``max_chars`` characters. ``auto`` = legal for the law domain or text with
+    statute articles, heading otherwise.
+    """
+
+    strategy: ChunkStrategy = Field(
+        default="auto", description="auto = legal for the law domain (or text with articles), heading otherwise."
     )
     max_chars: int = Field(default=1200, ge=50)
     min_chars: int = Field(default=200, ge=0)
-    overlap_chars: int = Field(default=0, ge=0)
+    overlap_chars: int = Field(
+        default=0, ge=0, description="Characters repeated from the end of the previous chunk (at most all of it)."
+    )
+    max_tokens: int = Field(default=512, ge=16, description="Largest chunk in tokens (token strategy).")
+    tokenizer_model: str = Field(
+        default=FAST_EMBEDDED_MODEL,
+        description="Embedded model whose tokenizer the token strategy counts with (Qwen2.5 models share one).",
+    )
+
+
+class IngestSettings(_Section):
+    """Limits and choices for reading files; every limit protects a batch from one hostile file."""
+
+    max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this are refused.")
+    max_unzipped_mb: float = Field(
+        default=300.0, gt=0, description="DOCX/EPUB/XLSX are zips: refuse one that inflates past this."
+    )
+    max_zip_ratio: float = Field(
+        default=100.0, gt=1, description="Refuse a zip member that inflates more than this many times (zip bomb)."
+    )
+    min_chars_per_page: int = Field(
+        default=20, ge=0, description="A PDF averaging fewer extractable characters per page needs OCR."
+    )
+    text_field: str | None = Field(
+        default=None,
+        description="CSV/XLSX column or JSON/JSONL field that holds each record's text; None = all fields.",
+    )
 
 
 class SplitSettings(_Section):
@@ -221,6 +258,7 @@ class Settings(BaseSettings):
         default=None, description="A separate reviewer endpoint; None reviews with the generator's."
     )
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     split: SplitSettings = Field(default_factory=SplitSettings)
     build: BuildSettings = Field(default_factory=BuildSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

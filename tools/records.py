@@ -7,6 +7,7 @@ trainer-ready record can always be traced back to the file, page, span and headi
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from typing import Literal
 
@@ -37,6 +38,9 @@ class Provenance(BaseModel):
     char_end: int = Field(ge=0, description="End offset (exclusive) in the cleaned document text.")
     heading_path: list[str] = Field(default_factory=list, description="Outline path, outermost first.")
     chunk_id: str | None = Field(default=None, description="Id of the chunk this came from.")
+    overlap_chars: int = Field(
+        default=0, ge=0, description="Leading characters of the chunk repeated from the previous chunk."
+    )
 
 
 class Document(BaseModel):
@@ -51,19 +55,20 @@ class Document(BaseModel):
     page_starts: list[int] = Field(
         default_factory=list, description="Offsets in `text` where each page starts (empty if no pages)."
     )
+    record_starts: list[int] = Field(
+        default_factory=list,
+        description="Offsets where each record of a tabular file (CSV/XLSX/JSON/JSONL) starts; one unit each.",
+    )
+    record_labels: list[str] = Field(
+        default_factory=list, description="Where each record came from, e.g. 'row 12' or 'Sheet1 row 3'."
+    )
     metadata: dict[str, str] = Field(default_factory=dict)
 
     def page_of(self, offset: int) -> int | None:
         """1-based page containing `offset`, or None for formats without pages."""
         if not self.page_starts:
             return None
-        page = 0
-        for index, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = index
-            else:
-                break
-        return page + 1
+        return max(1, bisect.bisect_right(self.page_starts, offset))
 
 
 class Chunk(BaseModel):

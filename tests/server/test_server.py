@@ -235,3 +235,41 @@ def test_http_on_a_public_address_without_a_token_is_refused(tmp_path: Path) -> 
     _, stderr = process.communicate(timeout=120)
     assert process.returncode != 0
     assert "FTDS_MCP_TOKEN" in stderr and "refusing" in stderr
+
+
+async def test_load_literature_reports_progress_per_file_and_reads_every_format(tmp_path: Path, corpus: Path) -> None:
+    for name in ("multi_page.pdf", "word_sample.docx", "wiki_duck.html"):
+        (tmp_path / name).write_bytes((corpus / "docs" / name).read_bytes())
+    (tmp_path / "scan.pdf").write_bytes((corpus / "hostile" / "ocr_test_scanned.pdf").read_bytes())
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))
+
+    async with Client(_server(tmp_path)) as client:
+        result = await client.call_tool(
+            "load_literature",
+            {"paths": ["."], "strategy": "heading", "overlap_chars": 50},
+            progress_callback=on_progress,
+        )
+    data = result.structured_content
+    assert not result.is_error and data is not None
+    assert [u[0] for u in updates] == [1, 2, 3, 4] and {u[1] for u in updates} == {4}
+    assert "failed: scan.pdf" in [u[2] for u in updates]
+    statuses = {f["source"]: (f["status"], f["reason"]) for f in data["files"]}
+    assert statuses["scan.pdf"][0] == "failed" and "OCR" in statuses["scan.pdf"][1]
+    assert {s for s, _ in statuses.values()} == {"loaded", "failed"}
+    pdf_chunk = next(c for c in data["chunks"] if c["provenance"]["source"] == "multi_page.pdf")
+    assert pdf_chunk["provenance"]["page"] == 1
+
+
+async def test_load_literature_token_strategy_without_tokenizer_is_an_actionable_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_tokenizer(model_key: str, cache_dir: object = None) -> object:
+        raise ValueError("the token chunking strategy needs llama-cpp-python; install ftds-agent[embedded]")
+
+    monkeypatch.setattr("ftds.tools.ingest.chunking.embedded_tokenizer", no_tokenizer)
+    async with Client(_server(tmp_path)) as client:
+        result = await client.call_tool("load_literature", {"paths": ["."], "strategy": "token"})
+    assert result.is_error and "install" in str(result.content[0])

@@ -1,150 +1,373 @@
 """Cut a document into chunks that respect its structure and lose nothing.
 
-Chunks are contiguous spans of the cleaned text: concatenated in order they give the text back exactly.
-Boundaries are chosen from the most meaningful unit down — Markdown section, then statute article
-(第X条 / Article N / §), then sentence — and units are packed up to ``max_chars``, so an article is only
-ever cut when it alone is longer than the limit.
+Every strategy first computes spans that tile the cleaned text exactly (concatenated in order they give
+the text back), then optional overlap repeats the end of the previous span at the start of a chunk; the
+number of repeated characters is recorded in ``Provenance.overlap_chars`` so that the chunks minus their
+overlap always reassemble to the text. Strategies (defaults in :class:`ChunkSettings`):
+
+- ``legal``: statute articles (第X条 / Article N / §) are the units; an article is cut, at sentence ends,
+  only when it alone is over the limit. Chapter lines (第一编/章/节) count as headings in plain text.
+- ``heading``: the Markdown outline (DOCX, HTML and EPUB are converted to Markdown, so it is theirs too);
+  long sections split at paragraphs, then sentences; small neighbouring sections are merged.
+- ``recursive``: paragraph, line, sentence, clause, space — each finer separator used only where the
+  coarser one leaves a piece over the limit.
+- ``token``: sentences packed up to ``max_tokens`` tokens of a real tokenizer (see :mod:`.tokenizer`).
+- ``fixed``: every ``max_chars`` characters.
+
+Records of a tabular file (CSV/XLSX/JSON) are one unit each, whatever the strategy: never merged, split only
+when one alone is over the limit.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ftds.tools.config import ChunkSettings
+from ftds.tools.ingest import sentences
+from ftds.tools.ingest.tokenizer import Tokenizer, embedded_tokenizer
 from ftds.tools.records import Chunk, Document, Provenance, content_hash
 
+Span = tuple[int, int]
+PathSpan = tuple[int, int, tuple[str, ...]]
+
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_LEGAL_HEADING = re.compile(
+    r"^[ \t\u3000]*(第[一二三四五六七八九十百千零〇两\d]+(编|分编|章|节))(?:[ \t\u3000]+\S.*)?$", re.MULTILINE
+)
+_LEGAL_LEVEL = {"编": 1, "分编": 2, "章": 3, "节": 4}
 _ARTICLE = re.compile(
-    r"^[ \t\u3000]*(?:第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?|"
+    r"^[ \t\u3000]*(?:\**第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?|"
     r"\**(?:Article|ARTICLE|Art\.)\s+[\dIVXLC]+\b|§+\s*\d)",
     re.MULTILINE,
 )
-# A sentence ends at CJK terminal punctuation, or at . ! ? followed by space/newline — which keeps
-# decimals ("4.0"), numbered items ("1.2.3") and abbreviations inside words in one piece.
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.!?])(?=\s)|\n\n")
 
 
 @dataclass(frozen=True)
-class _Section:
-    start: int
-    end: int
-    heading_path: tuple[str, ...]
+class Budget:
+    """How big a piece is (characters or tokens) and the limits that apply to it."""
+
+    limit: int
+    minimum: int
+    token_starts: tuple[int, ...] | None = None
+
+    def size(self, a: int, b: int) -> int:
+        if self.token_starts is None:
+            return b - a
+        return bisect.bisect_left(self.token_starts, b) - bisect.bisect_left(self.token_starts, a)
+
+    def hard_cuts(self, a: int, b: int) -> list[Span]:
+        """Cut [a, b) into pieces of at most ``limit``, with no regard for words: the last resort."""
+        if self.token_starts is None:
+            points = list(range(a, b, self.limit))
+        else:
+            first = bisect.bisect_left(self.token_starts, a)
+            last = bisect.bisect_left(self.token_starts, b)
+            points = [a, *self.token_starts[first + self.limit : last : self.limit]]
+        return list(itertools.pairwise([*points, b]))
 
 
-def _sections(text: str) -> list[_Section]:
-    """Spans between Markdown headings, each with the path of headings above it."""
-    matches = list(_HEADING.finditer(text))
-    if not matches:
-        return [_Section(0, len(text), ())]
-    sections: list[_Section] = []
-    if matches[0].start() > 0:
-        sections.append(_Section(0, matches[0].start(), ()))
+# --- outline -------------------------------------------------------------------------------------------
+
+
+def _outline(text: str, legal: bool) -> list[tuple[int, int, str]]:
+    """(offset, level, title) of every heading: Markdown headings, else statute chapter lines."""
+    marks = [(m.start(), len(m.group(1)), re.sub(r"\s+", " ", m.group(2)).strip()) for m in _HEADING.finditer(text)]
+    if not marks and legal:
+        marks = [
+            (m.start(), _LEGAL_LEVEL[m.group(2)], re.sub(r"\s+", " ", m.group(0)).strip())
+            for m in _LEGAL_HEADING.finditer(text)
+        ]
+    return marks
+
+
+def _paths(text: str, outline: list[tuple[int, int, str]]) -> list[tuple[int, tuple[str, ...]]]:
+    """(offset, heading path in force from that offset) for each heading."""
+    result: list[tuple[int, tuple[str, ...]]] = []
     stack: list[tuple[int, str]] = []
-    for i, match in enumerate(matches):
-        level = len(match.group(1))
-        title = re.sub(r"\s+", " ", match.group(2)).strip()
+    for offset, level, title in outline:
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        sections.append(_Section(match.start(), end, tuple(t for _, t in stack)))
-    return _merge_bare_headings(text, sections)
+        result.append((offset, tuple(t for _, t in stack)))
+    return result
 
 
-def _merge_bare_headings(text: str, sections: list[_Section]) -> list[_Section]:
-    """A heading with no body of its own ("# 合同编") joins the section after it instead of being a chunk."""
-    merged: list[_Section] = []
+def _path_at(paths: list[tuple[int, tuple[str, ...]]], offset: int) -> tuple[str, ...]:
+    index = bisect.bisect_right([p[0] for p in paths], offset) - 1
+    return paths[index][1] if index >= 0 else ()
+
+
+def _sections(text: str, paths: list[tuple[int, tuple[str, ...]]]) -> list[PathSpan]:
+    """Spans between headings; a heading with no body of its own joins the section after it."""
+    bounds = [0, *[p[0] for p in paths if p[0] > 0], len(text)]
+    raw = [(a, b, _path_at(paths, a)) for a, b in itertools.pairwise(bounds) if b > a]
+    merged: list[PathSpan] = []
     carry: int | None = None
-    for index, section in enumerate(sections):
-        body = _HEADING.sub("", text[section.start : section.end], count=1)
-        start = section.start if carry is None else carry
-        if not body.strip() and index + 1 < len(sections):
+    heading_offsets = {p[0] for p in paths}
+    for index, (a, b, path) in enumerate(raw):
+        first_line_end = text.find("\n", a, b)
+        body = text[first_line_end:b] if first_line_end != -1 else ""
+        start = a if carry is None else carry
+        if a in heading_offsets and not body.strip() and index + 1 < len(raw):
             carry = start
             continue
-        merged.append(_Section(start, section.end, section.heading_path))
+        merged.append((start, b, path))
         carry = None
     return merged
 
 
-def _cuts(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[int]:
-    """Offsets in [start, end) where ``pattern`` allows a cut, always including start and end."""
-    points = {start, end}
-    for match in pattern.finditer(text, start, end):
-        if start < match.start() < end:
-            points.add(match.start())
-    return sorted(points)
+# --- splitting and packing -----------------------------------------------------------------------------
+
+Finder = Callable[[str, int, int], list[int]]
 
 
-def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
-    """Split an over-long unit at sentence ends, falling back to hard cuts only for run-on text."""
-    pieces: list[tuple[int, int]] = []
-    cuts = _cuts(text, start, end, _SENTENCE_END)
-    piece_start = start
-    previous = start
-    for cut in cuts[1:]:
-        if cut - piece_start > max_chars and previous > piece_start:
-            pieces.append((piece_start, previous))
-            piece_start = previous
-        previous = cut
-    pieces.append((piece_start, end))
-    exact: list[tuple[int, int]] = []
-    for a, b in pieces:
-        while b - a > max_chars:
-            exact.append((a, a + max_chars))
-            a += max_chars
-        exact.append((a, b))
-    return exact
+def _finder(pattern: re.Pattern[str]) -> Finder:
+    return lambda text, a, b: sentences.separator_cuts(text, a, b, pattern)
 
 
-def _pack(units: list[tuple[int, int]], max_chars: int, min_chars: int) -> list[tuple[int, int]]:
-    """Merge consecutive units while they fit in ``max_chars``; a small tail joins its neighbour."""
+def _article_cuts(text: str, a: int, b: int) -> list[int]:
+    return [m.start() for m in _ARTICLE.finditer(text, a, b) if a < m.start() < b]
+
+
+RECURSIVE_LEVELS: list[Finder] = [
+    _finder(sentences.PARAGRAPH),
+    _finder(sentences.LINE),
+    sentences.sentence_cuts,
+    _finder(sentences.CLAUSE),
+    _finder(sentences.SPACE),
+]
+
+_ARTICLE_LEVELS: list[Finder] = [_finder(sentences.LINE), sentences.sentence_cuts, *RECURSIVE_LEVELS[3:]]
+
+
+def _split(text: str, a: int, b: int, budget: Budget, levels: list[Finder]) -> list[Span]:
+    """Pieces of [a, b) each within the budget, using the coarsest separator that gets there."""
+    if budget.size(a, b) <= budget.limit:
+        return [(a, b)]
+    for level, finder in enumerate(levels):
+        cuts = finder(text, a, b)
+        if cuts:
+            pieces: list[Span] = []
+            for x, y in itertools.pairwise([a, *cuts, b]):
+                pieces.extend(_split(text, x, y, budget, levels[level + 1 :]))
+            return pieces
+    return budget.hard_cuts(a, b)
+
+
+def _pack(units: list[Span], budget: Budget) -> list[Span]:
+    """Merge consecutive units while they fit the budget; the limit is hard, the minimum a preference."""
     packed: list[list[int]] = []
     for a, b in units:
-        if packed and (b - packed[-1][0] <= max_chars or packed[-1][1] - packed[-1][0] < min_chars):
+        if packed and budget.size(packed[-1][0], b) <= budget.limit:
             packed[-1][1] = b
         else:
             packed.append([a, b])
-    if len(packed) > 1 and packed[-1][1] - packed[-1][0] < min_chars:
-        tail = packed.pop()
-        packed[-1][1] = tail[1]
     return [(a, b) for a, b in packed]
 
 
-def chunk_spans(text: str, settings: ChunkSettings, legal: bool) -> list[tuple[int, int, tuple[str, ...]]]:
-    spans: list[tuple[int, int, tuple[str, ...]]] = []
-    for section in _sections(text):
-        pattern = _ARTICLE if legal else _SENTENCE_END
-        cuts = _cuts(text, section.start, section.end, pattern)
-        units: list[tuple[int, int]] = []
-        for a, b in itertools.pairwise(cuts):
-            units.extend(_split_long(text, a, b, settings.max_chars) if b - a > settings.max_chars else [(a, b)])
-        for a, b in _pack(units, settings.max_chars, settings.min_chars):
-            spans.append((a, b, section.heading_path))
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    prefix: list[str] = []
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        prefix.append(x)
+    return tuple(prefix)
+
+
+def _merge_small(spans: list[PathSpan], budget: Budget) -> list[PathSpan]:
+    """Join a section under the minimum with its neighbour when both fit; the path is what they share."""
+    merged: list[PathSpan] = []
+    for a, b, path in spans:
+        if merged:
+            pa, _pb, ppath = merged[-1]
+            small = budget.size(pa, a) < budget.minimum or budget.size(a, b) < budget.minimum
+            if small and budget.size(pa, b) <= budget.limit:
+                merged[-1] = (pa, b, _common(ppath, path))
+                continue
+        merged.append((a, b, path))
+    return merged
+
+
+# --- strategies ----------------------------------------------------------------------------------------
+
+
+def _structured(text: str, budget: Budget, legal: bool) -> list[PathSpan]:
+    paths = _paths(text, _outline(text, legal))
+    spans: list[PathSpan] = []
+    for a, b, path in _sections(text, paths):
+        if legal:
+            # whole articles are packed together; an article over the limit is packed on its own, so its
+            # tail never shares a chunk with the next article
+            packed: list[Span] = []
+            whole: list[Span] = []
+            for x, y in itertools.pairwise([a, *_article_cuts(text, a, b), b]):
+                if budget.size(x, y) <= budget.limit:
+                    whole.append((x, y))
+                    continue
+                packed.extend(_pack(whole, budget))
+                whole = []
+                packed.extend(_pack(_split(text, x, y, budget, _ARTICLE_LEVELS), budget))
+            packed.extend(_pack(whole, budget))
+        else:
+            packed = _pack(_split(text, a, b, budget, RECURSIVE_LEVELS), budget)
+        spans.extend((x, y, path) for x, y in packed)
+    return _merge_small(spans, budget)
+
+
+def _flat(text: str, budget: Budget, levels: list[Finder]) -> list[PathSpan]:
+    paths = _paths(text, _outline(text, legal=False))
+    if levels:
+        pieces = _glue_headings(text, _split(text, 0, len(text), budget, levels), budget)
+        packed = _headings_with_body(text, _pack(pieces, budget), budget)
+    else:
+        packed = budget.hard_cuts(0, len(text))
+    return [(a, b, _path_at(paths, a)) for a, b in packed]
+
+
+_TRAILING_HEADINGS = re.compile(r"(?:^#{1,6}[ \t][^\n]*(?:\n[ \t]*)*)+\Z", re.MULTILINE)
+
+
+def _glue_headings(text: str, pieces: list[Span], budget: Budget) -> list[Span]:
+    """A piece that is only headings becomes one unit with the piece after it, so packing cannot part them."""
+    glued: list[Span] = []
+    carry: int | None = None
+    for a, b in pieces:
+        start = a if carry is None else carry
+        carry = None
+        if _TRAILING_HEADINGS.fullmatch(text, a, b):
+            carry = start
+            continue
+        if start != a and budget.size(start, b) > budget.limit:
+            glued.append((start, a))  # heading and body do not fit together: keep them apart
+            start = a
+        glued.append((start, b))
+    if carry is not None:
+        glued.append((carry, pieces[-1][1]))
+    return glued
+
+
+def _headings_with_body(text: str, spans: list[Span], budget: Budget) -> list[Span]:
+    """Move headings that end a chunk to the start of the next one, where their body is (if it fits)."""
+    result = list(spans)
+    for i in range(len(result) - 1):
+        a, b = result[i]
+        match = _TRAILING_HEADINGS.search(text, a, b)
+        if match and match.start() > a and budget.size(match.start(), result[i + 1][1]) <= budget.limit:
+            result[i] = (a, match.start())
+            result[i + 1] = (match.start(), result[i + 1][1])
+    return result
+
+
+def _records(document: Document, budget: Budget) -> list[PathSpan]:
+    text = document.text
+    bounds = [*document.record_starts, len(text)]
+    spans: list[PathSpan] = []
+    for index, (a, b) in enumerate(itertools.pairwise(bounds)):
+        start = 0 if index == 0 else a
+        label = (document.record_labels[index],) if index < len(document.record_labels) else ()
+        spans.extend((x, y, label) for x, y in _split(text, start, b, budget, RECURSIVE_LEVELS))
     return spans
 
 
-def _is_legal(document: Document, settings: ChunkSettings, domain: str) -> bool:
-    if settings.strategy == "legal":
-        return True
-    if settings.strategy == "auto":
-        return domain == "law" or len(_ARTICLE.findall(document.text)) >= 3
-    return False
+def resolve_strategy(document: Document, settings: ChunkSettings, domain: str) -> str:
+    """The strategy in force: ``auto`` becomes legal for law or text with statute articles, else heading."""
+    if settings.strategy != "auto":
+        return settings.strategy
+    if domain == "law" or len(_ARTICLE.findall(document.text)) >= 3:
+        return "legal"
+    return "heading"
 
 
-def chunk_document(document: Document, settings: ChunkSettings | None = None, domain: str = "general") -> list[Chunk]:
-    """Chunks of ``document`` whose spans tile its text exactly; ids are content hashes (stable)."""
+def _budget(text: str, settings: ChunkSettings, strategy: str, tokenizer: Tokenizer | None) -> Budget:
+    if strategy != "token":
+        return Budget(settings.max_chars, settings.min_chars)
+    tokenizer = tokenizer or embedded_tokenizer(settings.tokenizer_model)
+    ratio = settings.min_chars / settings.max_chars
+    return Budget(settings.max_tokens, int(settings.max_tokens * ratio), tuple(tokenizer.token_starts(text)))
+
+
+def chunk_spans(
+    document: Document, settings: ChunkSettings, domain: str = "general", tokenizer: Tokenizer | None = None
+) -> list[PathSpan]:
+    """Spans (start, end, heading path) that tile ``document.text`` exactly, by the chosen strategy."""
+    text = document.text
+    if not text:
+        return []
+    strategy = resolve_strategy(document, settings, domain)
+    budget = _budget(text, settings, strategy, tokenizer)
+    if document.record_starts:
+        spans = _records(document, budget)
+    elif strategy in ("legal", "heading"):
+        spans = _structured(text, budget, legal=strategy == "legal")
+    elif strategy == "recursive":
+        spans = _flat(text, budget, RECURSIVE_LEVELS)
+    elif strategy == "token":
+        spans = _flat(text, budget, [_finder(sentences.PARAGRAPH), sentences.sentence_cuts, *RECURSIVE_LEVELS[3:]])
+    else:
+        spans = _flat(text, budget, [])
+    return _absorb_blank(text, spans)
+
+
+def _absorb_blank(text: str, spans: list[PathSpan]) -> list[PathSpan]:
+    """A whitespace-only span joins its neighbour, so no chunk is empty and the tiling stays exact."""
+    result: list[PathSpan] = []
+    pending: int | None = None
+    for a, b, path in spans:
+        if not text[a:b].strip():
+            if result:
+                result[-1] = (result[-1][0], b, result[-1][2])
+            elif pending is None:
+                pending = a
+            continue
+        result.append((pending if pending is not None else a, b, path))
+        pending = None
+    return result
+
+
+# --- chunks --------------------------------------------------------------------------------------------
+
+
+def _overlap_start(text: str, previous_start: int, start: int, overlap: int) -> int:
+    """Where a chunk's repeated lead-in starts: at most ``overlap`` back, snapped to a sentence or word."""
+    if overlap <= 0 or start <= previous_start:
+        return start
+    begin = max(previous_start, start - overlap)
+    for cut in sentences.sentence_cuts(text, begin - 1 if begin > 0 else begin, start):
+        if cut >= begin:
+            return cut
+    space = text.find(" ", begin, start)
+    return space + 1 if space != -1 and space + 1 < start else begin
+
+
+def prepare(settings: ChunkSettings, tokenizer: Tokenizer | None = None) -> None:
+    """Fail early, before any file is read, when the chosen strategy cannot run (e.g. no tokenizer)."""
+    if settings.strategy == "token" and tokenizer is None:
+        embedded_tokenizer(settings.tokenizer_model)
+
+
+def chunk_document(
+    document: Document,
+    settings: ChunkSettings | None = None,
+    domain: str = "general",
+    tokenizer: Tokenizer | None = None,
+) -> list[Chunk]:
+    """Chunks of ``document``; minus their overlap they reassemble to its text. Ids are content hashes."""
     settings = settings or ChunkSettings()
     text = document.text
     chunks: list[Chunk] = []
-    for a, b, path in chunk_spans(text, settings, _is_legal(document, settings, domain)):
-        body = text[a:b]
-        if not body.strip():
-            continue
-        chunk_id = content_hash(document.source, str(a), body)
-        first_page = document.page_of(a)
-        last_page = document.page_of(max(a, b - 1))
+    previous = 0
+    overlap = 0 if document.record_starts else settings.overlap_chars  # records stand alone
+    for a, b, path in chunk_spans(document, settings, domain, tokenizer):
+        start = _overlap_start(text, previous, a, overlap) if chunks else a
+        previous = a
+        body = text[start:b]
+        chunk_id = content_hash(document.source, str(start), body)
+        first_page = document.page_of(start)
+        last_page = document.page_of(max(start, b - 1))
         chunks.append(
             Chunk(
                 chunk_id=chunk_id,
@@ -155,11 +378,17 @@ def chunk_document(document: Document, settings: ChunkSettings | None = None, do
                     source=document.source,
                     page=first_page,
                     page_end=last_page if last_page != first_page else None,
-                    char_start=a,
+                    char_start=start,
                     char_end=b,
                     heading_path=list(path),
                     chunk_id=chunk_id,
+                    overlap_chars=a - start,
                 ),
             )
         )
     return chunks
+
+
+def reassemble(chunks: list[Chunk]) -> str:
+    """The text the chunks came from: each chunk minus its overlap, in order (the lossless invariant)."""
+    return "".join(c.text[c.provenance.overlap_chars :] for c in chunks)

@@ -1,85 +1,110 @@
 """Read files into cleaned :class:`Document` records; one bad file never stops the others.
 
 Every file found ends in exactly one :class:`FileReport` — loaded, skipped (unsupported type) or failed —
-with a reason a person can act on.
+with a reason a person can act on. The file is read once, after the size check; the reader for its type
+(:mod:`ftds.tools.ingest.registry`) turns it into text, pages or records; cleaning and provenance are then
+the same for every format.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import charset_normalizer
-
-from ftds.tools.config import ChunkSettings
+from ftds.tools.config import ChunkSettings, IngestSettings
+from ftds.tools.ingest.base import Extracted, LoadError
+from ftds.tools.ingest.cleaning import clean_text, decode_bytes, join_pages, strip_page_furniture
+from ftds.tools.ingest.registry import READERS, reader_for, unsupported_reason
+from ftds.tools.ingest.safety import check_size
 from ftds.tools.language import detect_language
 from ftds.tools.records import Chunk, Document, FileReport, content_hash
 
-TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text"}
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "LiteratureResult",
+    "LoadError",
+    "ProgressCallback",
+    "clean_text",
+    "decode_bytes",
+    "iter_files",
+    "load_documents",
+    "load_literature",
+    "read_document",
+]
+
+DEFAULT_MAX_FILE_BYTES = int(IngestSettings().max_file_mb * 1024 * 1024)
+TEXT_SUFFIXES = {suffix: reader.__name__.removeprefix("read_") for suffix, reader in READERS.items()}
+
+ProgressCallback = Callable[[int, int, FileReport], None]
+"""Called after each file with (files done, files total, that file's report)."""
 
 
-class LoadError(ValueError):
-    """A file that cannot be loaded; the message names what is wrong and what to do."""
-
-
-def clean_text(text: str) -> str:
-    """Normalise Unicode and whitespace without changing the content."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff]", "", text).replace("\u00a0", " ")
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip() + "\n" if text.strip() else ""
-
-
-def decode_bytes(data: bytes, path: Path) -> str:
-    """Decode text in whatever common encoding it uses (UTF-8/16, GB18030, Big5 ...), detected."""
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise LoadError(f"{path.name}: looks like a binary file, not text (it contains NUL bytes)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise LoadError(f"{path.name}: not decodable as text in any common encoding; is it a binary file?")
-    return str(best)
-
-
-def read_document(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Document:
-    kind = TEXT_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise LoadError(f"{path.name}: unsupported file type {path.suffix or '(none)'}")
-    size = path.stat().st_size
-    if size == 0:
-        raise LoadError(f"{path.name}: the file is empty (0 bytes)")
-    if size > max_bytes:
-        raise LoadError(f"{path.name}: {size} bytes is over the {max_bytes}-byte limit; raise it or split the file")
-    text = clean_text(decode_bytes(path.read_bytes(), path))
+def _document(extracted: Extracted, source: str, path: Path) -> Document:
+    page_starts: list[int] = []
+    record_starts: list[int] = []
+    labels: list[str] = []
+    if extracted.pages is not None:
+        text, page_starts = join_pages(strip_page_furniture(extracted.pages))
+    elif extracted.records is not None:
+        parts: list[str] = []
+        offset = 0
+        for label, record in extracted.records:
+            body = clean_text(record).rstrip("\n")
+            if not body:
+                continue
+            if parts:
+                parts.append("\n\n")
+                offset += 2
+            record_starts.append(offset)
+            labels.append(label)
+            parts.append(body)
+            offset += len(body)
+        text = "".join(parts) + "\n" if parts else ""
+    else:
+        text = clean_text(extracted.text or "", join_hyphens=extracted.format == "text")
     if not text.strip():
-        raise LoadError(f"{path.name}: contains no text after cleaning")
-    source = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-    title_match = re.search(r"^#\s+(.+)$", text, re.MULTILINE) if kind == "markdown" else None
+        raise LoadError(f"{path.name}: contains no text after cleaning; is it empty or only images?")
     return Document(
         doc_id=content_hash(source, text),
         source=source,
         text=text,
-        title=title_match.group(1).strip() if title_match else path.stem,
+        title=extracted.title or path.stem,
         language=detect_language(text[:5000]),
-        format=kind,
+        format=extracted.format,
+        page_starts=page_starts,
+        record_starts=record_starts,
+        record_labels=labels,
+        metadata={"notes": "; ".join(extracted.notes)} if extracted.notes else {},
     )
 
 
+def _source(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+
+
+def read_document(
+    path: Path, root: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES, limits: IngestSettings | None = None
+) -> Document:
+    """Read one file into a cleaned Document; raises :class:`LoadError` (or OSError) with a reason."""
+    limits = limits or IngestSettings(max_file_mb=max_bytes / (1024 * 1024))
+    reader = reader_for(path)
+    if reader is None:
+        raise LoadError(f"{path.name}: {unsupported_reason(path)}")
+    check_size(path, path.stat().st_size, limits)
+    with path.open("rb") as handle:
+        data = handle.read()
+    check_size(path, len(data), limits)
+    return _document(reader(data, path, limits), _source(path, root), path)
+
+
 def iter_files(inputs: Iterable[Path]) -> Iterable[tuple[Path, Path]]:
-    """(file, root) pairs: folders are walked recursively in a stable order."""
+    """(file, root) pairs: folders are walked recursively in a stable order; hidden files are left out."""
     for item in inputs:
         if item.is_dir():
             for dirpath, dirnames, filenames in os.walk(item):
-                dirnames.sort()
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if not name.startswith("."):
                         yield Path(dirpath) / name, item
@@ -98,50 +123,67 @@ class LiteratureResult:
         return [f for f in self.files if f.status == "failed"]
 
 
-def load_documents(inputs: Iterable[Path]) -> LiteratureResult:
+def _load_one(path: Path, root: Path, limits: IngestSettings) -> tuple[FileReport, Document | None]:
+    source = _source(path, root)
+    if not path.exists():
+        return FileReport(
+            source=str(path), status="failed", reason=f"{path}: no such file or folder; check the path"
+        ), None
+    if reader_for(path) is None:
+        return FileReport(source=source, status="skipped", reason=unsupported_reason(path)), None
+    try:
+        document = read_document(path, root, limits=limits)
+    except LoadError as exc:
+        return FileReport(source=source, status="failed", reason=str(exc)), None
+    except PermissionError:
+        reason = f"{path.name}: permission denied; make the file readable (chmod +r) or copy it somewhere readable"
+        return FileReport(source=source, status="failed", reason=reason), None
+    except OSError as exc:
+        return FileReport(source=source, status="failed", reason=f"{path.name}: cannot be read ({exc.strerror})"), None
+    except Exception as exc:  # a parser bug on a hostile file must not stop the batch
+        reason = f"{path.name}: the {path.suffix} parser failed ({type(exc).__name__}: {exc}); re-export the file"
+        return FileReport(source=source, status="failed", reason=reason), None
+    return FileReport(source=source, status="loaded", reason=document.metadata.get("notes", "")), document
+
+
+def load_documents(
+    inputs: Iterable[Path], limits: IngestSettings | None = None, progress: ProgressCallback | None = None
+) -> LiteratureResult:
+    limits = limits or IngestSettings()
+    files = list(iter_files(inputs))
     result = LiteratureResult()
-    for path, root in iter_files(inputs):
-        source = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        if not path.exists():
-            result.files.append(
-                FileReport(
-                    source=str(path),
-                    status="failed",
-                    reason=f"{path}: no such file or folder; check the path",
-                )
-            )
-            continue
-        if path.suffix.lower() not in TEXT_SUFFIXES:
-            result.files.append(
-                FileReport(source=source, status="skipped", reason=f"unsupported file type {path.suffix or '(none)'}")
-            )
-            continue
-        try:
-            document = read_document(path, root)
-        except LoadError as exc:
-            result.files.append(FileReport(source=source, status="failed", reason=str(exc)))
-            continue
-        except OSError as exc:
-            result.files.append(
-                FileReport(source=source, status="failed", reason=f"{path.name}: cannot be read ({exc.strerror})")
-            )
-            continue
-        result.documents.append(document)
-        result.files.append(FileReport(source=source, status="loaded"))
+    for done, (path, root) in enumerate(files, start=1):
+        report, document = _load_one(path, root, limits)
+        result.files.append(report)
+        if document is not None:
+            result.documents.append(document)
+        if progress is not None:
+            progress(done, len(files), report)
     return result
 
 
 def load_literature(
-    inputs: Iterable[Path], chunking: ChunkSettings | None = None, domain: str = "general"
+    inputs: Iterable[Path],
+    chunking: ChunkSettings | None = None,
+    domain: str = "general",
+    *,
+    ingest: IngestSettings | None = None,
+    progress: ProgressCallback | None = None,
 ) -> LiteratureResult:
-    """Load every file under ``inputs`` and chunk it; per-file failures are reported, not raised."""
-    from ftds.tools.ingest.chunking import chunk_document
+    """Load every file under ``inputs`` and chunk it; per-file failures are reported, not raised.
 
-    result = load_documents(inputs)
+    ``ingest`` sets the size limits and the text column of tabular files; ``progress`` is called after each
+    file. A chunking setting that cannot work at all (e.g. the token strategy without its tokenizer) raises
+    ``ValueError`` before any file is read.
+    """
+    from ftds.tools.ingest.chunking import chunk_document, prepare
+
     chunking = chunking or ChunkSettings()
-    by_source = {report.source: report for report in result.files}
-    for document in result.documents:
+    prepare(chunking)
+    result = load_documents(inputs, ingest, progress)
+    loaded = [report for report in result.files if report.status == "loaded"]  # same order as documents
+    for report, document in zip(loaded, result.documents, strict=True):
         chunks = chunk_document(document, chunking, domain=domain)
-        by_source[document.source].chunks = len(chunks)
+        report.chunks = len(chunks)
         result.chunks.extend(chunks)
     return result
