@@ -1,0 +1,122 @@
+"""A build killed with SIGKILL resumes from its SQLite checkpoint without repeating a finished LLM call."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, body_digest
+
+CHUNKS = "4"  # 4 generation calls, then 4 review calls, one at a time
+
+
+def _build_cmd(server: FakeOpenAIServer, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ftds.agents.cli",
+        "build",
+        *args,
+        "--backend",
+        "openai",
+        "--model",
+        "fake",
+        "--base-url",
+        server.base_url,
+        "--json",
+    ]
+
+
+def _env(cache: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "FTDS_LLM__CONCURRENCY": "1"}
+    if cache is not None:  # each run family gets its own response cache
+        env["FTDS_CACHE_DIR"] = str(cache)
+    return env
+
+
+def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, law_file: Path) -> None:
+    with FakeOpenAIServer() as server:
+        baseline = subprocess.run(
+            _build_cmd(server, str(law_file), "--out", str(tmp_path / "base"), "--max-chunks", CHUNKS),
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path / "base-cache"),
+            timeout=300,
+            check=False,
+        )
+        assert baseline.returncode == 0, baseline.stderr
+        baseline_calls = len(server.answered)
+        baseline_summary = json.loads(baseline.stdout)
+    assert baseline_calls == 8
+
+    victim: dict[str, Any] = {}
+
+    def kill_on_sixth_call(number: int) -> None:
+        if number == 6:  # the second review call is in flight: 4 generations + 1 review have finished
+            victim["answered_at_kill"] = list(victim["server"].answered)
+            os.kill(victim["process"].pid, signal.SIGKILL)
+
+    with FakeOpenAIServer(FakeServerConfig(on_request=kill_on_sixth_call)) as server:
+        victim["server"] = server
+        victim["process"] = subprocess.Popen(
+            _build_cmd(
+                server, str(law_file), "--out", str(tmp_path / "run"), "--max-chunks", CHUNKS, "--run-id", "killed-run"
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        victim["process"].communicate(timeout=300)
+        assert victim["process"].returncode == -signal.SIGKILL
+        answered_before_kill = victim["answered_at_kill"]
+        requests_before_kill = len(server.requests)
+        assert len(answered_before_kill) == 5
+
+        listing = subprocess.run(
+            [sys.executable, "-m", "ftds.agents.cli", "runs", "--json"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=True,
+        )
+        assert json.loads(listing.stdout)[0]["status"] == "interrupted"
+
+        resumed = subprocess.run(
+            [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "killed-run", "--json"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=300,
+            check=False,
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        calls_after_resume = [body_digest(body) for body in server.requests[requests_before_kill:]]
+
+    # A call that finished before the kill is never sent again: its task's checkpoint write, or failing that
+    # (a kill between the reply and the background checkpoint write) the response cache, replays it.
+    assert not set(calls_after_resume) & set(answered_before_kill), "a finished LLM call was repeated"
+    assert len(calls_after_resume) == baseline_calls - len(answered_before_kill)  # only the unfinished ones
+    assert len(answered_before_kill) + len(calls_after_resume) == baseline_calls
+    summary = json.loads(resumed.stdout)
+    assert summary["generated"] == summary["accepted"] + summary["rejected"] + summary["failed"]
+    assert summary["accepted"] == baseline_summary["accepted"]
+    assert summary["chunks_processed"] == int(CHUNKS)
+    assert (tmp_path / "run" / "report.json").is_file()
+
+
+def test_resuming_an_unknown_run_says_how_to_find_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "nope"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "ftds-agent runs" in result.stderr
