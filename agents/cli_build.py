@@ -43,6 +43,15 @@ def build(
     api_key_env: Annotated[str | None, typer.Option(help="Env var holding the API key.")] = None,
     threshold: Annotated[float | None, typer.Option(help="Minimum review score to accept (0-1).")] = None,
     seed: Annotated[int | None, typer.Option(help="Split seed.")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="Record type: qa, cot, dialogue, classification, preference, reward.")
+    ] = None,
+    target: Annotated[
+        int | None, typer.Option(help="Accepted samples wanted (sizes the work, balances labels).")
+    ] = None,
+    label_tree: Annotated[Path | None, typer.Option("--label-tree", help="Your label tree (YAML/JSON).")] = None,
+    no_labels: Annotated[bool, typer.Option("--no-labels", help="Do not build a label tree.")] = False,
+    topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
     config: ConfigOpt = None,
@@ -63,6 +72,11 @@ def build(
             "questions_per_chunk": questions_per_chunk,
             "formats": formats,
             "accept_threshold": threshold,
+            "task": task,
+            "target": target,
+            "label_tree_file": str(label_tree) if label_tree else None,
+            "labels": "none" if no_labels else None,
+            "topic": topic,
         },
         split={"seed": seed},
     )
@@ -74,8 +88,11 @@ def build(
                 _finish(RunSummary.model_validate(record.summary), reporter, as_json)
             run_inputs: list[Path] | None = None
         else:
-            if not paths:
-                raise fail("give at least one input file or folder (INPUT... or --input DIR)")
+            if not paths and not as_json:
+                typer.echo(
+                    "no input given: distilling from the domain topic alone (pass --input DIR to build from documents)",
+                    err=True,
+                )
             missing = [str(p) for p in paths if not p.exists()]
             if missing:
                 raise fail(f"input not found: {', '.join(missing)}; check the path")

@@ -34,6 +34,8 @@ _STATE_TYPES = (
     ("ftds.tools.records", "FileReport"),
     ("ftds.tools.records", "RunSummary"),
     ("ftds.tools.pipeline", "ChunkResult"),
+    ("ftds.tools.labels", "LabelTree"),
+    ("ftds.tools.labels", "LabelNode"),
 )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
+from ftds.tools.labels import LabelTree
 from ftds.tools.pipeline import ChunkResult
-from ftds.tools.records import Chunk, FileReport, RunSummary, Sample
+from ftds.tools.records import Chunk, FileReport, ReviewVerdict, RunSummary, Sample
 
 
 def queue(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
@@ -19,17 +20,19 @@ def queue(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
 
 
 class ChunkTask(TypedDict):
-    """Payload of one generation branch. ``revise`` holds samples to rewrite with their feedback."""
+    """Payload of one generation branch. ``revise`` holds samples to rewrite with the reviewer's verdict."""
 
     chunk: Chunk
     round: int
-    revise: list[tuple[Sample, str]]
+    revise: list[tuple[Sample, ReviewVerdict]]
+    labels: LabelTree | None
 
 
 class ReviewTask(TypedDict):
     chunk: Chunk
     round: int
     samples: list[Sample]
+    labels: LabelTree | None
 
 
 class BuildState(TypedDict, total=False):
@@ -37,6 +40,7 @@ class BuildState(TypedDict, total=False):
     files: list[FileReport]
     total_chunks: int
     chunks: list[Chunk]
+    label_tree: LabelTree | None
     results: Annotated[list[ChunkResult], operator.add]
     review_queue: Annotated[list[ReviewTask], queue]
     revise_queue: Annotated[list[ChunkTask], queue]

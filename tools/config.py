@@ -34,6 +34,7 @@ FAST_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
 
 StructuredMode = Literal["json_schema", "json_object", "none"]
 ExportFormat = Literal["alpaca", "sharegpt"]
+BuildTask = Literal["qa", "cot", "dialogue", "classification", "preference", "reward"]
 DEFAULT_EXPORT_FORMATS: tuple[ExportFormat, ...] = ("alpaca", "sharegpt")
 
 
@@ -188,6 +189,17 @@ class BuildSettings(_Section):
     )
     formats: list[ExportFormat] = Field(default_factory=lambda: list(DEFAULT_EXPORT_FORMATS))
     language: Literal["auto", "zh", "en"] = "auto"
+    task: BuildTask = Field(default="qa", description="Record type the build produces.")
+    target: int | None = Field(
+        default=None, ge=1, description="Accepted samples wanted; sizes the chunk budget, trims with label balance."
+    )
+    labels: Literal["auto", "none"] = Field(
+        default="auto", description="auto = build a label tree from the documents' outlines (one call)."
+    )
+    label_tree_file: Path | None = Field(default=None, description="A user's label tree (YAML/JSON) to use.")
+    topic: str | None = Field(
+        default=None, description="Topic to distil from when there is no input (default: the domain's name)."
+    )
 
 
 class ServerSettings(_Section):

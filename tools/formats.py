@@ -52,6 +52,12 @@ def answer_text(sample: Sample) -> str:
 
 
 def sample_to_conversation(sample: Sample) -> Conversation:
+    if sample.turns:  # a multi-turn dialogue sample
+        turns: list[tuple[Role, str]] = [
+            ("user" if turn.get("role") == "user" else "assistant", str(turn.get("content", "")))
+            for turn in sample.turns
+        ]
+        return Conversation(turns=turns, extra={"id": sample.sample_id})
     return Conversation(
         turns=[("user", sample.question), ("assistant", answer_text(sample))],
         extra={"id": sample.sample_id},

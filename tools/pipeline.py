@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from ftds.tools.config import Settings
 from ftds.tools.dedupe import dedupe_exact
-from ftds.tools.export import export_splits, write_json
+from ftds.tools.export import export_splits, write_json, write_jsonl
 from ftds.tools.generate import generate_qa
 from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
@@ -25,6 +25,8 @@ from ftds.tools.report import write_report
 from ftds.tools.review import review_samples
 from ftds.tools.revise import revise_samples
 from ftds.tools.split import split_grouped
+from ftds.tools.task_records import task_record
+from ftds.tools.tasks import reward_records
 
 
 def select_chunks(chunks: Sequence[Chunk], limit: int | None, min_chars: int = 0) -> list[Chunk]:
@@ -130,6 +132,33 @@ async def process_chunk(
     return result
 
 
+def trim_to_target(samples: Sequence[Sample], target: int) -> tuple[list[Sample], list[ItemOutcome]]:
+    """Keep ``target`` samples, taking labels in turn (best-reviewed first within a label) so that no label
+    crowds out the others; the rest are reported as rejected ``over_target``."""
+    by_label: dict[str, list[Sample]] = {}
+    for sample in sorted(samples, key=lambda s: -(s.review.total if s.review else 0.0)):
+        by_label.setdefault(sample.label or "", []).append(sample)
+    kept: list[Sample] = []
+    queues = list(by_label.values())
+    while len(kept) < target and any(queues):
+        for queue in queues:
+            if queue and len(kept) < target:
+                kept.append(queue.pop(0))
+    kept_ids = {s.sample_id for s in kept}
+    dropped = [
+        ItemOutcome(
+            item_id=s.sample_id,
+            kind="sample",
+            status="rejected",
+            reason="over_target",
+            detail=f"the target of {target} samples was reached with better-scored or other-label samples",
+        )
+        for s in samples
+        if s.sample_id not in kept_ids
+    ]
+    return [s for s in samples if s.sample_id in kept_ids], dropped
+
+
 def _reasons(items: Sequence[ItemOutcome]) -> dict[str, int]:
     return dict(Counter(item.reason for item in items).most_common())
 
@@ -152,6 +181,11 @@ def finalize_dataset(
     counts are summed over them."""
     accepted = [sample for result in results for sample in result.accepted]
     kept, duplicates = dedupe_exact(accepted)
+    if settings.build.task == "reward":
+        kept = reward_records(kept)
+    over_target: list[ItemOutcome] = []
+    if settings.build.target is not None:
+        kept, over_target = trim_to_target(kept, settings.build.target)
     split = split_grouped(
         kept,
         settings.split,
@@ -162,13 +196,21 @@ def finalize_dataset(
         if settings.split.group_by_source
         else [],
     )
-    outputs = export_splits(split.splits, out_dir, settings.build.formats)
-    rejected = [item for result in results for item in result.rejected] + duplicates
+    chat_shaped = settings.build.task not in ("classification", "preference")
+    outputs = export_splits(split.splits, out_dir, settings.build.formats if chat_shaped else [])
+    for name, samples in split.splits.items():
+        if samples:
+            path = out_dir / "task" / f"{name}.jsonl"
+            write_jsonl(path, (task_record(sample) for sample in samples))
+            outputs[f"task/{name}"] = str(path)
+    rejected = [item for result in results for item in result.rejected] + duplicates + over_target
     failed = [item for result in results for item in result.failed]
     chunk_failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
     summary = RunSummary(
         run_id=run_id,
         domain=settings.build.domain,
+        task=settings.build.task,
+        target=settings.build.target,
         files=list(files),
         files_loaded=sum(1 for f in files if f.status == "loaded"),
         files_failed=[

@@ -194,6 +194,8 @@ class RunSummary(BaseModel):
     acceptance_rate: float = Field(default=0.0, description="accepted / generated")
     coverage: float = Field(default=0.0, description="Share of selected chunks with an accepted sample.")
     revision_rounds: int = Field(default=0, description="Revision rounds spent over all samples.")
+    task: str = Field(default="qa", description="Record type produced (qa, cot, dialogue, ...).")
+    target: int | None = Field(default=None, description="Accepted samples asked for, if any.")
     rejection_reasons: dict[str, int] = Field(default_factory=dict)
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     rejected_items: list[ItemOutcome] = Field(default_factory=list)

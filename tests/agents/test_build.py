@@ -51,7 +51,8 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
     assert report["files_failed"][0]["item_id"] == "broken.md"
     assert "empty" in report["files_failed"][0]["reason"]
     assert sum(report["splits"].values()) == report["accepted"] > 0
-    assert report["generator_usage"]["calls"] == report["chunks"]  # one generation call per chunk
+    # one generation call per chunk, plus one for the label tree
+    assert report["generator_usage"]["calls"] == report["chunks"] + 1
     source = law_file.read_text(encoding="utf-8")
     for fmt in ("alpaca", "sharegpt"):
         lines = (tmp_path / "out" / fmt / "train.jsonl").read_text(encoding="utf-8").splitlines()
@@ -140,10 +141,29 @@ def test_cli_build_reports_partial_result_with_its_exit_code(tmp_path: Path, law
     assert summary["files_failed"][0]["item_id"] == "broken.md"
 
 
-def test_cli_build_without_input_is_a_usage_error(tmp_path: Path) -> None:
-    result = _cli("build", "--domain", "law", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "input" in result.stderr
+def test_cli_build_without_input_distils_from_the_domain_topic_and_says_so(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        result = _cli(
+            "build",
+            "--domain",
+            "law",
+            "--out",
+            str(tmp_path / "o"),
+            "--backend",
+            "openai",
+            "--model",
+            "fake",
+            "--base-url",
+            server.base_url,
+            cwd=tmp_path,
+        )
+    assert "distilling from the domain topic" in result.stderr
+    assert result.returncode in (0, 3), result.stderr
+    report = json.loads((tmp_path / "o" / "report.json").read_text(encoding="utf-8"))
+    assert report["accepted"] > 0 and report["chunks"] == 0
+    assert report["generated"] == report["accepted"] + report["rejected"] + report["failed"]
+    sample = json.loads((tmp_path / "o" / "provenance" / "train.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert sample["provenance"]["source"] == "topic:法律"
 
 
 def test_cli_build_needs_api_key_for_remote_endpoint(tmp_path: Path, law_file: Path) -> None:

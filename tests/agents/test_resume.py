@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, body_digest
 
-CHUNKS = "4"  # 4 generation calls, then 4 review calls, one at a time
+CHUNKS = "4"  # 1 label-tree call, 4 generation calls, then 4 review calls, one at a time
 
 
 def _build_cmd(server: FakeOpenAIServer, *args: str) -> list[str]:
@@ -50,16 +50,16 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
         assert baseline.returncode == 0, baseline.stderr
         baseline_calls = len(server.answered)
         baseline_summary = json.loads(baseline.stdout)
-    assert baseline_calls == 8
+    assert baseline_calls == 9
 
     victim: dict[str, Any] = {}
 
-    def kill_on_sixth_call(number: int) -> None:
-        if number == 6:  # the second review call is in flight: 4 generations + 1 review have finished
+    def kill_on_seventh_call(number: int) -> None:
+        if number == 7:  # the second review is in flight: label tree, 4 generations and 1 review have finished
             victim["answered_at_kill"] = list(victim["server"].answered)
             os.kill(victim["process"].pid, signal.SIGKILL)
 
-    with FakeOpenAIServer(FakeServerConfig(on_request=kill_on_sixth_call)) as server:
+    with FakeOpenAIServer(FakeServerConfig(on_request=kill_on_seventh_call)) as server:
         victim["server"] = server
         victim["process"] = subprocess.Popen(
             _build_cmd(
@@ -74,7 +74,7 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
         assert victim["process"].returncode == -signal.SIGKILL
         answered_before_kill = victim["answered_at_kill"]
         requests_before_kill = len(server.requests)
-        assert len(answered_before_kill) == 5
+        assert len(answered_before_kill) == 6
 
         listing = subprocess.run(
             [sys.executable, "-m", "ftds.agents.cli", "runs", "--json"],

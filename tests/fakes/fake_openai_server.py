@@ -80,7 +80,10 @@ SHORT_ANSWER_CHARS = 20
 
 
 def _listed(prompt: str) -> list[str]:
-    return re.findall(r"^- (.+)$", prompt, re.MULTILINE)
+    """The label choices a prompt offers: the "- item" lines after its label instruction (the rubric's own
+    "- grounded: ..." lines come before it), or every such line when there is no instruction."""
+    marker = re.search(r"(label 字段|label field|标签)[^\n]*\n", prompt)
+    return re.findall(r"^- (.+)$", prompt[marker.end() :] if marker else prompt, re.MULTILINE)
 
 
 def fake_review(prompt: str, score: int, feedback_score: int | None = None) -> dict[str, Any]:
