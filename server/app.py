@@ -14,7 +14,14 @@ from typing import Literal
 
 from mcp.server import MCPServer
 
-from ftds.server import tools_build, tools_dataset, tools_generation, tools_ingest, tools_sources
+from ftds.server import (
+    tools_build,
+    tools_dataset,
+    tools_generation,
+    tools_ingest,
+    tools_prompts,
+    tools_sources,
+)
 from ftds.server.paths import allowed_roots
 from ftds.server.state import ServerState
 from ftds.tools.config import Settings, load_settings
@@ -44,7 +51,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
         lifespan=lifespan,
     )
 
-    for module in (tools_ingest, tools_generation, tools_dataset, tools_sources, tools_build):
+    for module in (tools_ingest, tools_generation, tools_dataset, tools_sources, tools_build, tools_prompts):
         module.register(server)
     return server
 

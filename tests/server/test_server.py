@@ -273,3 +273,16 @@ async def test_load_literature_token_strategy_without_tokenizer_is_an_actionable
     async with Client(_server(tmp_path)) as client:
         result = await client.call_tool("load_literature", {"paths": ["."], "strategy": "token"})
     assert result.is_error and "install" in str(result.content[0])
+
+
+async def test_prompt_templates_are_readable_resources_and_workflow_prompts_are_listed(tmp_path: Path) -> None:
+    async with Client(_server(tmp_path)) as client:
+        names = (await client.read_resource("ftds://prompts")).contents[0].text.splitlines()
+        template = await client.read_resource("ftds://prompts/qa_generate.zh.md")
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        rendered = await client.get_prompt("build_law_qa_dataset", {"paths": "statutes/", "target": "50"})
+    assert "qa_generate.zh.md" in names and "domains.yaml" in names
+    assert 'version: "qa_generate.zh@' in template.contents[0].text
+    assert {"build_law_qa_dataset", "convert_for_llamafactory"} <= set(prompts)
+    text = rendered.messages[0].content.text
+    assert "statutes/" in text and "build_dataset" in text

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_FILE_BYTES = int(IngestSettings().max_file_mb * 1024 * 1024)
-TEXT_SUFFIXES = {suffix: reader.__name__.removeprefix("read_") for suffix, reader in READERS.items()}
+TEXT_SUFFIXES = {suffix: target.split(":")[1].removeprefix("read_") for suffix, target in READERS.items()}
 
 ProgressCallback = Callable[[int, int, FileReport], None]
 """Called after each file with (files done, files total, that file's report)."""

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 from ftds.tools.ingest.base import Reader
-from ftds.tools.ingest.docx import read_docx
-from ftds.tools.ingest.epub import read_epub
-from ftds.tools.ingest.html import read_html
-from ftds.tools.ingest.pdf import read_pdf
-from ftds.tools.ingest.tabular import read_csv, read_json, read_jsonl, read_xlsx
-from ftds.tools.ingest.text import read_markdown, read_text
 
-READERS: dict[str, Reader] = {
-    ".pdf": read_pdf,
-    ".docx": read_docx,
-    ".epub": read_epub,
-    ".html": read_html,
-    ".htm": read_html,
-    ".xhtml": read_html,
-    ".md": read_markdown,
-    ".markdown": read_markdown,
-    ".txt": read_text,
-    ".text": read_text,
-    ".csv": read_csv,
-    ".tsv": read_csv,
-    ".xlsx": read_xlsx,
-    ".json": read_json,
-    ".jsonl": read_jsonl,
-    ".ndjson": read_jsonl,
+# suffix -> "module:function". Readers are imported on first use: lxml, trafilatura and python-docx cost
+# about half a second to import, which an MCP server's start-up (or an ingest of Markdown only) should not pay.
+READERS: dict[str, str] = {
+    ".pdf": "pdf:read_pdf",
+    ".docx": "docx:read_docx",
+    ".epub": "epub:read_epub",
+    ".html": "html:read_html",
+    ".htm": "html:read_html",
+    ".xhtml": "html:read_html",
+    ".md": "text:read_markdown",
+    ".markdown": "text:read_markdown",
+    ".txt": "text:read_text",
+    ".text": "text:read_text",
+    ".csv": "tabular:read_csv",
+    ".tsv": "tabular:read_csv",
+    ".xlsx": "tabular:read_xlsx",
+    ".json": "tabular:read_json",
+    ".jsonl": "tabular:read_jsonl",
+    ".ndjson": "tabular:read_jsonl",
 }
 
 _KNOWN_UNSUPPORTED = {
@@ -41,7 +38,12 @@ _KNOWN_UNSUPPORTED = {
 
 
 def reader_for(path: Path) -> Reader | None:
-    return READERS.get(path.suffix.lower())
+    target = READERS.get(path.suffix.lower())
+    if target is None:
+        return None
+    module, function = target.split(":")
+    reader: Reader = getattr(import_module(f"ftds.tools.ingest.{module}"), function)
+    return reader
 
 
 def unsupported_reason(path: Path) -> str:
