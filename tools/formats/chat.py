@@ -222,7 +222,10 @@ def _content_to_calls(content: str, turn: int) -> list[dict[str, Any]]:
             {
                 "id": f"call_{turn}_{index}",
                 "type": "function",
-                "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments", {}), ensure_ascii=False)},
+                "function": {
+                    "name": call["name"],
+                    "arguments": json.dumps(call.get("arguments", {}), ensure_ascii=False),
+                },
             }
         )
     return result

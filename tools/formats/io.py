@@ -153,7 +153,9 @@ def read_dataset(
     elif re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)) and not str(source).endswith((".json", ".jsonl", ".csv")):
         records = _read_hub(str(source), split)
     else:
-        raise FileNotFoundError(f"{source} does not exist; pass a JSON, JSONL, CSV or Parquet file, a folder, or a Hub id")
+        raise FileNotFoundError(
+            f"{source} does not exist; pass a JSON, JSONL, CSV or Parquet file, a folder, or a Hub id"
+        )
     return apply_mapping(records, mapping or {}, defaults)
 
 

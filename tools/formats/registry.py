@@ -24,8 +24,20 @@ class Format:
 
 
 _TABLE = (
-    Format("alpaca", chat.read_alpaca, chat.write_alpaca, "instruction/input/output (+system, history, chosen/rejected)", True),
-    Format("sharegpt", chat.read_sharegpt, chat.write_sharegpt, "conversations from human/gpt/function_call/observation", True),
+    Format(
+        "alpaca",
+        chat.read_alpaca,
+        chat.write_alpaca,
+        "instruction/input/output (+system, history, chosen/rejected)",
+        True,
+    ),
+    Format(
+        "sharegpt",
+        chat.read_sharegpt,
+        chat.write_sharegpt,
+        "conversations from human/gpt/function_call/observation",
+        True,
+    ),
     Format("openai", chat.read_openai, chat.write_openai, "messages with roles and tool_calls", True),
     Format("trl", tasks.read_trl, tasks.write_trl, "TRL preference: prompt/chosen/rejected"),
     Format("kto", tasks.read_kto, tasks.write_kto, "TRL unpaired KTO: prompt/completion/label"),

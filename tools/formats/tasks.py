@@ -221,7 +221,9 @@ def read_classification(record: dict[str, Any]) -> Conversation:
     extra = {k: v for k, v in record.items() if k not in {"text", "label"}}
     if not isinstance(label, str):
         extra["label_type"] = type(label).__name__
-    return Conversation([("user", _str_field(record, "text", "classification")), ("assistant", str(label))], extra=extra)
+    return Conversation(
+        [("user", _str_field(record, "text", "classification")), ("assistant", str(label))], extra=extra
+    )
 
 
 def write_classification(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
@@ -244,7 +246,9 @@ def write_classification(conv: Conversation, dropped: list[str]) -> dict[str, An
 
 
 def read_pretrain(record: dict[str, Any]) -> Conversation:
-    return Conversation([], extra={k: v for k, v in record.items() if k != "text"}, text=_str_field(record, "text", "pretrain"))
+    return Conversation(
+        [], extra={k: v for k, v in record.items() if k != "text"}, text=_str_field(record, "text", "pretrain")
+    )
 
 
 def write_pretrain(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
