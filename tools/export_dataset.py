@@ -232,14 +232,16 @@ def export_dataset(
     return result
 
 
-def push_to_hub(out_dir: Path, repo_id: str, token: str | None = None, private: bool = True) -> str:
+def push_to_hub(
+    out_dir: Path, repo_id: str, token: str | None = None, private: bool = True, endpoint: str | None = None
+) -> str:
     """Upload an exported folder as a Hub dataset repo; the token comes from the argument or HF_TOKEN."""
     from huggingface_hub import HfApi
 
     token = token or os.environ.get("HF_TOKEN")
     if not token:
         raise PermissionError("no Hugging Face token: set HF_TOKEN (a write token) to push to the Hub")
-    api = HfApi(token=token)
+    api = HfApi(token=token, endpoint=endpoint)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     commit = api.upload_folder(
         folder_path=str(out_dir), repo_id=repo_id, repo_type="dataset", ignore_patterns=["hf/*", "*.tmp"]

@@ -68,10 +68,13 @@ def _load() -> dict[str, types.ModuleType]:
     return loaded
 
 
-def load_like_llamafactory(dataset_dir: Path, name: str) -> tuple[list[dict[str, Any]], list[str]]:
+def load_like_llamafactory(
+    dataset_dir: Path, name: str, unsupervised: bool = False
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Read ``name`` from ``dataset_dir/dataset_info.json`` and convert every example as LLaMA-Factory does.
 
-    Returns the aligned examples that LLaMA-Factory would keep (non-empty prompt and response) and the
+    Returns the aligned examples that LLaMA-Factory would keep (non-empty prompt and response; for
+    pretraining, ``unsupervised``, a non-empty prompt text) and the
     warnings it logged ("Invalid role tag", "Invalid message count", ...).
     """
     modules = _load()
@@ -85,6 +88,6 @@ def load_like_llamafactory(dataset_dir: Path, name: str) -> tuple[list[dict[str,
     kept = []
     for example in dataset:
         aligned = converter(example)
-        if aligned["_prompt"] and aligned["_response"]:
+        if aligned["_prompt"] and (aligned["_response"] or (unsupervised and aligned["_prompt"][0]["content"])):
             kept.append(aligned)
     return kept, list(LOGGER.warnings)
