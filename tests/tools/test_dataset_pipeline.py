@@ -45,7 +45,12 @@ def test_semantic_dedupe_remembers_earlier_runs_in_chromadb(tmp_path: Path) -> N
 
 def test_split_strategies_keep_their_promises() -> None:
     records = [
-        {"q": f"question number {i}", "doc": f"d{i % 12}", "label": "ab"[i % 4 == 0], "date": f"2024-{i % 12 + 1:02d}-01"}
+        {
+            "q": f"question number {i}",
+            "doc": f"d{i % 12}",
+            "label": "ab"[i % 4 == 0],
+            "date": f"2024-{i % 12 + 1:02d}-01",
+        }
         for i in range(1200)
     ]
     plain = split_records(records, SplitSettings(), "random")
@@ -111,7 +116,11 @@ def test_exports_load_with_datasets_and_with_llamafactorys_own_converter(
 
 @pytest.mark.skipif(not llamafactory_oracle.available(), reason="llamafactory not installed (pip install --no-deps)")
 def test_preference_and_tool_exports_pass_llamafactory(corpus: Path, tmp_path: Path) -> None:
-    for name, fmt in (("dpo_zh_demo.json", "alpaca"), ("dpo_zh_demo.json", "sharegpt"), ("glaive_toolcall_zh_demo.json", "sharegpt")):
+    for name, fmt in (
+        ("dpo_zh_demo.json", "alpaca"),
+        ("dpo_zh_demo.json", "sharegpt"),
+        ("glaive_toolcall_zh_demo.json", "sharegpt"),
+    ):
         converted = convert_records(read_dataset(corpus / "datasets" / name)[:60], fmt)
         out = tmp_path / f"{name}-{fmt}"
         export_dataset({"train": converted.records}, out, fmt, save_to_disk=False, card=CardInfo(name="x"))
@@ -156,7 +165,8 @@ def test_push_to_hub_sends_the_export_to_the_hub_api(tmp_path: Path, monkeypatch
         if "/preupload/" in path:
             files = json.loads(request.content)["files"]
             return httpx2.Response(
-                200, json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+                200,
+                json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]},
             )
         if "/commit/" in path:
             return httpx2.Response(
