@@ -97,7 +97,7 @@ def _read_hub(dataset_id: str, split: str | None) -> list[dict[str, Any]]:
             f"could not load {dataset_id!r} from the Hugging Face Hub ({type(exc).__name__}: {exc}); "
             "check the id, the network and HF_TOKEN, or pass a local file"
         ) from None
-    return list(loaded.to_list())  # type: ignore[union-attr]
+    return list(loaded.to_list())
 
 
 def apply_mapping(

@@ -51,9 +51,18 @@ _TABLE = (
 REGISTRY: dict[str, Format] = {f.name: f for f in _TABLE}
 FORMATS: tuple[str, ...] = tuple(REGISTRY)
 READERS: dict[str, Reader] = {f.name: f.read for f in _TABLE}
-WRITERS: dict[str, Callable[[Conversation], dict[str, Any]]] = {
-    f.name: (lambda conv, _w=f.write: _w(conv, [])) for f in _TABLE
-}
+
+
+def _plain_writer(write: Writer) -> Callable[[Conversation], dict[str, Any]]:
+    """The first version's writer signature (conversation -> record), kept for existing callers."""
+
+    def plain(conv: Conversation) -> dict[str, Any]:
+        return write(conv, [])
+
+    return plain
+
+
+WRITERS: dict[str, Callable[[Conversation], dict[str, Any]]] = {f.name: _plain_writer(f.write) for f in _TABLE}
 
 
 def detect_format(record: dict[str, Any]) -> str:
