@@ -12,6 +12,7 @@ from typing import Any
 from ftds.tools.formats.model import MEDIA_KINDS, Conversation, FormatError
 
 _COMMON = frozenset({"system", "tools", "kto_tag", "chosen", "rejected", *MEDIA_KINDS})
+_MEDIA_KEYS = frozenset(MEDIA_KINDS)
 
 
 def _media_of(record: dict[str, Any]) -> dict[str, list[str]]:
@@ -42,13 +43,15 @@ def _put_common(record: dict[str, Any], conv: Conversation) -> dict[str, Any]:
         record["system"] = conv.system
     if conv.tools:
         record["tools"] = conv.tools
-    for kind, files in conv.media.items():
-        if files:
-            record[kind] = list(files)
+    if conv.media:
+        for kind, files in conv.media.items():
+            if files:
+                record[kind] = list(files)
     if conv.kto_tag is not None:
         record["kto_tag"] = conv.kto_tag
     for key, value in conv.extra.items():
-        record.setdefault(key, value)
+        if key not in record:
+            record[key] = value
     return record
 
 
@@ -71,7 +74,8 @@ _ALPACA_KEYS = frozenset({"instruction", "input", "output", "history"}) | _COMMO
 
 
 def read_alpaca(record: dict[str, Any]) -> Conversation:
-    if "instruction" not in record and "input" not in record:
+    instruction, query = record.get("instruction"), record.get("input")
+    if instruction is None and query is None:
         raise FormatError("alpaca record needs 'instruction' (and 'output', or 'chosen'/'rejected')")
     preference = "chosen" in record or "rejected" in record
     if not preference and "output" not in record:
@@ -85,23 +89,27 @@ def read_alpaca(record: dict[str, Any]) -> Conversation:
             if not (isinstance(pair, list | tuple) and len(pair) == 2):
                 raise FormatError("alpaca 'history' must be a list of [question, answer] pairs")
             turns += [("user", _text(pair[0], "history question")), ("assistant", _text(pair[1], "history answer"))]
-    instruction = _text(record.get("instruction"), "instruction")
-    query = _text(record.get("input"), "input")
-    prompt = f"{instruction}\n{query}" if instruction and query else instruction or query
-    turns.append(("user", prompt))
+    if type(instruction) is not str:
+        instruction = _text(instruction, "instruction")
+    if query and type(query) is not str:
+        query = _text(query, "input")
+    turns.append(("user", f"{instruction}\n{query}" if instruction and query else instruction or query or ""))
+    extra = {k: v for k, v in record.items() if k not in _ALPACA_KEYS}
+    system = record.get("system")
     conv = Conversation(
         turns,
-        system=_text(record.get("system"), "system"),
-        extra={k: v for k, v in record.items() if k not in _ALPACA_KEYS},
-        tools=_tools_of(record),
-        media=_media_of(record),
-        kto_tag=_kto_of(record),
+        system=system if type(system) is str else _text(system, "system"),
+        extra=extra,
+        tools=_tools_of(record) if "tools" in record else "",
+        media=_media_of(record) if _MEDIA_KEYS & record.keys() else {},
+        kto_tag=_kto_of(record) if "kto_tag" in record else None,
     )
     if preference:
         conv.chosen = _text(record.get("chosen"), "chosen")
         conv.rejected = _text(record.get("rejected"), "rejected")
     else:
-        conv.turns.append(("assistant", _text(record["output"], "output")))
+        output = record["output"]
+        conv.turns.append(("assistant", output if type(output) is str else _text(output, "output")))
     return conv
 
 

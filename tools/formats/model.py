@@ -49,41 +49,49 @@ class Conversation:
         return any(role in ("function_call", "observation") for role, _ in self.turns)
 
     def problems(self) -> list[str]:
-        """Every rule this record breaks, as actionable sentences (empty list = a trainer accepts it)."""
-        if not self.turns:
+        """Every rule this record breaks, as actionable sentences (empty list = a trainer accepts it).
+
+        This runs on every record of every conversion, so the common case (alternating text turns, no media)
+        is kept to one pass over the turns.
+        """
+        turns = self.turns
+        if not turns:
             if self.text is not None:
                 return [] if self.text.strip() else ["text is empty"]
             return ["record has no turns"]
         errors: list[str] = []
-        for index, (role, content) in enumerate(self.turns):
-            allowed = PROMPT_ROLES if index % 2 == 0 else MODEL_ROLES
-            if role not in allowed:
-                expected = "user" if index % 2 == 0 else "assistant"
+        maybe_placeholder = False
+        for index, (role, content) in enumerate(turns):
+            if role not in (MODEL_ROLES if index % 2 else PROMPT_ROLES):
+                expected = "assistant" if index % 2 else "user"
                 errors.append(
                     f"turn {index + 1} is from {role}, expected {expected}: roles must alternate "
                     f"(LLaMA-Factory: Invalid role tag)"
                 )
                 break
-            if not isinstance(content, str) or not content.strip():
+            if type(content) is not str or not content or content.isspace():
                 errors.append(f"turn {index + 1} ({role}) is empty")
-        if self.is_preference:
-            if len(self.turns) % 2 == 0:
+            elif "<" in content:
+                maybe_placeholder = True
+        if self.chosen is not None or self.rejected is not None:
+            if len(turns) % 2 == 0:
                 errors.append(
-                    f"{len(self.turns)} turns: a preference record ends with a user turn "
+                    f"{len(turns)} turns: a preference record ends with a user turn "
                     "(LLaMA-Factory: Invalid message count)"
                 )
             for name in ("chosen", "rejected"):
                 value = getattr(self, name)
                 if not isinstance(value, str) or not value.strip():
                     errors.append(f"preference record has an empty or missing '{name}' answer")
-        elif len(self.turns) % 2:
+        elif len(turns) % 2:
             errors.append(
-                f"{len(self.turns)} turns: a training record ends with an assistant turn "
+                f"{len(turns)} turns: a training record ends with an assistant turn "
                 "(LLaMA-Factory: Invalid message count)"
             )
         if self.kto_tag is not None and not isinstance(self.kto_tag, bool):
             errors.append(f"kto_tag must be true or false, got {self.kto_tag!r}")
-        errors.extend(self.placeholder_problems())
+        if maybe_placeholder or self.media:
+            errors.extend(self.placeholder_problems())
         return errors
 
     def placeholder_problems(self) -> list[str]:
