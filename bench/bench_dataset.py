@@ -27,10 +27,37 @@ ZH_ASKS = ["什么是{t}的基本原则？", "{t}的法律责任如何认定？"
 EN_TOPICS = ["data security", "personal data", "contract formation", "tort liability", "trademarks", "leases"]
 EN_ASKS = ["What are the principles of {t}?", "How is liability for {t} decided?", "When does {t} law apply?"]
 ZH_WORDS = list("国家机关企业个人组织数据信息安全保护管理制度责任义务权利合同履行违约赔偿登记审批监督检查处罚程序")
-EN_WORDS = (
-    "court party notice consent breach remedy damages record owner agency license permit audit review appeal "
-    "evidence claim duty right term clause period fee report storage transfer access request deletion"
-).split()
+EN_WORDS = [
+    "court",
+    "party",
+    "notice",
+    "consent",
+    "breach",
+    "remedy",
+    "damages",
+    "record",
+    "owner",
+    "agency",
+    "license",
+    "permit",
+    "audit",
+    "review",
+    "appeal",
+    "evidence",
+    "claim",
+    "duty",
+    "right",
+    "term",
+    "clause",
+    "period",
+    "fee",
+    "report",
+    "storage",
+    "transfer",
+    "access",
+    "request",
+    "deletion",
+]
 
 
 def _zh_phrase(rng: random.Random) -> str:

@@ -70,6 +70,7 @@ class EmbedDedupeResult(BaseModel):
     clusters: int
     cluster_preview: list[dict[str, Any]] = Field(description="First 20 clusters: kept index, removed indices.")
     eval_leaks: int | None = None
+    store: str | None = Field(default=None, description="chromadb folder remembering survivors (semantic).")
 
 
 class ExportDatasetResult(BaseModel):

@@ -78,6 +78,8 @@ def dedupe_file(
     eval_set: str | None = None,
 ) -> dict[str, Any]:
     records = read_dataset(source)
+    if "semantic" in methods and store_dir is None:  # remember survivors across runs by default
+        store_dir = settings.cache_dir / "dedupe-store"
     report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir)
     kept = [records[i] for i in report.kept]
     write_jsonl(out, kept)
@@ -90,6 +92,7 @@ def dedupe_file(
         "methods": list(methods),
         "clusters": len(report.clusters),
         "cluster_preview": details["clusters"][:PREVIEW],
+        "store": str(store_dir) if "semantic" in methods else None,
     }
     if eval_set:
         leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))
@@ -116,14 +119,19 @@ def split_file(
     files: dict[str, str] = {}
     if k_folds:
         folds = k_fold(records, k_folds, settings.split.seed, field_getter(key) if key else None)
-        counts = {}
+        counts: dict[str, int] = {}
+        leakage: dict[str, int] = {}
         for index, (train, held) in enumerate(folds):
             for name, items in (("train", train), ("test", held)):
                 path = out_dir / f"fold{index}" / f"{name}.jsonl"
                 write_jsonl(path, items)
                 files[f"fold{index}/{name}"] = str(path)
                 counts[f"fold{index}/{name}"] = len(items)
-        return {"counts": counts, "files": files, "grouped_by": key or "record", "notes": [], "leakage": {}}
+            fold_leaks = audit_leakage({"train": train, "test": held}, settings.dedupe)
+            write_json(out_dir / f"fold{index}" / "leakage.json", [asdict(p) for p in fold_leaks.pairs])
+            leakage.update({f"fold{index}/{k}": v for k, v in fold_leaks.counts.items()})
+        notes = [f"leakage: {sum(leakage.values())} near-duplicate pair(s) across folds"] if leakage else []
+        return {"counts": counts, "files": files, "grouped_by": key or "record", "notes": notes, "leakage": leakage}
     result = split_records(records, settings.split, strategy, key)
     for name, items in result.splits.items():
         write_jsonl(out_dir / f"{name}.jsonl", items)

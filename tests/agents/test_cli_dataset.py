@@ -81,3 +81,22 @@ def test_cli_split_by_time_needs_a_date_on_every_record(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "1 record(s) have no 'date'" in result.output
+
+
+def test_cli_k_fold_keeps_groups_apart_and_audits_each_fold(tmp_path: Path) -> None:
+    rows = [
+        {"instruction": f"question {i} about topic {i % 7}", "output": f"answer {i}", "doc": f"d{i % 6}"}
+        for i in range(60)
+    ]
+    (tmp_path / "k.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = _run(
+        "split", str(tmp_path / "k.jsonl"), "--k-folds", "3", "--key", "doc", "--out", str(tmp_path / "f"), "--json"
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [payload["counts"][f"fold{i}/test"] for i in range(3)] == [20, 20, 20]
+    for i in range(3):
+        train = [json.loads(x)["doc"] for x in (tmp_path / "f" / f"fold{i}" / "train.jsonl").read_text().splitlines()]
+        held = [json.loads(x)["doc"] for x in (tmp_path / "f" / f"fold{i}" / "test.jsonl").read_text().splitlines()]
+        assert not set(train) & set(held)
+        assert (tmp_path / "f" / f"fold{i}" / "leakage.json").is_file()

@@ -47,3 +47,26 @@ async def test_validate_dedupe_split_export_through_mcp(tmp_path: Path, corpus: 
     first = json.loads((tmp_path / "export" / "openai" / "train.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert set(first) <= {"messages", "tools"}
     assert missing.is_error and "does not exist" in missing.content[0].text
+
+
+async def test_semantic_dedupe_through_mcp_remembers_survivors_in_the_cache(tmp_path: Path) -> None:
+    first = [{"instruction": "什么是个人信息？", "output": "与已识别或者可识别的自然人有关的各种信息。"}]
+    later = [
+        {"instruction": "什么是个人信息?", "output": "与已识别或者可识别的自然人有关的各种信息"},
+        {"instruction": "民事诉讼的管辖法院如何确定？", "output": "依照民事诉讼法关于级别管辖和地域管辖的规定。"},
+    ]
+    (tmp_path / "a.json").write_text(json.dumps(first, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "b.json").write_text(json.dumps(later, ensure_ascii=False), encoding="utf-8")
+    async with Client(_server(tmp_path)) as client:
+        one = await client.call_tool(
+            "embed_dedupe", {"input_path": "a.json", "out_path": "a.out.jsonl", "methods": ["semantic"]}
+        )
+        two = await client.call_tool(
+            "embed_dedupe", {"input_path": "b.json", "out_path": "b.out.jsonl", "methods": ["semantic"]}
+        )
+    assert one.structured_content["kept"] == 1
+    assert Path(one.structured_content["store"]).is_dir()
+    assert two.structured_content["kept"] == 1
+    assert two.structured_content["cluster_preview"][0]["method"] == "earlier-run"
+    kept = json.loads((tmp_path / "b.out.jsonl").read_text(encoding="utf-8"))
+    assert kept["instruction"].startswith("民事诉讼")
