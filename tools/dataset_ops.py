@@ -6,20 +6,30 @@ file next to the output so an MCP client is never sent megabytes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from ftds.tools.config import Settings
 from ftds.tools.dedupe import dedupe_records
 from ftds.tools.export import write_json, write_jsonl
-from ftds.tools.export_dataset import CardInfo, export_dataset
+from ftds.tools.export_dataset import FILE_TYPES, CardInfo, export_dataset, write_records
 from ftds.tools.formats import convert_records, read_dataset, validate_records
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import split_records
 
-PREVIEW = 20  # errors / clusters included in a summary; the rest are in the report file
+PREVIEW = 20
+
+
+def _version() -> str:
+    try:
+        return version("ftds-agent")
+    except PackageNotFoundError:
+        return "unknown"  # errors / clusters included in a summary; the rest are in the report file
 
 
 def _errors(errors: Sequence[tuple[int, str]]) -> list[dict[str, Any]]:
@@ -37,7 +47,9 @@ def convert_file(
 ) -> dict[str, Any]:
     records = read_dataset(source, split, mapping, defaults)
     result = convert_records(records, to, source_format)
-    write_jsonl(out, result.records)
+    if result.records:  # an empty file is what trainers fail on ("Cannot find valid samples"): never write one
+        file_type = out.suffix.lstrip(".").lower()
+        write_records(out, result.records, file_type if file_type in FILE_TYPES else "jsonl")
     report = out.with_name(out.name + ".report.json")
     write_json(report, {"errors": _errors(result.errors), "dropped": dict(result.dropped)})
     return {
@@ -172,6 +184,20 @@ def export_file(
             raise FileNotFoundError(f"{path} has no train/validation/test files; run `ftds-agent split` first")
     else:
         splits["train"] = read_dataset(source)
+    card = card or CardInfo()
+    card.provenance = {
+        "source": str(source),
+        "exported_by": f"ftds-agent {_version()}",
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "format": fmt,
+        **card.provenance,
+    }
+    leakage_file = path / "leakage.json" if path.is_dir() else None
+    if leakage_file is not None and leakage_file.is_file():
+        leaks = json.loads(leakage_file.read_text(encoding="utf-8"))
+        card.provenance["leakage_pairs_at_split"] = len(leaks.get("pairs", []))
+    if fmt == "classification" and card.task_categories == ["text-generation"]:
+        card.task_categories = ["text-classification"]
     result = export_dataset(splits, out_dir, fmt, file_types, card, openai_finetune=openai_finetune)
     return {
         "out_dir": str(out_dir),

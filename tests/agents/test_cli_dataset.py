@@ -39,6 +39,9 @@ def test_cli_dedupe_split_export_and_validate_a_real_dataset(tmp_path: Path, cor
     assert exported.exit_code == 0, exported.output
     info = json.loads((tmp_path / "e" / "dataset_info.json").read_text(encoding="utf-8"))
     assert info["ftds_validation"]["file_name"] == "data/validation.jsonl"
+    card = (tmp_path / "e" / "README.md").read_text(encoding="utf-8")
+    assert "size_categories:\n- n<1K" in card and "- split: validation" in card
+    assert '"format": "alpaca"' in card and '"leakage_pairs_at_split"' in card
     valid = _run("validate", str(tmp_path / "e" / "data" / "train.csv"), "--format", "alpaca")
     assert valid.exit_code == 0, valid.output
 

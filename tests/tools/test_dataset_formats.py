@@ -174,3 +174,42 @@ def test_every_chat_format_round_trips_any_valid_conversation(conv: Conversation
         record = fmt.write(conv, dropped)
         assert not dropped
         assert fmt.read(json.loads(json.dumps(record))) == conv, name
+
+
+def test_task_shapes_round_trip_through_alpaca_or_sharegpt() -> None:
+    cases = {
+        "cot": {"instruction": "2+3?", "input": "", "chain_of_thought": ["2+3 = 5", "check: 5-3 = 2"], "output": "5"},
+        "classification": {"text": "合同无效", "label": 3},
+        "reward": {"input": "q", "output": "a", "reward_score": 4.5},
+        "multimodal": {"text": "describe", "image_url": "img/1.png", "caption": "a cat"},
+        "domain": {
+            "instruction": "什么是要约？",
+            "input": "",
+            "output": "希望与他人订立合同的意思表示。",
+            "domain": "法律",
+        },
+        "kto": {"prompt": "q", "completion": "a", "label": False},
+        "trl": {"prompt": "q", "chosen": "good", "rejected": "bad"},
+    }
+    for name, record in cases.items():
+        assert detect_format(record) == name
+        via = "sharegpt" if name in ("multimodal", "kto", "trl") else "alpaca"
+        there = convert_records([record], via)
+        assert not there.errors and not there.dropped, name
+        back = convert_records(there.records, name)
+        assert not back.errors, name
+        assert READERS[name](back.records[0]) == READERS[name](record), name
+    cot = convert_records([cases["cot"]], "alpaca").records[0]
+    assert cot["output"] == "<think>2+3 = 5\ncheck: 5-3 = 2</think>5"
+    image = convert_records([cases["multimodal"]], "sharegpt").records[0]
+    assert image["images"] == ["img/1.png"] and image["conversations"][0]["value"] == "<image>describe"
+    assert convert_records([cases["classification"]], "classification").records[0]["label"] == 3
+    trl = convert_records([cases["trl"]], "trl").records[0]
+    assert trl["chosen"] == [{"role": "assistant", "content": "good"}]
+
+
+def test_audio_records_keep_their_file_and_placeholder() -> None:
+    record = {"audio": "a/1.wav", "text": "summarise", "summary": "a meeting"}
+    sharegpt = convert_records([record], "sharegpt").records[0]
+    assert sharegpt["audios"] == ["a/1.wav"] and sharegpt["conversations"][0]["value"] == "<audio>summarise"
+    assert convert_records([sharegpt], "multimodal").records[0] == record
