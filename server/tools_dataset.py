@@ -158,7 +158,7 @@ def register(server: MCPServer[ServerState]) -> None:
         train: Annotated[float | None, Field(ge=0, le=1, description="Train share (default 0.7; 0.8 small).")] = None,
         validation: Annotated[float | None, Field(ge=0, le=1, description="Validation share.")] = None,
         test: Annotated[float | None, Field(ge=0, le=1, description="Test share.")] = None,
-        seed: Annotated[int, Field(description="Random seed; same seed, same split.")] = SplitSettings().seed,
+        seed: Annotated[int | None, Field(description="Random seed; same seed, same split.")] = None,
         group_by: Annotated[str | None, Field(description="Field whose equal values stay in one split.")] = None,
         strategy: Annotated[
             Literal["random", "group", "stratify", "time"] | None,
@@ -171,9 +171,10 @@ def register(server: MCPServer[ServerState]) -> None:
         """Split a dataset by seeded ratios and strategy, then audit near-duplicate leakage across splits."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_dir)
-        ratios = {k: v for k, v in {"train": train, "validation": validation, "test": test}.items() if v is not None}
-        try:
-            split_settings = SplitSettings(seed=seed, **ratios)
+        chosen = {"train": train, "validation": validation, "test": test, "seed": seed}
+        configured = state.settings.split.model_dump(exclude_unset=True)
+        try:  # the server's configured split settings, overridden by the arguments given
+            split_settings = SplitSettings(**{**configured, **{k: v for k, v in chosen.items() if v is not None}})
         except ValueError as exc:
             raise ToolError(f"invalid ratios: {exc}") from None
         settings = state.settings.model_copy(update={"split": split_settings})
