@@ -213,3 +213,24 @@ def test_audio_records_keep_their_file_and_placeholder() -> None:
     sharegpt = convert_records([record], "sharegpt").records[0]
     assert sharegpt["audios"] == ["a/1.wav"] and sharegpt["conversations"][0]["value"] == "<audio>summarise"
     assert convert_records([sharegpt], "multimodal").records[0] == record
+
+
+def test_a_hub_id_is_loaded_through_datasets_with_its_split_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    calls: list[tuple[str, str]] = []
+
+    def offline_load_dataset(path: str, split: str) -> datasets.Dataset:  # stands in for the Hub: no network here
+        calls.append((path, split))
+        return datasets.Dataset.from_list([{"instruction": "q", "output": "a"}])
+
+    monkeypatch.setattr(datasets, "load_dataset", offline_load_dataset)
+    assert read_dataset("someone/legal-qa", "train[:1000]") == [{"instruction": "q", "output": "a"}]
+    assert calls == [("someone/legal-qa", "train[:1000]")]
+
+    def unreachable(path: str, split: str) -> datasets.Dataset:
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    with pytest.raises(FormatError, match="HF_TOKEN"):
+        read_dataset("someone/legal-qa")

@@ -15,6 +15,7 @@ from typing import Any
 
 from ftds.tools.formats.model import FormatError
 
+_FILE_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 _SLICE = re.compile(r"^(?P<name>[\w.-]+)(?:\[(?P<start>-?\d+%?)?:(?P<end>-?\d+%?)?\])?$")
 
 
@@ -150,7 +151,7 @@ def read_dataset(
         if split:
             _, start, end = parse_split(split)
             records = _slice(records, start, end)
-    elif re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)) and not str(source).endswith((".json", ".jsonl", ".csv")):
+    elif re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)) and not str(source).endswith(_FILE_SUFFIXES):
         records = _read_hub(str(source), split)
     else:
         raise FileNotFoundError(
