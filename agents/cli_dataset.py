@@ -20,6 +20,9 @@ from ftds.agents.cli_common import (
     settings_from,
 )
 
+# Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
+FORMAT_CHOICES = "alpaca, sharegpt, openai, trl, kto, cot, domain, reward, classification, pretrain, multimodal"
+
 MapOpt = Annotated[
     list[str] | None, typer.Option("--map", help="Rename a column: TARGET=SOURCE (repeatable), e.g. output=answer.")
 ]
@@ -59,7 +62,7 @@ def _emit(payload: dict[str, Any], as_json: bool, line: str, details: list[str])
 @app.command()
 def convert(
     input_file: Annotated[str, typer.Argument(help="JSON/JSONL/CSV/Parquet file, datasets folder or Hub id.")],
-    to: Annotated[str, typer.Option("--to", "--format", help="Target format (see `ftds-agent validate --help`).")],
+    to: Annotated[str, typer.Option("--to", "--format", help=f"Target format: {FORMAT_CHOICES}.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file.")],
     source_format: Annotated[str, typer.Option("--from", help="Source format, or auto.")] = "auto",
     mapping: MapOpt = None,
@@ -86,7 +89,9 @@ def convert(
 @app.command()
 def validate(
     input_file: Annotated[str, typer.Argument(help="Dataset file or datasets folder.")],
-    fmt: Annotated[str, typer.Option("--format", "--to", help="Format whose rules apply, or auto.")] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", "--to", help=f"Format whose rules apply: auto, {FORMAT_CHOICES}.")
+    ] = "auto",
     mapping: MapOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -156,7 +161,7 @@ def split(
 def export(
     input_path: Annotated[str, typer.Argument(help="A split folder (from `split`) or one dataset file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Export folder.")],
-    fmt: Annotated[str, typer.Option("--format", "--to", help="The records' format.")] = "alpaca",
+    fmt: Annotated[str, typer.Option("--format", "--to", help=f"The records' format: {FORMAT_CHOICES}.")] = "alpaca",
     file_types: Annotated[str, typer.Option("--files", help="Comma list: jsonl,json,csv,parquet.")] = "jsonl",
     name: Annotated[str, typer.Option(help="Dataset name (dataset_info.json, card).")] = "ftds",
     license_id: Annotated[str, typer.Option("--license", help="Licence id for the card.")] = "other",

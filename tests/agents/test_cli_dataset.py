@@ -103,3 +103,11 @@ def test_cli_k_fold_keeps_groups_apart_and_audits_each_fold(tmp_path: Path) -> N
         held = [json.loads(x)["doc"] for x in (tmp_path / "f" / f"fold{i}" / "test.jsonl").read_text().splitlines()]
         assert not set(train) & set(held)
         assert (tmp_path / "f" / f"fold{i}" / "leakage.json").is_file()
+
+
+def test_cli_help_lists_every_format_the_registry_knows() -> None:
+    from ftds.agents.cli_dataset import FORMAT_CHOICES
+    from ftds.tools.formats import FORMATS
+
+    assert FORMAT_CHOICES.split(", ") == list(FORMATS)
+    assert "multimodal" in _run("convert", "--help").output
