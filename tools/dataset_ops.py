@@ -146,6 +146,9 @@ def split_file(
         return {"counts": counts, "files": files, "grouped_by": key or "record", "notes": notes, "leakage": leakage}
     result = split_records(records, settings.split, strategy, key)
     for name, items in result.splits.items():
+        if not items:  # an empty file is what trainers fail on: say so instead of writing one
+            result.notes.append(f"{name} is empty ({len(records)} record(s) in all): no file written")
+            continue
         write_jsonl(out_dir / f"{name}.jsonl", items)
         files[name] = str(out_dir / f"{name}.jsonl")
     leaks = audit_leakage(result.splits, settings.dedupe, read_dataset(eval_set) if eval_set else None)

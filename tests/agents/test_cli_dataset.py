@@ -111,3 +111,14 @@ def test_cli_help_lists_every_format_the_registry_knows() -> None:
 
     assert FORMAT_CHOICES.split(", ") == list(FORMATS)
     assert "multimodal" in _run("convert", "--help").output
+
+
+def test_cli_split_of_a_tiny_set_writes_no_empty_split_file(tmp_path: Path) -> None:
+    rows = [{"instruction": "q1", "output": "a1"}, {"instruction": "q2", "output": "a2"}]
+    (tmp_path / "tiny.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = _run("split", str(tmp_path / "tiny.jsonl"), "--out", str(tmp_path / "s"), "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    empty = [name for name, count in payload["counts"].items() if count == 0]
+    assert empty and all(not (tmp_path / "s" / f"{name}.jsonl").exists() for name in empty)
+    assert any("no file written" in note for note in payload["notes"])
