@@ -1,88 +1,191 @@
-"""Dataset verbs: ``convert`` and ``split``."""
+"""Dataset verbs: ``convert``, ``validate``, ``dedupe``, ``split`` and ``export`` (work on any dataset)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ftds.agents.cli_common import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, ConfigOpt, JsonOpt, app, fail, settings_from
+from ftds.agents.cli_common import (
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    ConfigOpt,
+    JsonOpt,
+    app,
+    fail,
+    settings_from,
+)
+
+# Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
+FORMAT_CHOICES = "alpaca, sharegpt, openai, trl, kto, cot, domain, reward, classification, pretrain, multimodal"
+
+MapOpt = Annotated[
+    list[str] | None, typer.Option("--map", help="Rename a column: TARGET=SOURCE (repeatable), e.g. output=answer.")
+]
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    result = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise fail(f"{what} {item!r} is not KEY=VALUE")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _run(func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    from ftds.tools.formats import FormatError
+    from ftds.tools.split import SplitError
+
+    try:
+        return func(*args, **kwargs)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    except (FormatError, SplitError, ValueError) as exc:
+        raise fail(str(exc)) from None
+
+
+def _emit(payload: dict[str, Any], as_json: bool, line: str, details: list[str]) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    typer.echo(line, err=True)
+    for detail in details:
+        typer.echo(f"  {detail}", err=True)
 
 
 @app.command()
 def convert(
-    input_file: Annotated[Path, typer.Argument(help="JSON or JSONL dataset.")],
-    to: Annotated[str, typer.Option("--to", help="Target format: alpaca, sharegpt or openai.")],
+    input_file: Annotated[str, typer.Argument(help="JSON/JSONL/CSV/Parquet file, datasets folder or Hub id.")],
+    to: Annotated[str, typer.Option("--to", "--format", help=f"Target format: {FORMAT_CHOICES}.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL file.")],
     source_format: Annotated[str, typer.Option("--from", help="Source format, or auto.")] = "auto",
+    mapping: MapOpt = None,
+    set_fields: Annotated[
+        list[str] | None, typer.Option("--set", help="Fill a missing field: KEY=VALUE, e.g. domain=法律.")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Split/slice to read, e.g. train[:1000].")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Convert a dataset between formats; records that do not fit are listed, never dropped silently."""
-    from ftds.tools.export import write_jsonl
-    from ftds.tools.formats import FormatError, convert_records, read_records
+    from ftds.tools.dataset_ops import convert_file
 
-    try:
-        records = read_records(str(input_file))
-        result = convert_records(records, to, source_format)
-    except (OSError, ValueError, FormatError) as exc:
-        raise fail(f"{input_file}: {exc}") from None
-    write_jsonl(out, result.records)
-    payload = {
-        "out": str(out),
-        "converted": len(result.records),
-        "source_format": result.source_format,
-        "errors": [{"index": i, "error": e} for i, e in result.errors],
-    }
-    if as_json:
-        typer.echo(json.dumps(payload, ensure_ascii=False))
-    else:
-        typer.echo(f"{len(result.records)} records -> {out} ({result.source_format} -> {to})", err=True)
-        for index, error in result.errors[:20]:
-            typer.echo(f"  record {index}: {error}", err=True)
-    if not result.records:
+    payload = _run(
+        convert_file, input_file, out, to, source_format, _pairs(mapping, "--map"), _pairs(set_fields, "--set"), split
+    )
+    details = [f"record {e['index']}: {e['error']}" for e in payload["errors"]]
+    details += [f"dropped '{k}' from {v} record(s): {to} cannot hold it" for k, v in payload["dropped"].items()]
+    _emit(payload, as_json, f"{payload['converted']} records -> {out} ({payload['source_format']} -> {to})", details)
+    if not payload["converted"]:
         raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if result.errors else EXIT_OK)
+    raise typer.Exit(EXIT_PARTIAL if payload["error_count"] else EXIT_OK)
+
+
+@app.command()
+def validate(
+    input_file: Annotated[str, typer.Argument(help="Dataset file or datasets folder.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "--to", help=f"Format whose rules apply: auto, {FORMAT_CHOICES}.")
+    ] = "auto",
+    mapping: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every record against the trainer's rules; exit 0 only when all are valid."""
+    from ftds.tools.dataset_ops import validate_file
+
+    payload = _run(validate_file, input_file, fmt, _pairs(mapping, "--map"))
+    details = [f"record {e['index']}: {e['error']}" for e in payload["errors"]]
+    _emit(payload, as_json, f"{payload['valid']}/{payload['total']} valid ({payload['format']})", details)
+    raise typer.Exit(EXIT_OK if payload["ok"] else EXIT_USAGE)
+
+
+@app.command()
+def dedupe(
+    input_file: Annotated[str, typer.Argument(help="Dataset to deduplicate.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL of the kept records.")],
+    methods: Annotated[str, typer.Option("--methods", help="Comma list of exact, near, semantic.")] = "exact,near",
+    score_field: Annotated[str | None, typer.Option("--score", help="Field whose higher value wins.")] = None,
+    store: Annotated[Path | None, typer.Option(help="chromadb folder remembering earlier runs.")] = None,
+    eval_set: Annotated[str | None, typer.Option("--eval", help="Evaluation set to audit for leakage.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove exact, near and semantic duplicates, keeping the best-scored record of each cluster."""
+    from ftds.tools.dataset_ops import dedupe_file
+
+    settings = settings_from(config)
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set)
+    details = [f"kept {c['kept']}, removed {c['removed']} ({c['method']})" for c in payload["cluster_preview"]]
+    if payload.get("eval_leaks"):
+        details.append(f"{payload['eval_leaks']} record(s) near-duplicate the evaluation set (see report)")
+    _emit(payload, as_json, f"{payload['kept']}/{payload['total']} kept -> {out}", details)
+    raise typer.Exit(EXIT_OK if payload["kept"] or not payload["total"] else EXIT_FATAL)
 
 
 @app.command()
 def split(
-    input_file: Annotated[Path, typer.Argument(help="JSON or JSONL dataset.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train/validation/test JSONL.")],
+    input_file: Annotated[str, typer.Argument(help="Dataset to split.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train/validation/test/full JSONL.")],
     train: Annotated[float | None, typer.Option(help="Train share.")] = None,
     validation: Annotated[float | None, typer.Option(help="Validation share.")] = None,
     test: Annotated[float | None, typer.Option(help="Test share.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     group_by: Annotated[str | None, typer.Option(help="Field whose equal values stay in one split.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="random, group, stratify or time.")] = None,
+    key: Annotated[str | None, typer.Option(help="Field for group/stratify/time.")] = None,
+    k_folds: Annotated[int | None, typer.Option("--k-folds", help="Write k folds instead.")] = None,
+    eval_set: Annotated[str | None, typer.Option("--eval", help="Evaluation set to audit for leakage.")] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Split a dataset into train/validation/test, keeping groups together."""
-    from ftds.tools.export import write_jsonl
-    from ftds.tools.formats import FormatError, read_records
-    from ftds.tools.split import split_grouped
+    """Split into train/validation/test (+ full), then audit near-duplicate leakage across them."""
+    from ftds.tools.dataset_ops import split_file
 
     settings = settings_from(config, split={"train": train, "validation": validation, "test": test, "seed": seed})
-    try:
-        records = read_records(str(input_file))
-    except (OSError, ValueError, FormatError) as exc:
-        raise fail(f"{input_file}: {exc}") from None
-    keys = [(group_by, lambda r: json.dumps(r.get(group_by), ensure_ascii=False))] if group_by else []
-    result = split_grouped(records, settings.split, keys)
-    written = {name: str(out / f"{name}.jsonl") for name, items in result.splits.items()}
-    for name, items in result.splits.items():
-        write_jsonl(out / f"{name}.jsonl", items)
-    payload = {
-        "splits": result.counts(),
-        "files": written,
-        "grouped_by": result.grouped_by,
-        "notes": result.notes,
-    }
-    if as_json:
-        typer.echo(json.dumps(payload, ensure_ascii=False))
-    else:
-        typer.echo(" ".join(f"{k}={v}" for k, v in result.counts().items()) + f" -> {out}", err=True)
-        for note in result.notes:
-            typer.echo(f"  note: {note}", err=True)
-    raise typer.Exit(EXIT_OK if records else EXIT_FATAL)
+    if group_by and not strategy:
+        strategy, key = "group", group_by
+    payload = _run(split_file, input_file, out, settings, strategy or "random", key, eval_set, k_folds)
+    counts = " ".join(f"{k}={v}" for k, v in payload["counts"].items())
+    _emit(payload, as_json, f"{counts} -> {out}", [f"note: {n}" for n in payload["notes"]])
+    # leakage is reported (notes, leakage.json), not a failure: every record was written to a split
+    raise typer.Exit(EXIT_OK if any(payload["counts"].values()) else EXIT_FATAL)
+
+
+@app.command()
+def export(
+    input_path: Annotated[str, typer.Argument(help="A split folder (from `split`) or one dataset file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder.")],
+    fmt: Annotated[str, typer.Option("--format", "--to", help=f"The records' format: {FORMAT_CHOICES}.")] = "alpaca",
+    file_types: Annotated[str, typer.Option("--files", help="Comma list: jsonl,json,csv,parquet.")] = "jsonl",
+    name: Annotated[str, typer.Option(help="Dataset name (dataset_info.json, card).")] = "ftds",
+    license_id: Annotated[str, typer.Option("--license", help="Licence id for the card.")] = "other",
+    languages: Annotated[str, typer.Option(help="Comma list of language codes.")] = "",
+    openai_finetune: Annotated[bool, typer.Option("--openai-finetune", help="Also write OpenAI FT JSONL.")] = False,
+    push: Annotated[str | None, typer.Option(help="Push to this Hub dataset repo (needs HF_TOKEN).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write trainer-ready files, a DatasetDict, a dataset card and LLaMA-Factory's dataset_info.json."""
+    from ftds.tools.dataset_ops import export_file
+    from ftds.tools.export_dataset import CardInfo, push_to_hub
+
+    card = CardInfo(name=name, license=license_id, languages=[x for x in languages.split(",") if x])
+    types_ = [t.strip() for t in file_types.split(",") if t.strip()]
+    payload = _run(export_file, input_path, out, fmt, types_, card, openai_finetune)
+    if push and payload["counts"]:
+        try:
+            payload["pushed"] = push_to_hub(out, push)
+        except PermissionError as exc:
+            raise fail(str(exc)) from None
+    details = [f"note: {n}" for n in payload["notes"]]
+    details += [f"{split}: record {e['index']}: {e['error']}" for split, es in payload["invalid"].items() for e in es]
+    counts = " ".join(f"{k}={v}" for k, v in payload["counts"].items())
+    _emit(payload, as_json, f"{counts} -> {out}", details)
+    if not payload["counts"]:
+        raise typer.Exit(EXIT_FATAL)
+    raise typer.Exit(EXIT_PARTIAL if payload["invalid"] else EXIT_OK)

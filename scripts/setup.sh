@@ -21,5 +21,8 @@ echo "setting up .venv with [$extras] (the first install compiles llama-cpp-pyth
 # CPU torch first, so sentence-transformers finds it satisfied and never pulls a CUDA build.
 .venv/bin/python -m pip install --quiet torch==2.13.0
 .venv/bin/python -m pip install --quiet -e ".[$extras]"
+# LLaMA-Factory's own dataset converter is the test oracle for exports; its package pins torch/transformers
+# versions we do not use, so only its code is installed (tests load data/parser.py + converter.py alone).
+.venv/bin/python -m pip install --quiet --no-deps llamafactory==0.9.5
 rm -f .venv/.ftds-*-"${extras//,/_}"
 touch "$stamp"

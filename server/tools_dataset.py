@@ -1,22 +1,45 @@
-"""MCP tools for dataset engineering: conversion and splitting."""
+"""MCP tools for dataset engineering: convert, validate, dedupe, split and export.
+
+Large results (every cluster, every invalid record) are written to report files; the tool returns a summary.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from ftds.server.models import ConvertFormatResult, RecordError, SplitDatasetResult
+from ftds.server.models import (
+    ConvertFormatResult,
+    EmbedDedupeResult,
+    ExportDatasetResult,
+    RecordError,
+    SplitDatasetResult,
+    ValidateDatasetResult,
+)
 from ftds.server.state import ServerState, state_of, tool_annotations
+from ftds.tools import dataset_ops
 from ftds.tools.config import SplitSettings
-from ftds.tools.export import write_jsonl
-from ftds.tools.formats import FormatError, convert_records, read_records
-from ftds.tools.split import split_grouped
+from ftds.tools.export_dataset import CardInfo
+from ftds.tools.formats import FormatError
+from ftds.tools.split import SplitError
+
+FormatArg = Literal[
+    "alpaca", "sharegpt", "openai", "trl", "kto", "cot", "domain", "reward", "classification", "pretrain", "multimodal"
+]
+
+
+async def _run(input_path: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    try:
+        return await asyncio.to_thread(func, *args, **kwargs)
+    except FileNotFoundError as exc:
+        raise ToolError(f"{input_path} does not exist: {exc}") from None
+    except (FormatError, SplitError, ValueError) as exc:
+        raise ToolError(f"{input_path}: {exc}") from None
 
 
 def register(server: MCPServer[ServerState]) -> None:
@@ -27,34 +50,96 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def convert_format(
-        input_path: Annotated[str, Field(description="JSON or JSONL dataset to convert.")],
-        to: Annotated[Literal["alpaca", "sharegpt", "openai"], Field(description="Target format.")],
+        input_path: Annotated[str, Field(description="JSON, JSONL, CSV or Parquet dataset, or a datasets folder.")],
+        to: Annotated[FormatArg, Field(description="Target format.")],
         out_path: Annotated[str, Field(description="JSONL file to write (overwritten).")],
         ctx: Context,
-        source_format: Annotated[
-            Literal["auto", "alpaca", "sharegpt", "openai"], Field(description="Source format.")
-        ] = "auto",
+        source_format: Annotated[Literal["auto"] | FormatArg, Field(description="Source format.")] = "auto",
+        mapping: Annotated[
+            dict[str, str] | None, Field(description="Rename columns {target_field: source_field}.")
+        ] = None,
     ) -> ConvertFormatResult:
-        """Convert a dataset between Alpaca, ShareGPT and OpenAI messages; records that break the target's
-        rules are listed with the reason instead of being written."""
+        """Convert a dataset between formats; records that break the target's rules are listed with the
+        reason instead of being written, and fields the target cannot hold are counted in 'dropped'."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_path)
-        try:
-            records = await asyncio.to_thread(read_records, str(source))
-            result = convert_records(records, to, source_format)
-        except FileNotFoundError:
-            raise ToolError(f"{input_path} does not exist; pass an existing JSON or JSONL file") from None
-        except (ValueError, FormatError) as exc:
-            raise ToolError(f"{input_path} is not a readable dataset: {exc}") from None
-        await asyncio.to_thread(write_jsonl, target, result.records)
+        summary = await _run(input_path, dataset_ops.convert_file, str(source), target, to, source_format, mapping)
         return ConvertFormatResult(
-            out_path=str(target),
-            source_format=result.source_format,
+            out_path=summary["out"],
+            source_format=summary["source_format"],
             target_format=to,
-            converted=len(result.records),
-            error_count=len(result.errors),
-            errors=[RecordError(index=i, error=e) for i, e in result.errors[:50]],
+            converted=summary["converted"],
+            error_count=summary["error_count"],
+            errors=[RecordError(**e) for e in summary["errors"]],
+            dropped=summary["dropped"],
+            report_path=summary["report"],
         )
+
+    @server.tool(
+        name="validate_dataset",
+        annotations=tool_annotations(
+            "Validate dataset for trainers", read_only=True, destructive=False, idempotent=True, open_world=False
+        ),
+    )
+    async def validate_dataset(
+        input_path: Annotated[str, Field(description="Dataset file or datasets folder to check.")],
+        ctx: Context,
+        format: Annotated[Literal["auto"] | FormatArg, Field(description="Format whose rules apply.")] = "auto",
+    ) -> ValidateDatasetResult:
+        """Check every record against the format's trainer rules (role alternation, message count, media
+        placeholders, required fields, empty strings, one type per column) and list the failures."""
+        source = state_of(ctx).path(input_path)
+        summary = await _run(input_path, dataset_ops.validate_file, str(source), format)
+        return ValidateDatasetResult(
+            format=summary["format"],
+            total=summary["total"],
+            valid=summary["valid"],
+            ok=summary["ok"],
+            error_count=summary["error_count"],
+            errors=[RecordError(**e) for e in summary["errors"]],
+        )
+
+    @server.tool(
+        name="embed_dedupe",
+        annotations=tool_annotations(
+            "Deduplicate dataset (exact, near, semantic)",
+            read_only=False,
+            destructive=True,
+            idempotent=True,
+            open_world=False,
+        ),
+    )
+    async def embed_dedupe(
+        input_path: Annotated[str, Field(description="Dataset to deduplicate.")],
+        out_path: Annotated[str, Field(description="JSONL of the kept records (overwritten).")],
+        ctx: Context,
+        methods: Annotated[
+            list[Literal["exact", "near", "semantic"]], Field(description="Duplicate tests to apply.")
+        ] = ["exact", "near"],  # noqa: B006 - a JSON-schema default, never mutated
+        score_field: Annotated[str | None, Field(description="Field whose higher value wins a cluster.")] = None,
+        store_dir: Annotated[
+            str | None, Field(description="chromadb folder remembering earlier runs (semantic only).")
+        ] = None,
+        eval_path: Annotated[str | None, Field(description="Evaluation set to audit for leakage.")] = None,
+    ) -> EmbedDedupeResult:
+        """Cluster duplicates, keep the best-scored member of each, and report the clusters (full list in
+        the report file). Semantic dedupe embeds with the packaged multilingual encoder."""
+        state = state_of(ctx)
+        source, target = state.path(input_path), state.path(out_path)
+        store = state.path(store_dir) if store_dir else None
+        evaluation = str(state.path(eval_path)) if eval_path else None
+        summary = await _run(
+            input_path,
+            dataset_ops.dedupe_file,
+            str(source),
+            target,
+            state.settings,
+            methods,
+            score_field,
+            store,
+            evaluation,
+        )
+        return EmbedDedupeResult(**summary)
 
     @server.tool(
         name="split_dataset",
@@ -67,32 +152,72 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def split_dataset(
-        input_path: Annotated[str, Field(description="JSON or JSONL dataset to split.")],
-        out_dir: Annotated[str, Field(description="Folder for train/validation/test JSONL files.")],
+        input_path: Annotated[str, Field(description="Dataset to split.")],
+        out_dir: Annotated[str, Field(description="Folder for train/validation/test/full JSONL files.")],
         ctx: Context,
-        train: Annotated[float, Field(ge=0, le=1, description="Train share.")] = SplitSettings().train,
-        validation: Annotated[float, Field(ge=0, le=1, description="Validation share.")] = SplitSettings().validation,
-        test: Annotated[float, Field(ge=0, le=1, description="Test share.")] = SplitSettings().test,
-        seed: Annotated[int, Field(description="Random seed; same seed, same split.")] = SplitSettings().seed,
+        train: Annotated[float | None, Field(ge=0, le=1, description="Train share (default 0.7; 0.8 small).")] = None,
+        validation: Annotated[float | None, Field(ge=0, le=1, description="Validation share.")] = None,
+        test: Annotated[float | None, Field(ge=0, le=1, description="Test share.")] = None,
+        seed: Annotated[int | None, Field(description="Random seed; same seed, same split.")] = None,
         group_by: Annotated[str | None, Field(description="Field whose equal values stay in one split.")] = None,
+        strategy: Annotated[
+            Literal["random", "group", "stratify", "time"] | None,
+            Field(description="random, group (by key), stratify (by label/domain key), time (by date key)."),
+        ] = None,
+        key: Annotated[str | None, Field(description="Field for group/stratify/time.")] = None,
+        k_folds: Annotated[int | None, Field(ge=2, description="Write k folds instead of one split.")] = None,
+        eval_path: Annotated[str | None, Field(description="Evaluation set to audit for leakage.")] = None,
     ) -> SplitDatasetResult:
-        """Split a dataset by seeded ratios, keeping records with the same group_by value in one split."""
+        """Split a dataset by seeded ratios and strategy, then audit near-duplicate leakage across splits."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_dir)
-        try:
-            split_settings = SplitSettings(train=train, validation=validation, test=test, seed=seed)
+        chosen = {"train": train, "validation": validation, "test": test, "seed": seed}
+        configured = state.settings.split.model_dump(exclude_unset=True)
+        try:  # the server's configured split settings, overridden by the arguments given
+            split_settings = SplitSettings(**{**configured, **{k: v for k, v in chosen.items() if v is not None}})
         except ValueError as exc:
             raise ToolError(f"invalid ratios: {exc}") from None
-        try:
-            records = await asyncio.to_thread(read_records, str(source))
-        except FileNotFoundError:
-            raise ToolError(f"{input_path} does not exist; pass an existing JSON or JSONL file") from None
-        except (ValueError, FormatError) as exc:
-            raise ToolError(f"{input_path} is not a readable dataset: {exc}") from None
-        keys = [(group_by, lambda r: json.dumps(r.get(group_by), ensure_ascii=False))] if group_by else []
-        result = split_grouped(records, split_settings, keys)
-        files = {}
-        for name, items in result.splits.items():
-            files[name] = str(target / f"{name}.jsonl")
-            await asyncio.to_thread(write_jsonl, target / f"{name}.jsonl", items)
-        return SplitDatasetResult(counts=result.counts(), files=files, grouped_by=result.grouped_by, notes=result.notes)
+        settings = state.settings.model_copy(update={"split": split_settings})
+        if group_by and not strategy:
+            strategy, key = "group", group_by
+        evaluation = str(state.path(eval_path)) if eval_path else None
+        summary = await _run(
+            input_path,
+            dataset_ops.split_file,
+            str(source),
+            target,
+            settings,
+            strategy or "random",
+            key,
+            evaluation,
+            k_folds,
+        )
+        return SplitDatasetResult(**summary)
+
+    @server.tool(
+        name="export_dataset",
+        annotations=tool_annotations(
+            "Export dataset for trainers", read_only=False, destructive=True, idempotent=True, open_world=False
+        ),
+    )
+    async def export_dataset(
+        input_path: Annotated[str, Field(description="A split folder (from split_dataset) or one dataset file.")],
+        out_dir: Annotated[str, Field(description="Export folder.")],
+        format: Annotated[FormatArg, Field(description="The records' format (convert first if needed).")],
+        ctx: Context,
+        file_types: Annotated[
+            list[Literal["jsonl", "json", "csv", "parquet"]], Field(description="Files to write per split.")
+        ] = ["jsonl"],  # noqa: B006 - a JSON-schema default, never mutated
+        name: Annotated[str, Field(description="Dataset name for dataset_info.json and the card.")] = "ftds",
+        license: Annotated[str, Field(description="Licence id for the card, e.g. apache-2.0.")] = "other",
+        languages: Annotated[list[str] | None, Field(description="Language codes for the card.")] = None,
+        openai_finetune: Annotated[bool, Field(description="Also write OpenAI fine-tuning JSONL.")] = False,
+    ) -> ExportDatasetResult:
+        """Validate and write every split (files, DatasetDict, dataset card, LLaMA-Factory dataset_info.json)."""
+        state = state_of(ctx)
+        source, target = state.path(input_path), state.path(out_dir)
+        card = CardInfo(name=name, license=license, languages=languages or [])
+        summary = await _run(
+            input_path, dataset_ops.export_file, str(source), target, format, file_types, card, openai_finetune
+        )
+        return ExportDatasetResult(**summary)

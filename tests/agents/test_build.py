@@ -193,4 +193,4 @@ def test_cli_convert_and_split_real_llamafactory_data(tmp_path: Path, corpus: Pa
     assert json.loads(converted.stdout)["converted"] == 1000
     split = _cli("split", str(tmp_path / "s.jsonl"), "--out", str(tmp_path / "splits"), "--json", cwd=tmp_path)
     assert split.returncode == 0, split.stderr
-    assert json.loads(split.stdout)["splits"] == {"train": 700, "validation": 150, "test": 150}
+    assert json.loads(split.stdout)["counts"] == {"train": 700, "validation": 150, "test": 150, "full": 1000}

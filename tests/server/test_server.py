@@ -13,7 +13,15 @@ from ftds.tools.config import load_settings
 from tests.conftest import fake_llm_overrides
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
-TOOLS = {"load_literature", "generate_qa", "convert_format", "split_dataset"}
+TOOLS = {
+    "load_literature",
+    "generate_qa",
+    "convert_format",
+    "split_dataset",
+    "validate_dataset",
+    "embed_dedupe",
+    "export_dataset",
+}
 
 
 def _server(root: Path, **llm: object):
@@ -82,7 +90,7 @@ async def test_convert_and_split_through_mcp(tmp_path: Path, corpus: Path) -> No
         )
     assert converted.structured_content["converted"] == 1000
     assert converted.structured_content["error_count"] == 1
-    assert split.structured_content["counts"] == {"train": 800, "validation": 100, "test": 100}
+    assert split.structured_content["counts"] == {"train": 800, "validation": 100, "test": 100, "full": 1000}
     assert bad.is_error and "sum to 1" in bad.content[0].text
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from ftds.tools.config import SplitSettings
 from ftds.tools.dedupe import dedupe_exact
-from ftds.tools.formats import FORMATS, Conversation, FormatError, convert_records, read_records, write_record
+from ftds.tools.formats import Conversation, FormatError, convert_records, read_records, write_record
 from ftds.tools.records import Provenance, ReviewVerdict, Sample
 from ftds.tools.split import split_grouped
 
@@ -25,7 +25,7 @@ def _sample(i: int, question: str, source: str = "a.md", score: float = 0.8) -> 
 
 def test_llamafactory_alpaca_demo_converts_to_every_format_and_back(corpus: Path) -> None:
     records = read_records(str(corpus / "datasets" / "alpaca_zh_demo.json"))
-    for target in FORMATS:
+    for target in ("alpaca", "sharegpt", "openai"):
         there = convert_records(records, target)
         assert not there.errors and len(there.records) == len(records)
         back = convert_records(there.records, "alpaca")

@@ -1,0 +1,211 @@
+"""File-in, file-out dataset operations shared by the CLI verbs and the MCP tools.
+
+Each returns a small JSON-able summary; large details (every cluster, every invalid record) go to a report
+file next to the output so an MCP client is never sent megabytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from ftds.tools.config import Settings
+from ftds.tools.dedupe import dedupe_records
+from ftds.tools.export import write_json, write_jsonl
+from ftds.tools.export_dataset import FILE_TYPES, CardInfo, export_dataset, write_records
+from ftds.tools.formats import convert_records, read_dataset, validate_records
+from ftds.tools.leakage import audit_leakage
+from ftds.tools.split import split_records
+
+PREVIEW = 20
+
+
+def _version() -> str:
+    try:
+        return version("ftds-agent")
+    except PackageNotFoundError:
+        return "unknown"  # errors / clusters included in a summary; the rest are in the report file
+
+
+def _errors(errors: Sequence[tuple[int, str]]) -> list[dict[str, Any]]:
+    return [{"index": i, "error": e} for i, e in errors]
+
+
+def convert_file(
+    source: str,
+    out: Path,
+    to: str,
+    source_format: str = "auto",
+    mapping: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    split: str | None = None,
+) -> dict[str, Any]:
+    records = read_dataset(source, split, mapping, defaults)
+    result = convert_records(records, to, source_format)
+    if result.records:  # an empty file is what trainers fail on ("Cannot find valid samples"): never write one
+        file_type = out.suffix.lstrip(".").lower()
+        write_records(out, result.records, file_type if file_type in FILE_TYPES else "jsonl")
+    report = out.with_name(out.name + ".report.json")
+    write_json(report, {"errors": _errors(result.errors), "dropped": dict(result.dropped)})
+    return {
+        "out": str(out),
+        "report": str(report),
+        "read": len(records),
+        "converted": len(result.records),
+        "source_format": result.source_format,
+        "target_format": to,
+        "dropped": dict(result.dropped),
+        "error_count": len(result.errors),
+        "errors": _errors(result.errors[:PREVIEW]),
+    }
+
+
+def validate_file(
+    source: str, fmt: str = "auto", mapping: Mapping[str, str] | None = None, split: str | None = None
+) -> dict[str, Any]:
+    records = read_dataset(source, split, mapping)
+    report = validate_records(records, fmt)
+    return {
+        "format": report.format,
+        "total": report.total,
+        "valid": report.valid,
+        "ok": report.ok,
+        "error_count": len(report.errors),
+        "errors": _errors(report.errors[:PREVIEW]),
+    }
+
+
+def dedupe_file(
+    source: str,
+    out: Path,
+    settings: Settings,
+    methods: Sequence[str] = ("exact", "near"),
+    score_field: str | None = None,
+    store_dir: Path | None = None,
+    eval_set: str | None = None,
+) -> dict[str, Any]:
+    records = read_dataset(source)
+    if "semantic" in methods and store_dir is None:  # remember survivors across runs by default
+        store_dir = settings.cache_dir / "dedupe-store"
+    report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir)
+    kept = [records[i] for i in report.kept]
+    write_jsonl(out, kept)
+    details: dict[str, Any] = {"clusters": [asdict(c) for c in report.clusters]}
+    summary: dict[str, Any] = {
+        "out": str(out),
+        "total": report.total,
+        "kept": len(kept),
+        "removed": report.removed,
+        "methods": list(methods),
+        "clusters": len(report.clusters),
+        "cluster_preview": details["clusters"][:PREVIEW],
+        "store": str(store_dir) if "semantic" in methods else None,
+    }
+    if eval_set:
+        leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))
+        details["eval_leaks"] = [asdict(p) for p in leaks.pairs]
+        summary["eval_leaks"] = len(leaks.pairs)
+    report_path = out.with_name(out.name + ".report.json")
+    write_json(report_path, details)
+    summary["report"] = str(report_path)
+    return summary
+
+
+def split_file(
+    source: str,
+    out_dir: Path,
+    settings: Settings,
+    strategy: str = "random",
+    key: str | None = None,
+    eval_set: str | None = None,
+    k_folds: int | None = None,
+) -> dict[str, Any]:
+    from ftds.tools.split import field_getter, k_fold
+
+    records = read_dataset(source)
+    files: dict[str, str] = {}
+    if k_folds:
+        folds = k_fold(records, k_folds, settings.split.seed, field_getter(key) if key else None)
+        counts: dict[str, int] = {}
+        leakage: dict[str, int] = {}
+        for index, (train, held) in enumerate(folds):
+            for name, items in (("train", train), ("test", held)):
+                path = out_dir / f"fold{index}" / f"{name}.jsonl"
+                write_jsonl(path, items)
+                files[f"fold{index}/{name}"] = str(path)
+                counts[f"fold{index}/{name}"] = len(items)
+            fold_leaks = audit_leakage({"train": train, "test": held}, settings.dedupe)
+            write_json(out_dir / f"fold{index}" / "leakage.json", [asdict(p) for p in fold_leaks.pairs])
+            leakage.update({f"fold{index}/{k}": v for k, v in fold_leaks.counts.items()})
+        notes = [f"leakage: {sum(leakage.values())} near-duplicate pair(s) across folds"] if leakage else []
+        return {"counts": counts, "files": files, "grouped_by": key or "record", "notes": notes, "leakage": leakage}
+    result = split_records(records, settings.split, strategy, key)
+    for name, items in result.splits.items():
+        if not items:  # an empty file is what trainers fail on: say so instead of writing one
+            result.notes.append(f"{name} is empty ({len(records)} record(s) in all): no file written")
+            continue
+        write_jsonl(out_dir / f"{name}.jsonl", items)
+        files[name] = str(out_dir / f"{name}.jsonl")
+    leaks = audit_leakage(result.splits, settings.dedupe, read_dataset(eval_set) if eval_set else None)
+    write_json(out_dir / "leakage.json", {"threshold": leaks.threshold, "pairs": [asdict(p) for p in leaks.pairs]})
+    files["leakage"] = str(out_dir / "leakage.json")
+    notes = list(result.notes)
+    if leaks.pairs:
+        notes.append(f"leakage: {len(leaks.pairs)} near-duplicate pair(s) across splits/eval, see leakage.json")
+    return {
+        "counts": result.counts(),
+        "files": files,
+        "grouped_by": result.grouped_by,
+        "notes": notes,
+        "leakage": leaks.counts,
+    }
+
+
+def export_file(
+    source: str,
+    out_dir: Path,
+    fmt: str,
+    file_types: Sequence[str] = ("jsonl",),
+    card: CardInfo | None = None,
+    openai_finetune: bool = False,
+) -> dict[str, Any]:
+    """Export a split folder (train/validation/test .jsonl from ``split``) or a single file as 'train'."""
+    path = Path(source)
+    splits: dict[str, list[Any]] = {}
+    if path.is_dir() and not (path / "dataset_info.json").exists() and not (path / "state.json").exists():
+        for name in ("train", "validation", "test", "full"):
+            for suffix in (".jsonl", ".json", ".parquet", ".csv"):
+                if (path / f"{name}{suffix}").is_file():
+                    splits[name] = read_dataset(path / f"{name}{suffix}")
+                    break
+        if not splits:
+            raise FileNotFoundError(f"{path} has no train/validation/test files; run `ftds-agent split` first")
+    else:
+        splits["train"] = read_dataset(source)
+    card = card or CardInfo()
+    card.provenance = {
+        "source": str(source),
+        "exported_by": f"ftds-agent {_version()}",
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "format": fmt,
+        **card.provenance,
+    }
+    leakage_file = path / "leakage.json" if path.is_dir() else None
+    if leakage_file is not None and leakage_file.is_file():
+        leaks = json.loads(leakage_file.read_text(encoding="utf-8"))
+        card.provenance["leakage_pairs_at_split"] = len(leaks.get("pairs", []))
+    if fmt == "classification" and card.task_categories == ["text-generation"]:
+        card.task_categories = ["text-classification"]
+    result = export_dataset(splits, out_dir, fmt, file_types, card, openai_finetune=openai_finetune)
+    return {
+        "out_dir": str(out_dir),
+        "counts": result.counts,
+        "files": result.files,
+        "notes": result.notes,
+        "invalid": {k: _errors(v[:PREVIEW]) for k, v in result.errors.items()},
+    }
