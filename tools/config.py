@@ -33,7 +33,9 @@ DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-1.5b"
 FAST_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
 
 StructuredMode = Literal["json_schema", "json_object", "none"]
-ExportFormat = Literal["alpaca", "sharegpt"]
+ExportFormat = Literal["alpaca", "sharegpt", "openai"]
+DedupeMethod = Literal["exact", "near", "semantic"]
+DEFAULT_DEDUPE: tuple[DedupeMethod, ...] = ("exact", "near")
 BuildTask = Literal["qa", "cot", "dialogue", "classification", "preference", "reward"]
 DEFAULT_EXPORT_FORMATS: tuple[ExportFormat, ...] = ("alpaca", "sharegpt")
 
@@ -218,6 +220,10 @@ class BuildSettings(_Section):
     formats: list[ExportFormat] = Field(default_factory=lambda: list(DEFAULT_EXPORT_FORMATS))
     language: Literal["auto", "zh", "en"] = "auto"
     task: BuildTask = Field(default="qa", description="Record type the build produces.")
+    dedupe: list[DedupeMethod] = Field(
+        default_factory=lambda: list(DEFAULT_DEDUPE),
+        description="Dedupe methods for accepted samples; 'semantic' also remembers them across runs (chromadb).",
+    )
     target: int | None = Field(
         default=None, ge=1, description="Accepted samples wanted; sizes the chunk budget, trims with label balance."
     )

@@ -62,6 +62,30 @@ def dedupe_exact(samples: Sequence[Sample], by: str = "question") -> tuple[list[
     return [best[key] for key in order], dropped
 
 
+def dedupe_samples(
+    samples: Sequence[Sample], settings: DedupeSettings, methods: Sequence[str], store_dir: Path | None = None
+) -> tuple[list[Sample], list[ItemOutcome]]:
+    """Generated samples through :func:`dedupe_records` (best review score kept); the rest reported by method."""
+    records = [{"instruction": s.question, "input": "", "output": s.answer, "score": _score(s)} for s in samples]
+    report = dedupe_records(records, settings, methods, score_field="score", store_dir=store_dir)
+    kept = set(report.kept)
+    dropped: list[ItemOutcome] = []
+    for cluster in report.clusters:
+        for index in cluster.removed:
+            reason = "duplicate" if cluster.method == "exact" else f"duplicate:{cluster.method}"
+            survivor = samples[cluster.kept].question[:80] if cluster.kept >= 0 else cluster.matched_earlier
+            dropped.append(
+                ItemOutcome(
+                    item_id=samples[index].sample_id,
+                    kind="sample",
+                    status="rejected",
+                    reason=reason,
+                    detail=f"similar ({cluster.similarity:.2f}) to kept: {survivor}",
+                )
+            )
+    return [s for i, s in enumerate(samples) if i in kept], dropped
+
+
 # --- record-level dedupe for any dataset: exact, near (MinHash LSH), semantic (embeddings + chromadb) ------
 
 

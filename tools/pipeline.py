@@ -15,16 +15,18 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import Settings
-from ftds.tools.dedupe import dedupe_exact
+from ftds.tools.dedupe import dedupe_samples
 from ftds.tools.export import export_splits, write_json, write_jsonl
+from ftds.tools.export_dataset import CardInfo, dataset_card
 from ftds.tools.generate import generate_qa
 from ftds.tools.labels import LabelTree
+from ftds.tools.leakage import audit_leakage
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk, FileReport, ItemOutcome, RunSummary, Sample, TokenUsage
 from ftds.tools.report import write_report
 from ftds.tools.review import review_samples
 from ftds.tools.revise import revise_samples
-from ftds.tools.split import split_grouped
+from ftds.tools.split import effective_settings, split_grouped
 from ftds.tools.task_records import task_record
 from ftds.tools.tasks import reward_records
 
@@ -132,6 +134,30 @@ async def process_chunk(
     return result
 
 
+def write_card(out_dir: Path, settings: Settings, splits: dict[str, list[Sample]], kept: Sequence[Sample]) -> str:
+    """A dataset card README with YAML metadata and where the samples came from."""
+    counts = {name: len(items) for name, items in splits.items() if items}
+    languages = sorted({s.language for s in kept if s.language})
+    sources = sorted({s.provenance.source for s in kept})
+    info = CardInfo(
+        name=f"ftds-{settings.build.domain}-{settings.build.task}",
+        languages=languages,
+        task_categories=["question-answering", "text-generation"],
+        description=f"{settings.build.task} samples for the {settings.build.domain} domain, each generated from a "
+        "chunk of the source documents and accepted by a reviewer model (see provenance/).",
+        provenance={
+            "sources": sources,
+            "models": sorted({s.model for s in kept}),
+            "prompt_versions": sorted({s.prompt_version for s in kept}),
+        },
+    )
+    fmt = settings.build.formats[0] if settings.build.formats else "alpaca"
+    files = {name: f"{fmt}/{name}.jsonl" for name in counts}
+    path = out_dir / "README.md"
+    path.write_text(dataset_card(info, fmt, counts, files), encoding="utf-8")
+    return str(path)
+
+
 def trim_to_target(samples: Sequence[Sample], target: int) -> tuple[list[Sample], list[ItemOutcome]]:
     """Keep ``target`` samples, taking labels in turn (best-reviewed first within a label) so that no label
     crowds out the others; the rest are reported as rejected ``over_target``."""
@@ -180,7 +206,9 @@ def finalize_dataset(
     ``results`` may hold several fragments per chunk (the graph reports generation and review separately);
     counts are summed over them."""
     accepted = [sample for result in results for sample in result.accepted]
-    kept, duplicates = dedupe_exact(accepted)
+    kept, duplicates = dedupe_samples(
+        accepted, settings.dedupe, settings.build.dedupe, store_dir=settings.cache_dir / "dedupe-store"
+    )
     if settings.build.task == "reward":
         kept = reward_records(kept)
     over_target: list[ItemOutcome] = []
@@ -188,7 +216,7 @@ def finalize_dataset(
         kept, over_target = trim_to_target(kept, settings.build.target)
     split = split_grouped(
         kept,
-        settings.split,
+        effective_settings(len(kept), settings.split),
         group_keys=[
             ("source", lambda s: s.provenance.source),
             ("chunk", lambda s: s.provenance.chunk_id or s.sample_id),
@@ -203,6 +231,14 @@ def finalize_dataset(
             path = out_dir / "task" / f"{name}.jsonl"
             write_jsonl(path, (task_record(sample) for sample in samples))
             outputs[f"task/{name}"] = str(path)
+    leakage = audit_leakage(
+        {
+            name: [{"instruction": s.question, "output": s.answer} for s in items]
+            for name, items in split.splits.items()
+        },
+        settings.dedupe,
+    )
+    outputs["card"] = write_card(out_dir, settings, split.splits, kept)
     rejected = [item for result in results for item in result.rejected] + duplicates + over_target
     failed = [item for result in results for item in result.failed]
     chunk_failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
@@ -239,6 +275,7 @@ def finalize_dataset(
         splits=split.counts(),
         split_grouped_by=split.grouped_by,
         split_notes=split.notes,
+        leakage_pairs=len(leakage.pairs),
         outputs=outputs,
         generator_usage=sum((r.generator_usage for r in results), TokenUsage()),
         reviewer_usage=sum((r.reviewer_usage for r in results), TokenUsage()),

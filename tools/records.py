@@ -203,6 +203,7 @@ class RunSummary(BaseModel):
     splits: dict[str, int] = Field(default_factory=dict)
     split_grouped_by: str = ""
     split_notes: list[str] = Field(default_factory=list)
+    leakage_pairs: int = Field(default=0, description="Near-duplicate pairs found across splits after splitting.")
     outputs: dict[str, str] = Field(default_factory=dict)
     generator_usage: TokenUsage = Field(default_factory=TokenUsage)
     reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)

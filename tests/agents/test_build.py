@@ -66,6 +66,9 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
     assert info["ftds_sharegpt_train"]["formatting"] == "sharegpt"
     assert not summary.complete  # the empty file failed
     assert report["coverage"] == 1.0 and 0 < report["acceptance_rate"] <= 1
+    assert report["leakage_pairs"] >= 0 and "leakage_pairs" in report
+    card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n") and "license:" in card and law_file.name in card
     markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert f"{report['generated']} generated = {report['accepted']} accepted" in markdown
     assert law_file.name in markdown  # the per-document table names the source

@@ -125,3 +125,22 @@ def test_chunk_selection_spreads_over_documents_and_skips_title_chunks(corpus: P
     assert len(picked) == 8
     assert len({c.doc_id for c in picked}) == 8  # one per statute
     assert all(c.index > 0 and len(c.text) >= 200 for c in picked)  # never the title page
+
+
+def test_generated_near_duplicates_are_dropped_with_their_method_as_reason() -> None:
+    from ftds.tools.config import DedupeSettings
+    from ftds.tools.dedupe import dedupe_samples
+
+    base = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护"
+    samples = [
+        _sample(1, base + "，具体办法是什么？", score=0.7),
+        _sample(2, base + "，具体办法是什么呢？", score=0.9),
+        _sample(3, "个人信息处理者应当采取哪些安全措施？"),
+    ]
+    for s, answer in zip(
+        samples, ["答案一二三四五六七八九十", "答案一二三四五六七八九十", "完全不同的另一个答案"], strict=True
+    ):
+        s.answer = answer
+    kept, dropped = dedupe_samples(samples, DedupeSettings(), ["exact", "near"])
+    assert [s.sample_id for s in kept] == ["s2", "s3"]
+    assert [(d.item_id, d.reason) for d in dropped] == [("s1", "duplicate:near")]
