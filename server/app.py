@@ -23,6 +23,7 @@ from ftds.server import (
     tools_sources,
 )
 from ftds.server.paths import allowed_roots
+from ftds.server.roots import ClientRootsMiddleware
 from ftds.server.state import ServerState
 from ftds.tools.config import Settings, load_settings
 
@@ -49,6 +50,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        middleware=[ClientRootsMiddleware()],
     )
 
     for module in (tools_ingest, tools_generation, tools_dataset, tools_sources, tools_build, tools_prompts):

@@ -12,6 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from ftds.server.paths import PathNotAllowed, confine
+from ftds.server.roots import client_roots
 from ftds.tools.config import Settings
 from ftds.tools.llm import ChatModel, LLMError, make_chat_model
 
@@ -42,7 +43,7 @@ class ServerState:
 
     def path(self, raw: str) -> Path:
         try:
-            return confine(raw, self.roots)
+            return confine(raw, client_roots.get() or self.roots)
         except PathNotAllowed as exc:
             raise ToolError(str(exc)) from None
 

@@ -294,3 +294,29 @@ async def test_prompt_templates_are_readable_resources_and_workflow_prompts_are_
     assert {"build_law_qa_dataset", "convert_for_llamafactory"} <= set(prompts)
     text = rendered.messages[0].content.text
     assert "statutes/" in text and "build_dataset" in text
+
+
+async def test_the_clients_roots_replace_the_configured_ones_when_it_sends_them(tmp_path: Path) -> None:
+    from mcp.types import ListRootsResult, Root
+
+    configured, workspace = tmp_path / "configured", tmp_path / "workspace"
+    configured.mkdir()
+    workspace.mkdir()
+    records = json.dumps([{"instruction": "q", "input": "", "output": "a"}])
+    (workspace / "data.json").write_text(records)
+    (configured / "data.json").write_text(records)
+
+    async def list_roots(context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=workspace.as_uri(), name="workspace")])
+
+    async with Client(_server(configured), mode="legacy", list_roots_callback=list_roots) as client:
+        inside = await client.call_tool(
+            "convert_format",
+            {"input_path": str(workspace / "data.json"), "to": "openai", "out_path": str(workspace / "out.jsonl")},
+        )
+        outside = await client.call_tool(
+            "convert_format",
+            {"input_path": str(configured / "data.json"), "to": "openai", "out_path": str(workspace / "o.jsonl")},
+        )
+    assert not inside.is_error, inside.content
+    assert outside.is_error and "outside the folders" in outside.content[0].text
