@@ -14,8 +14,12 @@ they are read from there so a search needs one request, not one per dataset.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import httpx
-from huggingface_hub.hf_api import DatasetInfo
+
+if TYPE_CHECKING:  # huggingface_hub costs ~0.2 s to import: only searches pay for it
+    from huggingface_hub.hf_api import DatasetInfo
 
 from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError, env_secret, load_snippet
 from ftds.tools.sources.licenses import normalize_license
@@ -80,14 +84,14 @@ class HuggingFaceAdapter(SourceAdapter):
         if not isinstance(body, list):
             raise SourceError(f"{self.name} answered without a dataset list; its API may have changed")
         return [
-            self.to_result(DatasetInfo(**item)) for item in body[:limit] if isinstance(item, dict) and item.get("id")
+            self.to_result(_dataset_info(item)) for item in body[:limit] if isinstance(item, dict) and item.get("id")
         ]
 
     def details(self, dataset_id: str) -> DatasetDetails:
         body = self.get_json(f"{self.settings.hf_endpoint}/api/datasets/{dataset_id}", headers=self._headers())
         if not isinstance(body, dict) or not body.get("id"):
             raise SourceError(f"{self.name} answered without dataset info for {dataset_id}")
-        info = DatasetInfo(**body)
+        info = _dataset_info(body)
         details = DatasetDetails(result=self.to_result(info))
         card = info.card_data
         for config in (getattr(card, "configs", None) or []) if card is not None else []:
@@ -133,3 +137,9 @@ class HuggingFaceAdapter(SourceAdapter):
             details.features[feature["name"]] = str(kind.get("dtype") or kind.get("_type") or kind)
         details.preview = [row["row"] for row in rows.get("rows", [])[:5]]
         details.result.load_snippet = load_snippet(dataset_id, config if config != "default" else None, split)
+
+
+def _dataset_info(data: dict[str, Any]) -> DatasetInfo:
+    from huggingface_hub.hf_api import DatasetInfo
+
+    return DatasetInfo(**data)
