@@ -80,6 +80,7 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
     if build.label_tree_file is not None:
         tree = LabelTree.load(build.label_tree_file)
     elif build.labels == "auto" and chunks:
+        ctx.on_event("note", {"message": "building a label tree from the documents' outlines (one LLM call)"})
         language = chunk_language(chunks[0], build.language)
         made = await build_label_tree(
             [c.provenance.heading_path for c in chunks], ctx.generator, build, language=language

@@ -61,6 +61,8 @@ class Reporter:
         if kind == "file" and data.get("status") != "loaded":
             message = f"{data['status']}: {data['source']}: {data['reason']}"
             self.console.print(f"[yellow]{message}") if self.live else self._line(message)
+        elif kind == "note":
+            self.console.print(f"[dim]{data['message']}") if self.live else self._line(data["message"])
         elif kind == "chunks":
             self._selected = data["selected"]
             if self._progress is not None:
