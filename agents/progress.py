@@ -28,6 +28,7 @@ class Reporter:
         self._task: Any = None
         self.totals = {"done": 0, "accepted": 0, "rejected": 0, "failed": 0, "tokens": 0}
         self._selected = 0
+        self._chunks_seen: set[str] = set()  # a revised chunk reports more than once
 
     def __enter__(self) -> Reporter:
         if self.live:
@@ -71,11 +72,13 @@ class Reporter:
                 self._line(f"chunks: {data['total']} found, {data['selected']} selected")
         elif kind == "chunk_done":
             t = self.totals
-            t["done"] += 1
+            first_report = data["chunk_id"] not in self._chunks_seen
+            self._chunks_seen.add(data["chunk_id"])
+            t["done"] = len(self._chunks_seen)
             for key in ("accepted", "rejected", "failed", "tokens"):
                 t[key] += data[key]
             if self._progress is not None and self._task is not None:
-                self._progress.update(self._task, advance=1, stats=self._stats())
+                self._progress.update(self._task, advance=1 if first_report else 0, stats=self._stats())
             else:
                 note = f" ({data['failure']})" if data.get("failure") else ""
                 self._line(f"chunk {t['done']}/{self._selected}: +{data['accepted']} accepted{note}; {self._stats()}")

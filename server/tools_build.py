@@ -60,7 +60,7 @@ class _ProgressRelay:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._queue: asyncio.Queue[tuple[float, float | None, str] | None] = asyncio.Queue()
-        self._done = 0
+        self._chunks_seen: set[str] = set()  # a revised chunk reports more than once
         self._total: float | None = None
 
     def event(self, kind: str, data: dict[str, Any]) -> None:
@@ -68,9 +68,9 @@ class _ProgressRelay:
             self._total = float(data["selected"])
             self._queue.put_nowait((0.0, self._total, f"{data['selected']} of {data['total']} chunks selected"))
         elif kind == "chunk_done":
-            self._done += 1
+            self._chunks_seen.add(data["chunk_id"])
             message = f"chunk {data['chunk_id']}: {data['accepted']} accepted, {data['rejected']} rejected"
-            self._queue.put_nowait((float(self._done), self._total, message))
+            self._queue.put_nowait((float(len(self._chunks_seen)), self._total, message))
 
     async def pump(self) -> None:
         last = -1.0
