@@ -41,6 +41,7 @@ class BuildState(TypedDict, total=False):
     total_chunks: int
     chunks: list[Chunk]
     label_tree: LabelTree | None
+    outline: list[list[str]]
     results: Annotated[list[ChunkResult], operator.add]
     review_queue: Annotated[list[ReviewTask], queue]
     revise_queue: Annotated[list[ChunkTask], queue]

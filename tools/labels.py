@@ -10,6 +10,7 @@ not in the tree is never written: :meth:`LabelTree.resolve` maps it onto the tre
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,7 +139,38 @@ async def build_label_tree(
         )
         return LabelTreeResult(None, call.usage, failure)
     assert isinstance(call.value, LabelTree)
+    copied = _names(call.value.labels) & set(re.findall(r'"name":\s*"([^"]+)"', template.user))
+    if copied:  # small models return the prompt's example tree ("一级标签/二级标签") as their answer
+        failure = ItemOutcome(
+            item_id="label_tree",
+            kind="chunk",
+            status="failed",
+            reason="labels:copied_example",
+            detail=f"the model repeated the prompt's example names {sorted(copied)}",
+        )
+        return LabelTreeResult(None, call.usage, failure)
     return LabelTreeResult(call.value.model_copy(update={"prompt_version": template.version}), call.usage)
+
+
+def _names(nodes: Sequence[LabelNode]) -> set[str]:
+    return {node.name for node in nodes} | {name for node in nodes for name in _names(node.children)}
+
+
+def outline_tree(heading_paths: Sequence[Sequence[str]], max_children: int = 12) -> LabelTree | None:
+    """A label tree read straight off the documents' outline (title -> first sub-heading), no model needed:
+    the fallback when the model's tree is unusable, and sensible for statutes (law -> chapter)."""
+    tree: dict[str, list[str]] = {}
+    for path in heading_paths:
+        if not path:
+            continue
+        children = tree.setdefault(path[0], [])
+        if len(path) > 1 and path[1] not in children and len(children) < max_children:
+            children.append(path[1])
+    if not tree:
+        return None
+    return LabelTree(
+        labels=[LabelNode(name=top, children=[LabelNode(name=c) for c in kids]) for top, kids in tree.items()]
+    )
 
 
 _INSTRUCTION = {
