@@ -24,7 +24,7 @@ from ftds.agents.context import BuildContext
 from ftds.agents.state import BuildState, ChunkTask, ReviewTask
 from ftds.tools.generate import GenerationResult, chunk_language, generate_qa, question_count
 from ftds.tools.ingest import load_literature
-from ftds.tools.labels import LabelTree, build_label_tree
+from ftds.tools.labels import LabelTree, build_label_tree, outline_tree
 from ftds.tools.language import detect_language
 from ftds.tools.pipeline import ChunkResult, finalize_dataset, select_chunks
 from ftds.tools.prompts import domain_preset
@@ -87,15 +87,16 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
         tree = LabelTree.load(build.label_tree_file)
     elif build.labels == "auto" and chunks:
         ctx.on_event("note", {"message": "building a label tree from the documents' outlines (one LLM call)"})
+        outline = state.get("outline") or [c.provenance.heading_path for c in chunks]
         language = chunk_language(chunks[0], build.language)
-        made = await build_label_tree(
-            [c.provenance.heading_path for c in chunks], ctx.generator, build, language=language
-        )
+        made = await build_label_tree(outline, ctx.generator, build, language=language)
         tree = made.tree
-        usage = ChunkResult(chunk_id="label_tree", generator_usage=made.usage)
-        if made.failure is not None:  # labels are optional: the run goes on unlabelled and says why
-            ctx.on_event("note", {"message": f"no label tree: {made.failure.reason}: {made.failure.detail}"})
-        update["results"] = [usage]
+        if made.failure is not None:  # fall back to the outline itself; unlabelled only if there is none
+            tree = outline_tree(outline)
+            fallback = "using the documents' outline as labels" if tree else "samples stay unlabelled"
+            message = f"label tree: {made.failure.reason} ({made.failure.detail}); {fallback}"
+            ctx.on_event("note", {"message": message})
+        update["results"] = [ChunkResult(chunk_id="label_tree", generator_usage=made.usage)]
     update["label_tree"] = tree
     if not state["inputs"]:
         return Command(update=update, goto="distill")

@@ -97,3 +97,26 @@ async def test_accepted_samples_carry_a_label_from_the_tree(tmp_path: Path, law_
         await _build(server, [law_file], tmp_path / "o", max_chunks=2)
     samples = _lines(tmp_path / "o" / "provenance" / "train.jsonl")
     assert all(s["label"] for s in samples)
+
+
+async def test_a_copied_example_tree_falls_back_to_the_documents_outline(tmp_path: Path, law_file: Path) -> None:
+    events: list[tuple[str, dict]] = []
+    with FakeOpenAIServer(FakeServerConfig(label_tree_reply={"labels": [{"name": "一级标签", "children": []}]})) as srv:
+        settings = load_settings(llm=fake_llm_overrides(srv), build={"domain": "law", "max_chunks": 2})
+        llm = make_chat_model(settings.llm, settings.cache_dir)
+        context = BuildContext(
+            settings=settings,
+            generator=llm,
+            reviewer=llm,
+            out_dir=tmp_path / "o",
+            run_id="t",
+            on_event=lambda kind, data: events.append((kind, data)),
+        )
+        try:
+            await run_build([law_file], context)
+        finally:
+            await llm.aclose()
+    notes = [data["message"] for kind, data in events if kind == "note"]
+    assert any("labels:copied_example" in note and "outline as labels" in note for note in notes)
+    samples = _lines(tmp_path / "o" / "provenance" / "train.jsonl")
+    assert samples and all(s["label"].startswith("中华人民共和国数据安全法") for s in samples)

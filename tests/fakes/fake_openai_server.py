@@ -44,6 +44,7 @@ class FakeServerConfig:
     on_request: Callable[[int], None] | None = None  # called with the 1-based request number on arrival
     # When set, unrevised pairs get this score with concrete feedback, revised ones get review_score.
     feedback_score: int | None = None
+    label_tree_reply: dict[str, Any] | None = None  # replaces the label-tree answer (e.g. a copied example)
 
 
 def _source_from_prompt(text: str) -> str:
@@ -151,6 +152,8 @@ def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) 
         if '"index": 1, "label"' in prompt:
             labels = _listed(prompt) or ["general"]
             return {"labels": [{"index": n, "label": labels[0]} for n, _ in _numbered(prompt)]}
+        if config.label_tree_reply is not None:
+            return config.label_tree_reply
         return {
             "labels": [
                 {"name": "Data security", "children": [{"name": "Classification"}]},
