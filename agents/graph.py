@@ -58,7 +58,8 @@ def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]
         ctx.on_event("file", report.model_dump())
     chunks = select_chunks(literature.chunks, chunk_budget(ctx), ctx.settings.chunking.min_chars)
     ctx.on_event("chunks", {"total": len(literature.chunks), "selected": len(chunks)})
-    outline = list({tuple(c.provenance.heading_path): None for c in literature.chunks if c.provenance.heading_path})
+    # two levels (document > chapter) are all a two-level label tree needs, and keep the prompt small
+    outline = list({tuple(c.provenance.heading_path[:2]): None for c in literature.chunks if c.provenance.heading_path})
     return {
         "files": literature.files,
         "total_chunks": len(literature.chunks),
