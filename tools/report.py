@@ -112,7 +112,9 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
         "have at least one accepted sample",
         f"- revision rounds used: {summary.revision_rounds}",
         f"- tokens: generator {summary.generator_usage.total_tokens} in {summary.generator_usage.calls} calls, "
-        f"reviewer {summary.reviewer_usage.total_tokens} in {summary.reviewer_usage.calls} calls",
+        f"reviewer {summary.reviewer_usage.total_tokens} in {summary.reviewer_usage.calls} calls; "
+        f"cache hits {summary.generator_usage.cached_calls + summary.reviewer_usage.cached_calls}; "
+        f"cost {summary.generator_usage.cost + summary.reviewer_usage.cost:.4f} (llm.cost_per_1m_input/output)",
         f"- splits: {', '.join(f'{k} {v}' for k, v in summary.splits.items())} (grouped by "
         f"{summary.split_grouped_by or '-'})",
         f"- wall time: {summary.wall_time_s:.0f} s",

@@ -72,6 +72,7 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
     markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert f"{report['generated']} generated = {report['accepted']} accepted" in markdown
     assert law_file.name in markdown  # the per-document table names the source
+    assert "cache hits 0; cost 0.0000" in markdown
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 5 and "<table>" in page
     assert {p.name for p in (tmp_path / "out" / "plots").iterdir()} == {
