@@ -225,8 +225,9 @@ async def review(task: ReviewTask, *, runtime: Runtime[BuildContext]) -> dict[st
         chunk_id=chunk.chunk_id, rejected=verdicts.rejected, failed=verdicts.failed, reviewer_usage=verdicts.usage
     )
     flagged = []
+    position = position_label(chunk, task["labels"])
     for sample in task["samples"]:
-        label = verdicts.labels.get(sample.sample_id, sample.label)
+        label = position or verdicts.labels.get(sample.sample_id, sample.label)
         if sample.sample_id in verdicts.verdicts:
             verdict = verdicts.verdicts[sample.sample_id]
             result.accepted.append(sample.model_copy(update={"review": verdict, "label": label}))
@@ -249,6 +250,13 @@ async def review(task: ReviewTask, *, runtime: Runtime[BuildContext]) -> dict[st
         ]
     _chunk_done(ctx, result)
     return update
+
+
+def position_label(chunk: Chunk, tree: LabelTree | None) -> str | None:
+    """The chunk's own outline path, when the tree has it (a tree read off the outline): exact, where a small
+    reviewer choosing among dozens of chapters often picks the wrong one."""
+    path = chunk.provenance.heading_path[:2]
+    return tree.resolve("/".join(path)) if tree is not None and path else None
 
 
 def route_revisions(state: BuildState) -> Command[Any]:
