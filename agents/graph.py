@@ -26,7 +26,7 @@ from ftds.tools.generate import GenerationResult, chunk_language, generate_qa, q
 from ftds.tools.ingest import load_literature
 from ftds.tools.labels import LabelTree, build_label_tree, outline_tree
 from ftds.tools.language import detect_language
-from ftds.tools.pipeline import ChunkResult, finalize_dataset, select_chunks
+from ftds.tools.pipeline import ChunkResult, finalize_dataset, revision_exhausted, select_chunks
 from ftds.tools.prompts import domain_preset
 from ftds.tools.records import Chunk, ItemOutcome
 from ftds.tools.review import review_samples
@@ -238,16 +238,7 @@ async def review(task: ReviewTask, *, runtime: Runtime[BuildContext]) -> dict[st
         retry = ChunkTask(chunk=chunk, round=task["round"] + 1, revise=flagged, labels=task["labels"])
         update["revise_queue"] = [retry]
     else:
-        result.rejected += [
-            ItemOutcome(
-                item_id=sample.sample_id,
-                kind="sample",
-                status="rejected",
-                reason="review:not_fixed_by_revision" if task["round"] else "review:needs_revision",
-                detail=f"score {verdict.total:.2f} after {task['round']} revision(s): {verdict.feedback}",
-            )
-            for sample, verdict in flagged
-        ]
+        result.rejected += revision_exhausted(flagged, task["round"])
     _chunk_done(ctx, result)
     return update
 

@@ -22,7 +22,7 @@ from ftds.tools.generate import generate_qa
 from ftds.tools.labels import LabelTree
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.llm.base import ChatModel
-from ftds.tools.records import Chunk, FileReport, ItemOutcome, RunSummary, Sample, TokenUsage
+from ftds.tools.records import Chunk, FileReport, ItemOutcome, ReviewVerdict, RunSummary, Sample, TokenUsage
 from ftds.tools.report import write_report
 from ftds.tools.review import review_samples
 from ftds.tools.revise import revise_samples
@@ -71,6 +71,20 @@ class ChunkResult(BaseModel):
     reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
+def revision_exhausted(flagged: Sequence[tuple[Sample, ReviewVerdict]], rounds_done: int) -> list[ItemOutcome]:
+    """Samples the reviewer still wants revised when no revision round is left: rejected, with its feedback."""
+    return [
+        ItemOutcome(
+            item_id=sample.sample_id,
+            kind="sample",
+            status="rejected",
+            reason="review:not_fixed_by_revision" if rounds_done else "review:needs_revision",
+            detail=f"score {verdict.total:.2f} after {rounds_done} revision(s): {verdict.feedback}",
+        )
+        for sample, verdict in flagged
+    ]
+
+
 async def process_chunk(
     chunk: Chunk,
     generator: ChatModel,
@@ -114,16 +128,7 @@ async def process_chunk(
         if not flagged:
             break
         if round_number == build.max_revision_rounds:
-            result.rejected += [
-                ItemOutcome(
-                    item_id=sample.sample_id,
-                    kind="sample",
-                    status="rejected",
-                    reason="review:not_fixed_by_revision" if round_number else "review:needs_revision",
-                    detail=f"score {verdict.total:.2f} after {round_number} revision(s): {verdict.feedback}",
-                )
-                for sample, verdict in flagged
-            ]
+            result.rejected += revision_exhausted(flagged, round_number)
             break
         revision = await revise_samples(chunk, flagged, generator, build)
         result.generator_usage = result.generator_usage + revision.usage
