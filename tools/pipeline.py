@@ -247,6 +247,11 @@ def finalize_dataset(
     rejected = [item for result in results for item in result.rejected] + duplicates + over_target
     failed = [item for result in results for item in result.failed]
     chunk_failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
+    generated_by_chunk: dict[str, int] = {}
+    for result in results:
+        generated_by_chunk[result.chunk_id] = generated_by_chunk.get(result.chunk_id, 0) + result.generated
+    generated = sum(generated_by_chunk.values())
+    covered = {sample.provenance.chunk_id for sample in kept}
     summary = RunSummary(
         run_id=run_id,
         domain=settings.build.domain,
@@ -268,8 +273,13 @@ def finalize_dataset(
         chunks_selected=len(selected_chunks),
         chunks_processed=len(selected_chunks) - len({failure.item_id for failure in chunk_failures}),
         chunks_failed=chunk_failures,
-        generated=sum(result.generated for result in results),
+        generated=generated,
         accepted=len(kept),
+        acceptance_rate=round(len(kept) / generated, 4) if generated else 0.0,
+        coverage=round(sum(1 for c in selected_chunks if c.chunk_id in covered) / len(selected_chunks), 4)
+        if selected_chunks
+        else 0.0,
+        revision_rounds=sum(sample.revision_rounds for sample in kept),
         rejected=len(rejected),
         failed=len(failed),
         duplicates_removed=len(duplicates),
@@ -287,18 +297,6 @@ def finalize_dataset(
         models=models,
         wall_time_s=round(time.perf_counter() - started, 2),
     )
-    generated = sum(result.generated for result in results)
-    covered = {sample.provenance.chunk_id for sample in kept}
-    summary.acceptance_rate = round(len(kept) / generated, 4) if generated else 0.0
-    summary.coverage = (
-        round(sum(1 for c in selected_chunks if c.chunk_id in covered) / len(selected_chunks), 4)
-        if selected_chunks
-        else 0.0
-    )
-    summary.revision_rounds = sum(sample.revision_rounds for sample in kept)
-    generated_by_chunk: dict[str, int] = {}
-    for result in results:
-        generated_by_chunk[result.chunk_id] = generated_by_chunk.get(result.chunk_id, 0) + result.generated
     summary.outputs.update(write_report(out_dir, summary, selected_chunks, generated_by_chunk, kept))
     summary.outputs["report"] = str(out_dir / "report.json")
     write_json(out_dir / "report.json", summary.model_dump(mode="json"))
