@@ -4,6 +4,8 @@ cache, so a test can never pass (or fail) because of something on the machine it
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,3 +80,16 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``ftds-agent ARGS`` in a subprocess, with the environment the autouse fixture isolated (cache, runs)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ftds.agents.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=dict(os.environ),
+        timeout=timeout,
+        check=False,
+    )

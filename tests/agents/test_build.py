@@ -1,16 +1,13 @@
 """The build graph end to end against the FAKE OpenAI-compatible server, and the CLI around it."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from ftds.agents.context import BuildContext
 from ftds.agents.graph import run_build
 from ftds.tools.config import load_settings
 from ftds.tools.llm import make_chat_model
-from tests.conftest import fake_llm_overrides
+from tests.conftest import fake_llm_overrides, run_cli
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
 
 
@@ -104,23 +101,10 @@ async def test_thirty_percent_faults_leave_every_item_accounted_for(tmp_path: Pa
     assert sum(summary.failure_reasons.values()) == summary.failed + len(summary.chunks_failed)
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)  # the autouse fixture already isolated FTDS_* (cache and runs in tmp)
-    return subprocess.run(
-        [sys.executable, "-m", "ftds.agents.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_cli_build_reports_partial_result_with_its_exit_code(tmp_path: Path, law_file: Path) -> None:
     inputs = _inputs(tmp_path, law_file)
     with FakeOpenAIServer() as server:
-        result = _cli(
+        result = run_cli(
             "build",
             "--domain",
             "law",
@@ -147,7 +131,7 @@ def test_cli_build_reports_partial_result_with_its_exit_code(tmp_path: Path, law
 
 def test_cli_build_without_input_distils_from_the_domain_topic_and_says_so(tmp_path: Path) -> None:
     with FakeOpenAIServer() as server:
-        result = _cli(
+        result = run_cli(
             "build",
             "--domain",
             "law",
@@ -171,7 +155,7 @@ def test_cli_build_without_input_distils_from_the_domain_topic_and_says_so(tmp_p
 
 
 def test_cli_build_needs_api_key_for_remote_endpoint(tmp_path: Path, law_file: Path) -> None:
-    result = _cli(
+    result = run_cli(
         "build",
         str(law_file),
         "--backend",
@@ -190,11 +174,11 @@ def test_cli_build_needs_api_key_for_remote_endpoint(tmp_path: Path, law_file: P
 
 def test_cli_convert_and_split_real_llamafactory_data(tmp_path: Path, corpus: Path) -> None:
     source = corpus / "datasets" / "alpaca_zh_demo.json"
-    converted = _cli(
+    converted = run_cli(
         "convert", str(source), "--to", "sharegpt", "--out", str(tmp_path / "s.jsonl"), "--json", cwd=tmp_path
     )
     assert converted.returncode == 0, converted.stderr
     assert json.loads(converted.stdout)["converted"] == 1000
-    split = _cli("split", str(tmp_path / "s.jsonl"), "--out", str(tmp_path / "splits"), "--json", cwd=tmp_path)
+    split = run_cli("split", str(tmp_path / "s.jsonl"), "--out", str(tmp_path / "splits"), "--json", cwd=tmp_path)
     assert split.returncode == 0, split.stderr
     assert json.loads(split.stdout)["counts"] == {"train": 700, "validation": 150, "test": 150, "full": 1000}

@@ -1,24 +1,10 @@
 """``ftds-agent ingest`` as a user runs it: a real subprocess, so stderr is not a TTY (plain progress lines)."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FTDS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "ftds.agents.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+from tests.conftest import run_cli
 
 
 def test_ingest_writes_chunks_prints_plain_progress_and_exits_partial_on_a_bad_file(
@@ -28,7 +14,9 @@ def test_ingest_writes_chunks_prints_plain_progress_and_exits_partial_on_a_bad_f
     docs.mkdir()
     shutil.copy(corpus / "docs" / "multi_page.pdf", docs)
     shutil.copy(corpus / "hostile" / "password-example.pdf", docs)
-    result = _cli("ingest", str(docs), "--out", str(tmp_path / "chunks.jsonl"), "--strategy", "recursive", cwd=tmp_path)
+    result = run_cli(
+        "ingest", str(docs), "--out", str(tmp_path / "chunks.jsonl"), "--strategy", "recursive", cwd=tmp_path
+    )
     assert result.returncode == 3, result.stderr
     assert "file 1/2: loaded multi_page.pdf" in result.stderr
     assert "file 2/2: failed password-example.pdf" in result.stderr and "encrypted" in result.stderr
@@ -38,7 +26,7 @@ def test_ingest_writes_chunks_prints_plain_progress_and_exits_partial_on_a_bad_f
 
 
 def test_ingest_json_output_lists_every_file(tmp_path: Path, corpus: Path) -> None:
-    result = _cli(
+    result = run_cli(
         "ingest",
         str(corpus / "datasets" / "identity.json"),
         "--text-field",
@@ -47,6 +35,7 @@ def test_ingest_json_output_lists_every_file(tmp_path: Path, corpus: Path) -> No
         str(tmp_path / "c.jsonl"),
         "--json",
         cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -55,5 +44,5 @@ def test_ingest_json_output_lists_every_file(tmp_path: Path, corpus: Path) -> No
 
 
 def test_ingest_with_an_unknown_strategy_is_a_usage_error(tmp_path: Path) -> None:
-    result = _cli("ingest", str(tmp_path), "--strategy", "magic", cwd=tmp_path)
+    result = run_cli("ingest", str(tmp_path), "--strategy", "magic", cwd=tmp_path, timeout=120)
     assert result.returncode == 2
