@@ -15,7 +15,14 @@ def test_ingest_writes_chunks_prints_plain_progress_and_exits_partial_on_a_bad_f
     shutil.copy(corpus / "docs" / "multi_page.pdf", docs)
     shutil.copy(corpus / "hostile" / "password-example.pdf", docs)
     result = run_cli(
-        "ingest", str(docs), "--out", str(tmp_path / "chunks.jsonl"), "--strategy", "recursive", cwd=tmp_path
+        "ingest",
+        str(docs),
+        "--out",
+        str(tmp_path / "chunks.jsonl"),
+        "--strategy",
+        "recursive",
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 3, result.stderr
     assert "file 1/2: loaded multi_page.pdf" in result.stderr
