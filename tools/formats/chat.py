@@ -171,17 +171,31 @@ def read_sharegpt(record: dict[str, Any]) -> Conversation:
     if "conversations" not in record:
         raise FormatError("sharegpt record needs 'conversations'")
     turns, system = _message_list(record["conversations"], "from", "value", _SHAREGPT_ROLES)
-    conv = Conversation(
+    return _message_conversation(
+        record,
         turns,
-        system=system or _text(record.get("system"), "system"),
-        extra={k: v for k, v in record.items() if k not in _COMMON and k != "conversations"},
-        tools=_tools_of(record),
-        media=_media_of(record),
-        kto_tag=_kto_of(record),
+        system or _text(record.get("system"), "system"),
+        {k: v for k, v in record.items() if k not in _COMMON and k != "conversations"},
+        _tools_of(record),
+        ("from", "value"),
+    )
+
+
+def _message_conversation(
+    record: dict[str, Any],
+    turns: list[tuple[str, str]],
+    system: str,
+    extra: dict[str, Any],
+    tools: str,
+    keys: tuple[str, str],
+) -> Conversation:
+    """The conversation of a message-list record (ShareGPT or OpenAI); ``keys`` are its role and content keys."""
+    conv = Conversation(
+        turns, system=system, extra=extra, tools=tools, media=_media_of(record), kto_tag=_kto_of(record)
     )
     if "chosen" in record or "rejected" in record:
-        conv.chosen = _pref_answer(record.get("chosen"), "from", "value", "chosen")
-        conv.rejected = _pref_answer(record.get("rejected"), "from", "value", "rejected")
+        conv.chosen = _pref_answer(record.get("chosen"), *keys, "chosen")
+        conv.rejected = _pref_answer(record.get("rejected"), *keys, "rejected")
     return conv
 
 
@@ -271,18 +285,14 @@ def read_openai(record: dict[str, Any]) -> Conversation:
     tools = record.get("tools")
     if isinstance(tools, list):  # OpenAI fine-tuning form [{"type": "function", "function": {...}}]
         tools = [t.get("function", t) if isinstance(t, dict) else t for t in tools]
-    conv = Conversation(
+    return _message_conversation(
+        record,
         turns,
-        system=system or _text(record.get("system"), "system"),
-        extra={k: v for k, v in record.items() if k not in _OPENAI_KEYS},
-        tools=_tools_of({"tools": tools}),
-        media=_media_of(record),
-        kto_tag=_kto_of(record),
+        system or _text(record.get("system"), "system"),
+        {k: v for k, v in record.items() if k not in _OPENAI_KEYS},
+        _tools_of({"tools": tools}),
+        ("role", "content"),
     )
-    if "chosen" in record or "rejected" in record:
-        conv.chosen = _pref_answer(record.get("chosen"), "role", "content", "chosen")
-        conv.rejected = _pref_answer(record.get("rejected"), "role", "content", "rejected")
-    return conv
 
 
 def write_openai(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
