@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,23 +21,16 @@ from ftds.agents.cli_common import (
 )
 
 
-@app.command()
-def serve(
-    transport: Annotated[str, typer.Option(help="stdio or http (streamable HTTP).")] = "stdio",
-    host: Annotated[str | None, typer.Option(help="HTTP bind address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
-    roots: Annotated[list[Path] | None, typer.Option("--root", help="Folder MCP tools may access; repeatable.")] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Start the MCP server (stdio for desktop clients, http for remote ones)."""
-    from ftds.server.app import run_server
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+)
+def serve(ctx: typer.Context) -> None:
+    """Start the MCP server (stdio for desktop clients, http for remote ones); --help lists its options."""
+    # The ftds-agent executable (agents/launcher.py) dispatches `serve` before this CLI is imported; this
+    # verb is what `ftds-agent --help` lists and what runs when the CLI is invoked in-process.
+    from ftds.server.main import main as serve_main
 
-    if transport not in ("stdio", "http"):
-        raise fail(f"unknown transport {transport!r}; use stdio or http")
-    settings = settings_from(
-        config, server={"host": host, "port": port, "roots": [str(r) for r in roots] if roots else None}
-    )
-    run_server(settings, "stdio" if transport == "stdio" else "http")
+    raise typer.Exit(serve_main(ctx.args))
 
 
 @models_app.command("prepare")

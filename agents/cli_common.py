@@ -1,13 +1,7 @@
 """Shared pieces of the ``ftds-agent`` command line: the app, exit codes, option types, errors.
 
 ``ftds-agent``: the command line. Every verb follows ``ftds-agent VERB INPUT... --out PATH`` with
-``--json`` for machine-readable output.
-
-Exit codes (the same for every verb):
-  0  everything asked for succeeded
-  1  nothing usable was produced (fatal error)
-  2  bad usage or bad input (the message says what to change)
-  3  partial result: output was written but some files, chunks or records failed (listed)
+``--json`` for machine-readable output. Exit codes: see ``exit_codes``.
 """
 
 from __future__ import annotations
@@ -17,9 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE  # noqa: F401  (for the verbs)
 from ftds.tools.config import Settings, load_settings
-
-EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 app = typer.Typer(
     name="ftds-agent",

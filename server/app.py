@@ -58,8 +58,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
     return server
 
 
-def run_server(settings: Settings, transport: Literal["stdio", "http"]) -> None:
-    server = create_server(settings)
+def run_server(server: MCPServer[ServerState], settings: Settings, transport: Literal["stdio", "http"]) -> None:
     if transport == "stdio":
         server.run("stdio")
         return

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ftds.tools.records import Chunk, FileReport, Sample
-from ftds.tools.review import PairCritique
+from ftds.tools.records import Chunk, FileReport, PairCritique, Sample
 
 
 class LoadLiteratureResult(BaseModel):

@@ -12,11 +12,7 @@ from pydantic import BaseModel, Field
 from ftds.server.models import CritiqueQAResult, GenerateQAResult
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.config import ChunkSettings
-from ftds.tools.ingest.chunking import chunk_document
-from ftds.tools.ingest.loaders import clean_text
-from ftds.tools.language import detect_language
 from ftds.tools.records import Chunk, Document, content_hash
-from ftds.tools.review import critique_pairs
 
 
 class PairInput(BaseModel):
@@ -25,6 +21,10 @@ class PairInput(BaseModel):
 
 
 def _passage_chunk(text: str, source: str, domain: str) -> Chunk:
+    from ftds.tools.ingest.chunking import chunk_document  # on first use, like the generation stack
+    from ftds.tools.ingest.loaders import clean_text
+    from ftds.tools.language import detect_language
+
     cleaned = clean_text(text)
     if not cleaned:
         raise ToolError("text is empty after cleaning; pass the source passage the pairs are about")
@@ -103,6 +103,8 @@ def register(server: MCPServer[ServerState]) -> None:
         answer correctness, language), after a cheap lexical pre-check; returns per pair a verdict
         accept / revise / reject (or failed, with the reason), the scores, a rationale and, for revise,
         concrete feedback on what to change."""
+        from ftds.tools.review import critique_pairs  # the generation stack loads on first use
+
         state = state_of(ctx)
         chunk = _passage_chunk(text, source, domain)
         settings = state.settings.build.model_copy(update={"domain": domain})

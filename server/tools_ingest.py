@@ -13,8 +13,6 @@ from pydantic import Field
 from ftds.server.models import LoadLiteratureResult
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.config import ChunkSettings, ChunkStrategy
-from ftds.tools.export import write_jsonl
-from ftds.tools.ingest import load_literature as load_literature_files
 from ftds.tools.records import FileReport
 
 
@@ -59,6 +57,9 @@ def register(server: MCPServer[ServerState]) -> None:
             update["strategy"] = strategy
         if overlap_chars is not None:
             update["overlap_chars"] = overlap_chars
+        from ftds.tools.export import write_jsonl  # the readers and chunkers load on first use
+        from ftds.tools.ingest import load_literature as load_literature_files
+
         chunking = state.settings.chunking.model_copy(update=update)
         ingest = state.settings.ingest.model_copy(update={"text_field": text_field} if text_field else {})
         loop = asyncio.get_running_loop()

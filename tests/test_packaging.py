@@ -28,7 +28,7 @@ def test_wheel_maps_top_level_folders_under_the_ftds_namespace(tmp_path: Path) -
     ):
         assert required in names, required
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "ftds-agent = ftds.agents.cli:main" in entry_points
+    assert "ftds-agent = ftds.agents.launcher:main" in entry_points
 
 
 def test_built_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> None:
@@ -66,6 +66,10 @@ def test_built_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) ->
         timeout=120,
     ).stdout
     assert "build" in help_text and "serve" in help_text
+    serve_help = subprocess.run(
+        [str(python), "-m", "ftds.server", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert serve_help.returncode == 0 and "--transport" in serve_help.stdout
 
 
 def test_every_package_folder_is_listed_in_pyproject() -> None:

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from ftds.tools.config import BuildSettings
@@ -66,6 +65,8 @@ class LabelTree(BaseModel):
         """A user's tree: YAML/JSON, either ``{labels: [...]}`` or a nested mapping ``{Parent: [Child, ...]}``."""
         if not path.is_file():
             raise ValueError(f"label tree file {path} does not exist")
+        import yaml  # lazily: not needed to start the MCP server
+
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         try:
             if isinstance(data, dict) and "labels" in data:

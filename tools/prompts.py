@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ftds.tools.llm.base import Message
 
 _SECTION = re.compile(r"^=== (system|user) ===\s*$", re.MULTILINE)
@@ -48,6 +46,8 @@ def parse_template(text: str, origin: str) -> PromptTemplate:
     if not text.startswith("---"):
         raise PromptError(f"{origin}: a prompt file starts with YAML front matter between '---' lines")
     _, front, body = text.split("---", 2)
+    import yaml  # lazily: not needed to start the MCP server
+
     meta = yaml.safe_load(front) or {}
     parts = _SECTION.split(body)
     sections = dict(zip(parts[1::2], parts[2::2], strict=True))
@@ -83,6 +83,8 @@ def load_template(name: str, language: str, user_dir: Path | None = None) -> Pro
 @lru_cache(maxsize=8)
 def load_domains(user_dir: Path | None = None) -> dict[str, Any]:
     text, origin = _read("domains.yaml", user_dir)
+    import yaml  # lazily: not needed to start the MCP server
+
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise PromptError(f"{origin}: expected a mapping of domain presets")

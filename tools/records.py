@@ -94,6 +94,19 @@ class ReviewScores(BaseModel):
     language: float = Field(ge=0, le=1, description="Language and format are right.")
 
 
+class PairCritique(BaseModel):
+    """The critique of one user-supplied pair: always one per pair, in input order."""
+
+    index: int = Field(description="1-based position of the pair in the input.")
+    question: str
+    decision: Literal["accept", "revise", "reject", "failed"]
+    total: float | None = Field(default=None, description="Weighted rubric score in [0, 1]; null if not scored.")
+    scores: ReviewScores | None = None
+    rationale: str = ""
+    feedback: str = Field(default="", description="What to change, for 'revise'.")
+    reason: str = Field(default="", description="Reason code for reject/failed, e.g. precheck:unsupported.")
+
+
 class ReviewVerdict(BaseModel):
     """The reviewer's judgement on one sample."""
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,7 +23,16 @@ from ftds.tools.labels import LabelTree, label_instruction
 from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.prompts import domain_preset, load_template
-from ftds.tools.records import Chunk, Decision, ItemOutcome, ReviewScores, ReviewVerdict, Sample, TokenUsage
+from ftds.tools.records import (
+    Chunk,
+    Decision,
+    ItemOutcome,
+    PairCritique,
+    ReviewScores,
+    ReviewVerdict,
+    Sample,
+    TokenUsage,
+)
 
 WEIGHTS = {"grounded": 0.4, "question": 0.2, "answer": 0.3, "language": 0.1}
 MIN_QUESTION_CHARS = 5
@@ -267,19 +275,6 @@ async def review_samples(
                 )
             )
     return result
-
-
-class PairCritique(BaseModel):
-    """The critique of one user-supplied pair: always one per pair, in input order."""
-
-    index: int = Field(description="1-based position of the pair in the input.")
-    question: str
-    decision: Literal["accept", "revise", "reject", "failed"]
-    total: float | None = Field(default=None, description="Weighted rubric score in [0, 1]; null if not scored.")
-    scores: ReviewScores | None = None
-    rationale: str = ""
-    feedback: str = Field(default="", description="What to change, for 'revise'.")
-    reason: str = Field(default="", description="Reason code for reject/failed, e.g. precheck:unsupported.")
 
 
 async def critique_pairs(

@@ -10,7 +10,6 @@ import json
 import re
 from typing import TypeVar
 
-import json_repair
 from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T", bound=BaseModel)
@@ -73,6 +72,8 @@ def parse_reply(text: str, model: type[T]) -> T:
     try:
         data = json.loads(candidate)
     except json.JSONDecodeError:
+        import json_repair  # lazily: only broken replies need it, and the MCP server starts without it
+
         data = json_repair.loads(candidate)
         if data in ("", None, [], {}) and candidate not in ("[]", "{}"):
             if looks_like_refusal(candidate):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -130,9 +131,9 @@ async def test_missing_api_key_is_an_actionable_tool_error(tmp_path: Path) -> No
 async def test_stdio_server_in_a_subprocess_answers_a_real_client(tmp_path: Path, corpus: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FTDS_")}
     env["FTDS_SERVER__ROOTS"] = json.dumps([str(corpus)])
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "ftds.agents.cli", "serve"], env=env, cwd=str(tmp_path)
-    )
+    # The installed executable, as MCP clients start it (its launcher dispatches `serve` before the CLI).
+    ftds_agent = str(Path(sys.executable).with_name("ftds-agent"))
+    params = StdioServerParameters(command=ftds_agent, args=["serve"], env=env, cwd=str(tmp_path))
     async with Client(params) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool(
@@ -320,3 +321,54 @@ async def test_the_clients_roots_replace_the_configured_ones_when_it_sends_them(
         )
     assert not inside.is_error, inside.content
     assert outside.is_error and "outside the folders" in outside.content[0].text
+
+
+# Libraries the server must not import before a tool needs them: each costs 15 ms to seconds of start-up,
+# and MCP clients start the server for every session.
+DEFERRED_IMPORTS = [
+    "torch",
+    "chromadb",
+    "llama_cpp",
+    "sentence_transformers",
+    "transformers",
+    "datasets",
+    "huggingface_hub",
+    "langgraph",
+    "openai",
+    "httpx",
+    "typer",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "trafilatura",
+    "pypdf",
+    "docx",
+    "yaml",
+    "json_repair",
+    "charset_normalizer",
+    "diskcache",
+]
+
+
+def test_server_start_up_defers_every_heavy_import() -> None:
+    script = (
+        "import sys\n"
+        "from ftds.server.main import build_parser\n"
+        "from ftds.server.app import create_server\n"
+        "from ftds.tools.config import load_settings\n"
+        "build_parser('ftds-agent serve').parse_args([])\n"
+        "create_server(load_settings())\n"
+        f"print(' '.join(m for m in {DEFERRED_IMPORTS!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == [], f"imported at start-up: {done.stdout.strip()}"
+
+
+def test_serve_options_are_checked_before_anything_starts(tmp_path: Path) -> None:
+    ftds_agent = str(Path(sys.executable).with_name("ftds-agent"))
+    bad = subprocess.run([ftds_agent, "serve", "--transport", "ws"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "invalid choice: 'ws'" in bad.stderr
+    missing = subprocess.run(
+        [ftds_agent, "serve", "--config", str(tmp_path / "absent.toml")], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2 and "absent.toml" in missing.stderr and "--config" in missing.stderr

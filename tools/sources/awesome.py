@@ -10,9 +10,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-import httpx
-import yaml
-
 from ftds.tools.sources.base import SearchFilters, SourceAdapter, SourceError, raise_for_status
 from ftds.tools.sources.catalog import DATA_DIR, matches
 from ftds.tools.sources.models import DatasetResult
@@ -50,6 +47,8 @@ def parse_readme(text: str) -> list[dict[str, str]]:
 
 @cache
 def snapshot() -> tuple[dict[str, str], ...]:
+    import yaml  # lazily: the MCP server's start-up imports this module but needs no YAML
+
     data = yaml.safe_load((DATA_DIR / "awesome_snapshot.yaml").read_text("utf-8"))
     return tuple(data["entries"])
 
@@ -78,6 +77,8 @@ class AwesomeAdapter(SourceAdapter):
     name = "awesome"
 
     def search(self, query: str, filters: SearchFilters, limit: int) -> list[DatasetResult]:
+        import httpx  # lazily, as in base.py
+
         try:
             response = self.client.get(self.settings.awesome_readme_url)
         except httpx.TimeoutException:

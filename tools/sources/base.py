@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ftds.tools.config import SourcesSettings
 from ftds.tools.sources.models import DatasetDetails, DatasetResult
+
+if TYPE_CHECKING:  # httpx (with its CLI's rich) costs ~80 ms: the MCP server's start-up must not pay for it
+    import httpx
 
 USER_AGENT = "ftds-agent/0.1 (dataset source search)"
 
@@ -52,6 +53,8 @@ class SourceAdapter(ABC):
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            import httpx
+
             self._client = httpx.Client(
                 timeout=self.settings.timeout_s, headers={"User-Agent": USER_AGENT}, follow_redirects=True
             )
@@ -72,6 +75,8 @@ class SourceAdapter(ABC):
 
     def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
         """The decoded JSON body, or :class:`SourceError` naming the registry and the fault."""
+        import httpx
+
         try:
             response = self.client.request(method, url, **kwargs)
         except httpx.TimeoutException:

@@ -12,8 +12,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ftds.tools.sources.base import SearchFilters, load_snippet
 from ftds.tools.sources.licenses import ETHICS_WARNING, needs_ethics_review, normalize_license
 from ftds.tools.sources.models import DatasetResult
@@ -100,6 +98,8 @@ def matches(query: str, *texts: str) -> bool:
 @cache
 def load_catalog() -> dict[str, Any]:
     text = (DATA_DIR / "catalog.yaml").read_text("utf-8")
+    import yaml  # lazily: not needed to start the MCP server
+
     data = yaml.safe_load(text)
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
         raise ValueError("the shipped catalog.yaml has no 'datasets' list; the package is damaged")

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 if TYPE_CHECKING:  # huggingface_hub costs ~0.2 s to import: only searches pay for it
     from huggingface_hub.hf_api import DatasetInfo
 
@@ -102,6 +100,8 @@ class HuggingFaceAdapter(SourceAdapter):
         return details
 
     def _card(self, dataset_id: str, failures: list[SourceFailure]) -> str | None:
+        import httpx  # lazily, as in base.py
+
         url = f"{self.settings.hf_endpoint}/datasets/{dataset_id}/resolve/main/README.md"
         try:
             response = self.client.get(url, headers=self._headers())

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ftds.tools.config import SourcesSettings
 from ftds.tools.sources.awesome import AwesomeAdapter, search_entries, snapshot
@@ -23,6 +22,9 @@ from ftds.tools.sources.licenses import ETHICS_WARNING, needs_ethics_review, nor
 from ftds.tools.sources.models import DatasetResult, SearchOutcome, SourceFailure
 from ftds.tools.sources.modelscope import ModelScopeAdapter
 from ftds.tools.sources.opendatalab import OpenDataLabAdapter
+
+if TYPE_CHECKING:
+    import httpx
 
 ADAPTERS: dict[str, type[SourceAdapter]] = {
     "huggingface": HuggingFaceAdapter,
