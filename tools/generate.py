@@ -132,6 +132,11 @@ class GenerationResult:
     failed: list[ItemOutcome] = field(default_factory=list)
     """Per-item failures when the call as a whole worked (e.g. a pair the model left out)."""
 
+    @classmethod
+    def call_failed(cls, chunk: Chunk, stage: str, call: StructuredCall, version: str) -> GenerationResult:
+        """A chunk whose one generation call gave nothing usable: no samples, the chunk failed with the reason."""
+        return cls(chunk.chunk_id, [], call.usage, failure_outcome(chunk.chunk_id, stage, call), version)
+
 
 def chunk_language(chunk: Chunk, forced: str = "auto") -> str:
     return detect_language(chunk.text) if forced == "auto" else forced
@@ -234,9 +239,7 @@ async def generate_qa(
     )
     call = await call_structured(llm, messages, QAPairs, exact_items_schema(QAPairs, "pairs", wanted))
     if call.value is None:
-        return GenerationResult(
-            chunk.chunk_id, [], call.usage, failure_outcome(chunk.chunk_id, "generation", call), ctx.template.version
-        )
+        return GenerationResult.call_failed(chunk, "generation", call, ctx.template.version)
     assert isinstance(call.value, QAPairs)
     reasoning = call.reasoning if len(call.value.pairs) == 1 else None
     samples = [

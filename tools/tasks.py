@@ -69,7 +69,7 @@ async def generate_cot(
     call = await call_structured(llm, messages, CotItems)
     version = ctx.template.version
     if call.value is None:
-        return GenerationResult(chunk.chunk_id, [], call.usage, failure_outcome(chunk.chunk_id, "cot", call), version)
+        return GenerationResult.call_failed(chunk, "cot", call, version)
     assert isinstance(call.value, CotItems)
     model_reasoning = call.reasoning if len(call.value.items) == 1 else None
     samples = []
@@ -141,9 +141,7 @@ async def generate_dialogues(
     call = await call_structured(llm, messages, Dialogues)
     version = ctx.template.version
     if call.value is None:
-        return GenerationResult(
-            chunk.chunk_id, [], call.usage, failure_outcome(chunk.chunk_id, "dialogue", call), version
-        )
+        return GenerationResult.call_failed(chunk, "dialogue", call, version)
     assert isinstance(call.value, Dialogues)
     result = GenerationResult(chunk.chunk_id, [], call.usage, None, version)
     for number, dialogue in enumerate(call.value.dialogues, 1):
@@ -210,9 +208,7 @@ async def generate_classification(
     call = await call_structured(llm, messages, ClassifiedTexts)
     version = ctx.template.version
     if call.value is None:
-        return GenerationResult(
-            chunk.chunk_id, [], call.usage, failure_outcome(chunk.chunk_id, "classification", call), version
-        )
+        return GenerationResult.call_failed(chunk, "classification", call, version)
     assert isinstance(call.value, ClassifiedTexts)
     result = GenerationResult(chunk.chunk_id, [], call.usage, None, version)
     for number, record in enumerate(call.value.records, 1):
