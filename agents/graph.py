@@ -283,20 +283,13 @@ async def distill(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[
         result = ChunkResult(
             chunk_id=chunk.chunk_id, rejected=verdicts.rejected, failed=verdicts.failed, reviewer_usage=verdicts.usage
         )
+        flagged = []
         for sample in samples:
             if sample.sample_id in verdicts.verdicts:
                 result.accepted.append(sample.model_copy(update={"review": verdicts.verdicts[sample.sample_id]}))
             elif sample.sample_id in verdicts.to_revise:
-                verdict = verdicts.to_revise[sample.sample_id]
-                result.rejected.append(
-                    ItemOutcome(
-                        item_id=sample.sample_id,
-                        kind="sample",
-                        status="rejected",
-                        reason="review:needs_revision",
-                        detail=verdict.feedback,
-                    )
-                )
+                flagged.append((sample, verdicts.to_revise[sample.sample_id]))
+        result.rejected += revision_exhausted(flagged, 0)  # distillation has no revision step
         results.append(result)
         _chunk_done(ctx, result)
     return {"results": results}

@@ -72,17 +72,18 @@ class ChunkResult(BaseModel):
 
 
 def revision_exhausted(flagged: Sequence[tuple[Sample, ReviewVerdict]], rounds_done: int) -> list[ItemOutcome]:
-    """Samples the reviewer still wants revised when no revision round is left: rejected, with its feedback."""
-    return [
-        ItemOutcome(
-            item_id=sample.sample_id,
-            kind="sample",
-            status="rejected",
-            reason="review:not_fixed_by_revision" if rounds_done else "review:needs_revision",
-            detail=f"score {verdict.total:.2f} after {rounds_done} revision(s): {verdict.feedback}",
-        )
-        for sample, verdict in flagged
-    ]
+    """Samples still flagged for revision when no revision round is left: rejected, with the feedback. One the
+    pre-check flagged keeps the pre-check's reason (``precheck:not_a_question`` ...)."""
+    return [_still_flagged(sample, verdict, rounds_done) for sample, verdict in flagged]
+
+
+def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> ItemOutcome:
+    if verdict.reviewer == "precheck":
+        reason, detail = verdict.rationale, f"after {rounds_done} revision(s): {sample.question[:200]}"
+    else:
+        reason = "review:not_fixed_by_revision" if rounds_done else "review:needs_revision"
+        detail = f"score {verdict.total:.2f} after {rounds_done} revision(s): {verdict.feedback}"
+    return ItemOutcome(item_id=sample.sample_id, kind="sample", status="rejected", reason=reason, detail=detail)
 
 
 async def process_chunk(

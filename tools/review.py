@@ -1,11 +1,14 @@
 """Review generated samples against their source: a cheap lexical pre-check, then one LLM rubric call.
 
 The pre-check rejects what needs no model to judge (empty, too short, a copy of the whole source, an answer
-with no lexical support in the source, the wrong language). Everything left is scored by the reviewer model
-in one call per chunk on four dimensions; the weighted total gives the verdict: ``accept`` at or above the
-accept threshold, ``revise`` (with the reviewer's concrete feedback, which :func:`ftds.tools.revise.revise_samples`
-hands back to the generator) between the revise and accept thresholds, ``reject`` below. When a label tree is
-given, the same call also labels each sample, so labelling costs no extra call.
+with no lexical support in the source, an invented citation). A failure of form that a rewrite can mend (a
+statement or a heading instead of a question, the wrong language) goes to revision with the pre-check's own
+feedback instead, and is rejected with the pre-check's reason if the rewrites do not mend it. Everything
+left is scored by the reviewer model in one call per chunk on four dimensions; the weighted total gives the
+verdict: ``accept`` at or above the accept threshold, ``revise`` (with the reviewer's concrete feedback,
+which :func:`ftds.tools.revise.revise_samples` hands back to the generator) between the revise and accept
+thresholds, ``reject`` below. When a label tree is given, the same call also labels each sample, so
+labelling costs no extra call.
 """
 
 from __future__ import annotations
@@ -66,6 +69,37 @@ _EN_ASKING = re.compile(
     r"discuss|analy[sz]e|outline|define)\b",
     re.IGNORECASE,
 )
+
+
+# Pre-check failures of form, not of content: small models often write a heading or a statement where a
+# question belongs, or answer in the wrong language, about a passage they otherwise got right.
+FIXABLE_BY_REVISION = {
+    "precheck:not_a_question": {
+        "zh": "这一条的“问题”是陈述句或标题，不是问题。请把它改写成疑问句：用“什么、哪些、如何、是否、为什么"
+        "”等疑问词提问，以“？”结尾，并且原文能够回答；答案保持以原文为据。",
+        "en": "The 'question' of this pair is a statement or a heading, not a question. Rewrite it as a question: "
+        "ask with what, which, how, whether or why, end it with '?', and make sure the source answers it; keep "
+        "the answer grounded in the source.",
+    },
+    "precheck:wrong_language": {
+        "zh": "问答没有用中文写：请用中文重写问题和答案，内容保持不变。",
+        "en": "The pair is not written in English: rewrite the question and the answer in English, same content.",
+    },
+}
+
+
+def precheck_revision(reason: str, language: str) -> ReviewVerdict | None:
+    """A ``revise`` verdict carrying the pre-check's feedback, when a rewrite can mend ``reason``; else None."""
+    feedback = FIXABLE_BY_REVISION.get(reason)
+    if feedback is None:
+        return None
+    return ReviewVerdict(
+        decision="revise",
+        total=0.0,
+        rationale=reason,
+        feedback=feedback.get(language, feedback["en"]),
+        reviewer="precheck",
+    )
 
 
 def looks_like_question(text: str) -> bool:
@@ -201,8 +235,11 @@ async def review_samples(
     to_review: list[Sample] = []
     for sample in samples:
         reason = precheck(sample, chunk.text, language, grounded=grounded)
+        revision = precheck_revision(reason, language) if reason is not None else None
         if reason is None:
             to_review.append(sample)
+        elif revision is not None:
+            result.to_revise[sample.sample_id] = revision
         else:
             result.rejected.append(
                 ItemOutcome(
@@ -305,9 +342,19 @@ async def critique_pairs(
     outcomes = {item.item_id: item for item in [*review.rejected, *review.failed]}
     critiques: list[PairCritique] = []
     for index, sample in enumerate(samples, 1):
-        verdict = review.scored.get(sample.sample_id)
+        verdict = review.scored.get(sample.sample_id) or review.to_revise.get(sample.sample_id)
         outcome = outcomes.get(sample.sample_id)
-        if verdict is not None:
+        if verdict is not None and verdict.reviewer == "precheck":  # a pre-check failure a rewrite can mend
+            critiques.append(
+                PairCritique(
+                    index=index,
+                    question=sample.question,
+                    decision="revise",
+                    feedback=verdict.feedback,
+                    reason=verdict.rationale,
+                )
+            )
+        elif verdict is not None:
             critiques.append(
                 PairCritique(
                     index=index,

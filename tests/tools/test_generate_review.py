@@ -118,12 +118,11 @@ async def test_review_accepts_rejects_and_prechecks_with_reasons(chunk: Chunk) -
     reviewer = ScriptedChatModel([_reviews(5, 2)])
     review = await review_samples(chunk, generated.samples, reviewer, BuildSettings(accept_threshold=0.6))
     reasons = sorted(item.reason for item in review.rejected)
-    assert reasons == [
-        "precheck:empty",
-        "precheck:unsupported",
-        "precheck:wrong_language",
-        "review:below_threshold",
-    ]
+    assert reasons == ["precheck:empty", "precheck:unsupported", "review:below_threshold"]
+    # the English pair is a failure of form a rewrite can mend: sent to revision with the pre-check's feedback
+    [flagged] = review.to_revise.values()
+    assert flagged.reviewer == "precheck" and flagged.rationale == "precheck:wrong_language"
+    assert "中文" in flagged.feedback
     assert len(review.verdicts) == 1
     verdict = next(iter(review.verdicts.values()))
     assert verdict.decision == "accept" and verdict.total == 1.0
@@ -187,3 +186,16 @@ async def test_an_answer_citing_an_article_absent_from_the_source_is_rejected(ch
     review = await review_samples(chunk, generated.samples, ScriptedChatModel([_reviews(5)]))
     assert [item.reason for item in review.rejected] == ["precheck:invented_citation"]
     assert len(review.verdicts) == 1
+
+
+async def test_critique_of_a_statement_asks_for_a_rewrite_without_a_model_call(chunk: Chunk) -> None:
+    from ftds.tools.review import critique_pairs
+
+    good = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
+    reviewer = ScriptedChatModel([_reviews(5)])
+    critiques, _ = await critique_pairs(
+        chunk, [("国家建立数据分类分级保护制度", good), ("国家实行什么制度？", good)], reviewer
+    )
+    assert [c.decision for c in critiques] == ["revise", "accept"]
+    assert critiques[0].reason == "precheck:not_a_question" and "问题" in critiques[0].feedback
+    assert reviewer.history[0]["messages"][1]["content"].count(" Q: ") == 1

@@ -98,6 +98,37 @@ async def test_a_sample_still_needing_revision_after_the_last_round_is_rejected_
     assert "补充分级的依据。" in result.rejected[0].detail
 
 
+async def test_a_heading_for_a_question_is_rewritten_from_the_prechecks_feedback_and_then_reviewed(
+    chunk: Chunk,
+) -> None:
+    # the 0.5B/1.5B habit: a heading where the question belongs, with a grounded answer
+    generator = ScriptedChatModel(
+        [
+            _json(pairs=[{"question": "数据安全制度第二十一条", "answer": ART21}]),
+            _json(revised=[{"index": 1, "question": "国家对数据实行什么保护制度？", "answer": ART21}]),
+        ]
+    )
+    reviewer = ScriptedChatModel([_review(5)])
+    result = await process_chunk(chunk, generator, reviewer, load_settings())
+    assert [s.question for s in result.accepted] == ["国家对数据实行什么保护制度？"]
+    assert result.accepted[0].revision_rounds == 1 and result.rejected == [] and result.failed == []
+    revise_prompt = generator.history[1]["messages"][1]["content"]
+    assert "数据安全制度第二十一条" in revise_prompt and "不是问题" in revise_prompt
+    assert len(reviewer.history) == 1  # the heading itself was never sent to the reviewer
+
+
+async def test_a_heading_the_rewrites_do_not_mend_is_rejected_with_the_prechecks_reason(chunk: Chunk) -> None:
+    heading = _json(pairs=[{"question": "数据安全制度第二十一条", "answer": ART21}])
+    still = _json(revised=[{"index": 1, "question": "第二十一条 数据分类分级", "answer": ART21}])
+    generator = ScriptedChatModel([heading, still])
+    result = await process_chunk(
+        chunk, generator, ScriptedChatModel([]), load_settings(build={"max_revision_rounds": 1})
+    )
+    assert result.accepted == [] and result.failed == [] and result.generated == 1
+    assert [r.reason for r in result.rejected] == ["precheck:not_a_question"]
+    assert result.rejected[0].detail == "after 1 revision(s): 第二十一条 数据分类分级"
+
+
 async def test_low_scores_without_feedback_reject_and_middling_scores_with_feedback_revise(chunk: Chunk) -> None:
     generated = await generate_qa(
         chunk,
@@ -363,7 +394,8 @@ async def test_wrong_language_answers_are_rejected_before_the_reviewer_sees_them
     )
     reviewer = ScriptedChatModel([])
     review = await review_samples(chunk, generated.samples, reviewer)
-    assert [r.reason for r in review.rejected] == ["precheck:wrong_language"] and reviewer.history == []
+    assert [v.rationale for v in review.to_revise.values()] == ["precheck:wrong_language"]
+    assert review.rejected == [] and reviewer.history == []
 
 
 async def test_think_block_before_fenced_json_is_stripped(chunk: Chunk) -> None:
@@ -376,13 +408,16 @@ async def test_think_block_before_fenced_json_is_stripped(chunk: Chunk) -> None:
     assert result.samples[0].answer == ART21 and result.samples[0].reasoning == "The source is article 21."
 
 
-async def test_a_bare_heading_instead_of_a_question_is_rejected_before_review(chunk: Chunk) -> None:
+async def test_a_bare_heading_instead_of_a_question_goes_to_revision_before_review(chunk: Chunk) -> None:
     # what the real 0.5B model wrote for this chunk: a heading, not a question
     generated = await generate_qa(
         chunk, ScriptedChatModel([_json(pairs=[{"question": "数据安全制度第二十一条", "answer": ART21}])])
     )
-    review = await review_samples(chunk, generated.samples, ScriptedChatModel([]))
-    assert [r.reason for r in review.rejected] == ["precheck:not_a_question"]
+    reviewer = ScriptedChatModel([])
+    review = await review_samples(chunk, generated.samples, reviewer)
+    [verdict] = review.to_revise.values()
+    assert verdict.decision == "revise" and verdict.rationale == "precheck:not_a_question"
+    assert "问题" in verdict.feedback and review.rejected == [] and reviewer.history == []
     assert looks_like_question("请简述数据分类分级保护制度。") and looks_like_question("Explain Article 21.")
 
 
