@@ -1,14 +1,14 @@
 """Review generated samples against their source: a cheap lexical pre-check, then one LLM rubric call.
 
 The pre-check rejects what needs no model to judge (empty, too short, a copy of the whole source, an answer
-with no lexical support in the source, an invented citation). A failure of form that a rewrite can mend (a
-statement or a heading instead of a question, the wrong language) goes to revision with the pre-check's own
-feedback instead, and is rejected with the pre-check's reason if the rewrites do not mend it. Everything
-left is scored by the reviewer model in one call per chunk on four dimensions; the weighted total gives the
-verdict: ``accept`` at or above the accept threshold, ``revise`` (with the reviewer's concrete feedback,
-which :func:`ftds.tools.revise.revise_samples` hands back to the generator) between the revise and accept
-thresholds, ``reject`` below. When a label tree is given, the same call also labels each sample, so
-labelling costs no extra call.
+with no lexical support in the source, an invented citation, an answer already inside its question). A
+failure of form that a rewrite can mend (a statement or a heading instead of a question, the wrong language)
+goes to revision with the pre-check's own feedback instead, and is rejected with the pre-check's reason if
+the rewrites do not mend it. Everything left is scored by the reviewer model in one call per chunk on four
+dimensions; the weighted total gives the verdict: ``accept`` at or above the accept threshold, ``revise``
+(with the reviewer's concrete feedback, which :func:`ftds.tools.revise.revise_samples` hands back to the
+generator) between the revise and accept thresholds, ``reject`` below. When a label tree is given, the same
+call also labels each sample, so labelling costs no extra call.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ MIN_QUESTION_CHARS = 5
 MIN_ANSWER_CHARS = 2
 MIN_SUPPORT = 0.3
 COPY_FRACTION = 0.8
+MIN_GIVEAWAY_CHARS = 8  # shorter answers (a name, a number) may fairly appear in their question
 
 
 def _grams(text: str, language: str) -> set[str]:
@@ -102,9 +103,23 @@ def precheck_revision(reason: str, language: str) -> ReviewVerdict | None:
     )
 
 
+# A finished sentence with a question mark glued on ("……符合社会公德和伦理。？"): what small models write
+# when told to turn a statement into a question.
+_GLUED_QUESTION_MARK = re.compile(r"[。．.！!；;]\s*[？?]\s*$")
+
+
 def looks_like_question(text: str) -> bool:
-    """A question or an instruction, not a bare heading like "第二十一条" (small models write those)."""
+    """A question or an instruction, not a bare heading like "第二十一条" (small models write those) nor a
+    statement with a question mark glued on."""
+    if _GLUED_QUESTION_MARK.search(text):
+        return False
     return bool(_ZH_ASKING.search(text) or _EN_ASKING.search(text.strip()))
+
+
+def answer_in_question(question: str, answer: str) -> bool:
+    """True when the question already contains the whole answer: a circular pair teaches nothing."""
+    compact_question, compact_answer = re.sub(r"\W+", "", question), re.sub(r"\W+", "", answer)
+    return len(compact_answer) >= MIN_GIVEAWAY_CHARS and compact_answer in compact_question
 
 
 def precheck(sample: Sample, source: str, language: str, *, grounded: bool = True) -> str | None:
@@ -122,6 +137,8 @@ def precheck(sample: Sample, source: str, language: str, *, grounded: bool = Tru
         return "precheck:too_short"
     if sample.turns is None and not looks_like_question(question):
         return "precheck:not_a_question"
+    if sample.turns is None and answer_in_question(question, answer):
+        return "precheck:answer_in_question"
     if detect_language(question + " " + answer) != language:
         return "precheck:wrong_language"
     if not grounded:

@@ -2,17 +2,30 @@
 
 The sample keeps its id (it is the same unit of work, now improved) and counts one more revision round; the
 caller sends the revised samples back to the reviewer. A pair the model leaves out is a recorded failure.
+
+A pair the pre-check flagged because its "question" is a statement or a heading gets a narrower call of its
+own (``qa_question_form``): write the question this answer answers. Small models asked to revise such a pair
+alongside others, with the whole source in the prompt, mostly hand the statement back unchanged; asked only
+for the question, they write one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generate import GenerationResult, call_structured, chunk_language, prompt_context
+from ftds.tools.generate import (
+    GenerationResult,
+    StructuredCall,
+    call_structured,
+    chunk_language,
+    exact_items_schema,
+    prompt_context,
+)
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk, ItemOutcome, ReviewVerdict, Sample, TokenUsage
 
@@ -41,29 +54,107 @@ def _format_items(items: Sequence[tuple[Sample, ReviewVerdict | str]]) -> str:
     )
 
 
+class AskedQuestion(BaseModel):
+    index: int
+    question: str
+
+
+class AskedQuestions(BaseModel):
+    questions: list[AskedQuestion]
+
+
+Flagged = tuple[Sample, ReviewVerdict | str]
+
+
+def _needs_question_form(verdict: ReviewVerdict | str) -> bool:
+    return (
+        isinstance(verdict, ReviewVerdict)
+        and verdict.reviewer == "precheck"
+        and verdict.rationale == ("precheck:not_a_question")
+    )
+
+
 async def revise_samples(
     chunk: Chunk,
-    items: Sequence[tuple[Sample, ReviewVerdict | str]],
+    items: Sequence[Flagged],
     llm: ChatModel,
     settings: BuildSettings | None = None,
     *,
     prompt_dir: Path | None = None,
 ) -> GenerationResult:
-    """Rewrite each (sample, verdict or feedback text) against the source; one call for all of them."""
+    """Rewrite each (sample, verdict or feedback text) against the source: one call for all of them, and one
+    more for the pairs whose question must be put as a question (the two run concurrently)."""
     settings = settings or BuildSettings()
     language = chunk_language(chunk, settings.language)
+    form = [item for item in items if _needs_question_form(item[1])]
+    rest = [item for item in items if not _needs_question_form(item[1])]
+    parts = await asyncio.gather(
+        _rewrite_pairs(chunk, rest, llm, settings, language, prompt_dir),
+        _ask_as_questions(chunk, form, llm, settings, language, prompt_dir),
+    )
+    version = "+".join(part.prompt_version for part in parts if part.samples or part.failed)
+    result = GenerationResult(chunk.chunk_id, [], TokenUsage(), None, version)
+    for part in parts:
+        result.samples += part.samples
+        result.failed += part.failed
+        result.usage = result.usage + part.usage
+    return result
+
+
+async def _rewrite_pairs(
+    chunk: Chunk,
+    items: Sequence[Flagged],
+    llm: ChatModel,
+    settings: BuildSettings,
+    language: str,
+    prompt_dir: Path | None,
+) -> GenerationResult:
     ctx = prompt_context("qa_revise", language, settings, prompt_dir, examples=[])
     if not items:
         return GenerationResult(chunk.chunk_id, [], TokenUsage(), None, ctx.template.version)
     messages = ctx.render(
         heading_path=chunk.heading_context or chunk.provenance.source, chunk=chunk.text, items=_format_items(items)
     )
-    call = await call_structured(llm, messages, RevisedPairs)
-    result = GenerationResult(chunk.chunk_id, [], call.usage, None, ctx.template.version)
-    by_index: dict[int, RevisedPair] = {}
+    call = await call_structured(llm, messages, RevisedPairs, exact_items_schema(RevisedPairs, "revised", len(items)))
+    by_index: dict[int, tuple[str, str]] = {}
     if call.value is not None:
         assert isinstance(call.value, RevisedPairs)
-        by_index = {pair.index: pair for pair in call.value.revised}
+        by_index = {pair.index: (pair.question, pair.answer) for pair in call.value.revised}
+    return _revised(chunk, items, by_index, call, llm, ctx.template.version)
+
+
+async def _ask_as_questions(
+    chunk: Chunk,
+    items: Sequence[Flagged],
+    llm: ChatModel,
+    settings: BuildSettings,
+    language: str,
+    prompt_dir: Path | None,
+) -> GenerationResult:
+    ctx = prompt_context("qa_question_form", language, settings, prompt_dir, examples=[])
+    if not items:
+        return GenerationResult(chunk.chunk_id, [], TokenUsage(), None, ctx.template.version)
+    listed = "\n".join(f"{n}. Q: {sample.question}\n   A: {sample.answer}" for n, (sample, _) in enumerate(items, 1))
+    schema = exact_items_schema(AskedQuestions, "questions", len(items))
+    call = await call_structured(llm, ctx.render(items=listed), AskedQuestions, schema)
+    by_index: dict[int, tuple[str, str]] = {}
+    if call.value is not None:
+        assert isinstance(call.value, AskedQuestions)
+        answers = {n: sample.answer for n, (sample, _) in enumerate(items, 1)}
+        by_index = {q.index: (q.question, answers[q.index]) for q in call.value.questions if q.index in answers}
+    return _revised(chunk, items, by_index, call, llm, ctx.template.version)
+
+
+def _revised(
+    chunk: Chunk,
+    items: Sequence[Flagged],
+    by_index: dict[int, tuple[str, str]],
+    call: StructuredCall,
+    llm: ChatModel,
+    version: str,
+) -> GenerationResult:
+    """The revised samples (same id, one more round) and a failure for every pair the model left out."""
+    result = GenerationResult(chunk.chunk_id, [], call.usage, None, version)
     for number, (sample, _verdict) in enumerate(items, 1):
         pair = by_index.get(number)
         if pair is None:
@@ -73,11 +164,12 @@ async def revise_samples(
                 ItemOutcome(item_id=sample.sample_id, kind="sample", status="failed", reason=reason, detail=detail)
             )
             continue
+        question, answer = pair
         result.samples.append(
             sample.model_copy(
                 update={
-                    "question": pair.question.strip(),
-                    "answer": pair.answer.strip(),
+                    "question": question.strip(),
+                    "answer": answer.strip(),
                     "review": None,
                     "revision_rounds": sample.revision_rounds + 1,
                     "model": llm.label,

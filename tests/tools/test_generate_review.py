@@ -199,3 +199,19 @@ async def test_critique_of_a_statement_asks_for_a_rewrite_without_a_model_call(c
     assert [c.decision for c in critiques] == ["revise", "accept"]
     assert critiques[0].reason == "precheck:not_a_question" and "问题" in critiques[0].feedback
     assert reviewer.history[0]["messages"][1]["content"].count(" Q: ") == 1
+
+
+async def test_a_glued_question_mark_and_an_answer_inside_its_question_are_caught_before_review(chunk: Chunk) -> None:
+    # both seen from the embedded 1.5B when asked to turn a statement into a question
+    answer = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
+    gen = ScriptedChatModel(
+        [_pairs(("数据安全法第二十一条规定，" + answer + "？", answer), ("数据安全法规定了什么保护制度？", answer))]
+    )
+    generated = await generate_qa(chunk, gen)
+    reviewer = ScriptedChatModel([_reviews(5)])
+    review = await review_samples(chunk, generated.samples, reviewer)
+    [glued] = review.to_revise.values()
+    assert glued.rationale == "precheck:not_a_question"  # "…保护。？" is a statement with a mark glued on
+    circular = generated.samples[0].model_copy(update={"question": "为什么说" + answer.rstrip("。") + "？"})
+    review = await review_samples(chunk, [circular], ScriptedChatModel([]))
+    assert [r.reason for r in review.rejected] == ["precheck:answer_in_question"]

@@ -105,21 +105,22 @@ async def test_a_heading_for_a_question_is_rewritten_from_the_prechecks_feedback
     generator = ScriptedChatModel(
         [
             _json(pairs=[{"question": "数据安全制度第二十一条", "answer": ART21}]),
-            _json(revised=[{"index": 1, "question": "国家对数据实行什么保护制度？", "answer": ART21}]),
+            _json(questions=[{"index": 1, "question": "国家对数据实行什么保护制度？"}]),
         ]
     )
     reviewer = ScriptedChatModel([_review(5)])
     result = await process_chunk(chunk, generator, reviewer, load_settings())
-    assert [s.question for s in result.accepted] == ["国家对数据实行什么保护制度？"]
+    assert [(s.question, s.answer) for s in result.accepted] == [("国家对数据实行什么保护制度？", ART21)]
     assert result.accepted[0].revision_rounds == 1 and result.rejected == [] and result.failed == []
-    revise_prompt = generator.history[1]["messages"][1]["content"]
-    assert "数据安全制度第二十一条" in revise_prompt and "不是问题" in revise_prompt
+    # the narrow question-form call: the statement and its answer, no source text
+    ask_prompt = generator.history[1]["messages"][1]["content"]
+    assert "数据安全制度第二十一条" in ask_prompt and "不是问题" in ask_prompt and "资料：" not in ask_prompt
     assert len(reviewer.history) == 1  # the heading itself was never sent to the reviewer
 
 
 async def test_a_heading_the_rewrites_do_not_mend_is_rejected_with_the_prechecks_reason(chunk: Chunk) -> None:
     heading = _json(pairs=[{"question": "数据安全制度第二十一条", "answer": ART21}])
-    still = _json(revised=[{"index": 1, "question": "第二十一条 数据分类分级", "answer": ART21}])
+    still = _json(questions=[{"index": 1, "question": "第二十一条 数据分类分级"}])
     generator = ScriptedChatModel([heading, still])
     result = await process_chunk(
         chunk, generator, ScriptedChatModel([]), load_settings(build={"max_revision_rounds": 1})
@@ -127,6 +128,32 @@ async def test_a_heading_the_rewrites_do_not_mend_is_rejected_with_the_prechecks
     assert result.accepted == [] and result.failed == [] and result.generated == 1
     assert [r.reason for r in result.rejected] == ["precheck:not_a_question"]
     assert result.rejected[0].detail == "after 1 revision(s): 第二十一条 数据分类分级"
+
+
+async def test_question_form_and_reviewer_feedback_are_revised_in_two_concurrent_calls(chunk: Chunk) -> None:
+    generated = await generate_qa(
+        chunk,
+        ScriptedChatModel(
+            [_json(pairs=[{"question": "数据分类分级", "answer": ART21}, {"question": "什么制度？", "answer": ART21}])]
+        ),
+    )
+    heading, vague = generated.samples
+    review = await review_samples(chunk, [heading], ScriptedChatModel([]))
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        if "不是问题" in messages[1]["content"]:
+            return _json(questions=[{"index": 1, "question": "数据如何分类分级？"}])
+        return _json(revised=[{"index": 1, "question": "国家对数据实行什么制度？", "answer": ART21}])
+
+    model = ScriptedChatModel([reply, reply])
+    items = [(heading, review.to_revise[heading.sample_id]), (vague, "问题太笼统")]
+    revised = await revise_samples(chunk, items, model)
+    assert {s.sample_id: s.question for s in revised.samples} == {
+        vague.sample_id: "国家对数据实行什么制度？",
+        heading.sample_id: "数据如何分类分级？",
+    }
+    assert revised.failed == [] and revised.usage.calls == 2
+    assert revised.prompt_version == "qa_revise.zh@1+qa_question_form.zh@1"
 
 
 async def test_low_scores_without_feedback_reject_and_middling_scores_with_feedback_revise(chunk: Chunk) -> None:
