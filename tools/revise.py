@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from ftds.tools.config import BuildSettings
 from ftds.tools.generate import (
     GenerationResult,
+    PromptContext,
     StructuredCall,
     call_structured,
     chunk_language,
@@ -70,7 +71,7 @@ def _needs_question_form(verdict: ReviewVerdict | str) -> bool:
     return (
         isinstance(verdict, ReviewVerdict)
         and verdict.reviewer == "precheck"
-        and verdict.rationale == ("precheck:not_a_question")
+        and verdict.rationale == "precheck:not_a_question"
     )
 
 
@@ -88,11 +89,15 @@ async def revise_samples(
     language = chunk_language(chunk, settings.language)
     form = [item for item in items if _needs_question_form(item[1])]
     rest = [item for item in items if not _needs_question_form(item[1])]
-    parts = await asyncio.gather(
-        _rewrite_pairs(chunk, rest, llm, settings, language, prompt_dir),
-        _ask_as_questions(chunk, form, llm, settings, language, prompt_dir),
-    )
-    version = "+".join(part.prompt_version for part in parts if part.samples or part.failed)
+    calls = []
+    if rest:
+        ctx = prompt_context("qa_revise", language, settings, prompt_dir, examples=[])
+        calls.append(_rewrite_pairs(chunk, rest, llm, ctx))
+    if form:
+        ctx = prompt_context("qa_question_form", language, settings, prompt_dir, examples=[])
+        calls.append(_ask_as_questions(chunk, form, llm, ctx))
+    parts = await asyncio.gather(*calls)
+    version = "+".join(part.prompt_version for part in parts)
     result = GenerationResult(chunk.chunk_id, [], TokenUsage(), None, version)
     for part in parts:
         result.samples += part.samples
@@ -102,16 +107,8 @@ async def revise_samples(
 
 
 async def _rewrite_pairs(
-    chunk: Chunk,
-    items: Sequence[Flagged],
-    llm: ChatModel,
-    settings: BuildSettings,
-    language: str,
-    prompt_dir: Path | None,
+    chunk: Chunk, items: Sequence[Flagged], llm: ChatModel, ctx: PromptContext
 ) -> GenerationResult:
-    ctx = prompt_context("qa_revise", language, settings, prompt_dir, examples=[])
-    if not items:
-        return GenerationResult(chunk.chunk_id, [], TokenUsage(), None, ctx.template.version)
     messages = ctx.render(
         heading_path=chunk.heading_context or chunk.provenance.source, chunk=chunk.text, items=_format_items(items)
     )
@@ -124,16 +121,8 @@ async def _rewrite_pairs(
 
 
 async def _ask_as_questions(
-    chunk: Chunk,
-    items: Sequence[Flagged],
-    llm: ChatModel,
-    settings: BuildSettings,
-    language: str,
-    prompt_dir: Path | None,
+    chunk: Chunk, items: Sequence[Flagged], llm: ChatModel, ctx: PromptContext
 ) -> GenerationResult:
-    ctx = prompt_context("qa_question_form", language, settings, prompt_dir, examples=[])
-    if not items:
-        return GenerationResult(chunk.chunk_id, [], TokenUsage(), None, ctx.template.version)
     listed = "\n".join(f"{n}. Q: {sample.question}\n   A: {sample.answer}" for n, (sample, _) in enumerate(items, 1))
     schema = exact_items_schema(AskedQuestions, "questions", len(items))
     call = await call_structured(llm, ctx.render(items=listed), AskedQuestions, schema)
