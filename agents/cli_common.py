@@ -35,8 +35,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 def settings_from(config: Path | None, **sections: dict[str, Any]) -> Settings:
     try:
-        return load_settings(
-            config, **{k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in sections.items()}
-        )
+        return load_settings(config, **sections)
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None

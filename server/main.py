@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None, prog: str = "ftds-agent serve") -> int:
         from ftds.server.app import create_server, run_server
         from ftds.tools.config import load_settings
 
-        server_options = {"host": options.host, "port": options.port, "roots": [str(r) for r in options.roots or []]}
+        roots = [str(root) for root in options.roots] if options.roots else None
         try:
             settings = load_settings(
-                options.config, server={k: v for k, v in server_options.items() if v not in (None, [])}
+                options.config, server={"host": options.host, "port": options.port, "roots": roots}
             )
         except (FileNotFoundError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)

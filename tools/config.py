@@ -336,10 +336,17 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def _without_unset(section: Any) -> Any:
+    return {key: value for key, value in section.items() if value is not None} if isinstance(section, dict) else section
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from flags (``overrides``, nested dicts per section), env, the config file and defaults."""
+    """Settings from flags (``overrides``, nested dicts per section), env, the config file and defaults.
+
+    None, for a section or for a value in one, means "not given" (a flag left unset): the lower layers decide."""
+    given = {name: _without_unset(section) for name, section in overrides.items() if section is not None}
     token = _config_file.set(find_config_file(config_file))
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**given)
     finally:
         _config_file.reset(token)

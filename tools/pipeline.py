@@ -78,7 +78,7 @@ def revision_exhausted(flagged: Sequence[tuple[Sample, ReviewVerdict]], rounds_d
 
 
 def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> ItemOutcome:
-    if verdict.reviewer == "precheck":
+    if verdict.from_precheck:
         reason, detail = verdict.rationale, f"after {rounds_done} revision(s): {sample.question[:200]}"
     else:
         reason = "review:not_fixed_by_revision" if rounds_done else "review:needs_revision"

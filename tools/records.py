@@ -107,6 +107,9 @@ class PairCritique(BaseModel):
     reason: str = Field(default="", description="Reason code for reject/failed, e.g. precheck:unsupported.")
 
 
+PRECHECK = "precheck"  # ReviewVerdict.reviewer of a verdict the pre-check gave
+
+
 class ReviewVerdict(BaseModel):
     """The reviewer's judgement on one sample."""
 
@@ -116,6 +119,11 @@ class ReviewVerdict(BaseModel):
     rationale: str = ""
     feedback: str = Field(default="", description="What to change, when the decision is 'revise'.")
     reviewer: str = Field(default="", description="Which check decided: a model name or 'precheck'.")
+
+    @property
+    def from_precheck(self) -> bool:
+        """Decided by the lexical pre-check, not a model: ``rationale`` then holds the pre-check's reason code."""
+        return self.reviewer == PRECHECK
 
 
 class Sample(BaseModel):

@@ -27,6 +27,7 @@ from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.prompts import domain_preset, load_template
 from ftds.tools.records import (
+    PRECHECK,
     Chunk,
     Decision,
     ItemOutcome,
@@ -99,7 +100,7 @@ def precheck_revision(reason: str, language: str) -> ReviewVerdict | None:
         total=0.0,
         rationale=reason,
         feedback=feedback.get(language, feedback["en"]),
-        reviewer="precheck",
+        reviewer=PRECHECK,
     )
 
 
@@ -252,10 +253,9 @@ async def review_samples(
     to_review: list[Sample] = []
     for sample in samples:
         reason = precheck(sample, chunk.text, language, grounded=grounded)
-        revision = precheck_revision(reason, language) if reason is not None else None
         if reason is None:
             to_review.append(sample)
-        elif revision is not None:
+        elif (revision := precheck_revision(reason, language)) is not None:
             result.to_revise[sample.sample_id] = revision
         else:
             result.rejected.append(
@@ -361,7 +361,7 @@ async def critique_pairs(
     for index, sample in enumerate(samples, 1):
         verdict = review.scored.get(sample.sample_id) or review.to_revise.get(sample.sample_id)
         outcome = outcomes.get(sample.sample_id)
-        if verdict is not None and verdict.reviewer == "precheck":  # a pre-check failure a rewrite can mend
+        if verdict is not None and verdict.from_precheck:  # a pre-check failure a rewrite can mend
             critiques.append(
                 PairCritique(
                     index=index,

@@ -30,6 +30,8 @@ from ftds.tools.generate import (
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk, ItemOutcome, ReviewVerdict, Sample, TokenUsage
 
+Flagged = tuple[Sample, ReviewVerdict | str]  # a sample and its verdict, or plain feedback text
+
 
 class RevisedPair(BaseModel):
     index: int
@@ -48,7 +50,7 @@ def feedback_text(verdict: ReviewVerdict | str) -> str:
     return verdict.feedback or verdict.rationale
 
 
-def _format_items(items: Sequence[tuple[Sample, ReviewVerdict | str]]) -> str:
+def _format_items(items: Sequence[Flagged]) -> str:
     return "\n".join(
         f"{n}. Q: {sample.question}\n   A: {sample.answer}\n   Feedback: {feedback_text(verdict)}"
         for n, (sample, verdict) in enumerate(items, 1)
@@ -64,14 +66,9 @@ class AskedQuestions(BaseModel):
     questions: list[AskedQuestion]
 
 
-Flagged = tuple[Sample, ReviewVerdict | str]
-
-
 def _needs_question_form(verdict: ReviewVerdict | str) -> bool:
     return (
-        isinstance(verdict, ReviewVerdict)
-        and verdict.reviewer == "precheck"
-        and verdict.rationale == "precheck:not_a_question"
+        isinstance(verdict, ReviewVerdict) and verdict.from_precheck and verdict.rationale == "precheck:not_a_question"
     )
 
 
