@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from ftds.tools.ingest.base import LoadError
@@ -120,15 +121,13 @@ def _line_number_gutter(lines: list[str], min_run: int = 5) -> set[int]:
     return found
 
 
-def join_pages(pages: list[str]) -> tuple[str, list[int]]:
-    """Clean each page and join them with a blank line; returns the text and where each page starts.
-
-    An empty page starts where the next page with text starts, so no offset is attributed to it."""
+def join_blocks(bodies: Iterable[str]) -> tuple[str, list[int | None]]:
+    """Join the non-empty blocks with a blank line; returns the text and, per block, where it starts in it
+    (None for an empty block, which is left out)."""
     parts: list[str] = []
     starts: list[int | None] = []
     offset = 0
-    for page in pages:
-        body = clean_text(page, join_hyphens=True).rstrip("\n")
+    for body in bodies:
         if not body:
             starts.append(None)
             continue
@@ -138,7 +137,14 @@ def join_pages(pages: list[str]) -> tuple[str, list[int]]:
         starts.append(offset)
         parts.append(body)
         offset += len(body)
-    text = "".join(parts)
+    return "".join(parts), starts
+
+
+def join_pages(pages: list[str]) -> tuple[str, list[int]]:
+    """Clean each page and join them with a blank line; returns the text and where each page starts.
+
+    An empty page starts where the next page with text starts, so no offset is attributed to it."""
+    text, starts = join_blocks(clean_text(page, join_hyphens=True).rstrip("\n") for page in pages)
     resolved: list[int] = []
     following = len(text)
     for start in reversed(starts):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ftds.tools.config import ChunkSettings, IngestSettings
 from ftds.tools.ingest.base import Extracted, LoadError
-from ftds.tools.ingest.cleaning import clean_text, decode_bytes, join_pages, strip_page_furniture
+from ftds.tools.ingest.cleaning import clean_text, decode_bytes, join_blocks, join_pages, strip_page_furniture
 from ftds.tools.ingest.registry import READERS, reader_for, unsupported_reason
 from ftds.tools.ingest.safety import check_size
 from ftds.tools.language import detect_language
@@ -48,20 +48,10 @@ def _document(extracted: Extracted, source: str, path: Path) -> Document:
     if extracted.pages is not None:
         text, page_starts = join_pages(strip_page_furniture(extracted.pages))
     elif extracted.records is not None:
-        parts: list[str] = []
-        offset = 0
-        for label, record in extracted.records:
-            body = clean_text(record).rstrip("\n")
-            if not body:
-                continue
-            if parts:
-                parts.append("\n\n")
-                offset += 2
-            record_starts.append(offset)
-            labels.append(label)
-            parts.append(body)
-            offset += len(body)
-        text = "".join(parts) + "\n" if parts else ""
+        joined, starts = join_blocks(clean_text(record).rstrip("\n") for _, record in extracted.records)
+        record_starts = [start for start in starts if start is not None]
+        labels = [label for (label, _), start in zip(extracted.records, starts, strict=True) if start is not None]
+        text = joined + "\n" if joined else ""
     else:
         text = clean_text(extracted.text or "", join_hyphens=extracted.format == "text")
     if not text.strip():
