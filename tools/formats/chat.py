@@ -43,15 +43,18 @@ def _put_common(record: dict[str, Any], conv: Conversation) -> dict[str, Any]:
         record["system"] = conv.system
     if conv.tools:
         record["tools"] = conv.tools
-    if conv.media:
-        for kind, files in conv.media.items():
-            if files:
-                record[kind] = list(files)
+    return _put_media_and_extras(record, conv)
+
+
+def _put_media_and_extras(record: dict[str, Any], conv: Conversation) -> dict[str, Any]:
+    """Media files, the KTO tag and unknown columns, the same in every chat format (known keys win)."""
+    for kind, files in conv.media.items():
+        if files:
+            record[kind] = list(files)
     if conv.kto_tag is not None:
         record["kto_tag"] = conv.kto_tag
     for key, value in conv.extra.items():
-        if key not in record:
-            record[key] = value
+        record.setdefault(key, value)
     return record
 
 
@@ -321,11 +324,4 @@ def write_openai(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
     if conv.is_preference:
         record["chosen"] = {"role": "assistant", "content": conv.chosen}
         record["rejected"] = {"role": "assistant", "content": conv.rejected}
-    for kind, files in conv.media.items():
-        if files:
-            record[kind] = list(files)
-    if conv.kto_tag is not None:
-        record["kto_tag"] = conv.kto_tag
-    for key, value in conv.extra.items():
-        record.setdefault(key, value)
-    return record
+    return _put_media_and_extras(record, conv)
