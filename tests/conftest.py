@@ -59,6 +59,11 @@ def fake_llm_overrides(server: FakeOpenAIServer, **extra: object) -> dict[str, o
     }
 
 
+def fake_llm_flags(server: FakeOpenAIServer) -> list[str]:
+    """The ``ftds-agent`` flags that point a CLI run at the fake OpenAI-compatible server."""
+    return ["--backend", "openai", "--model", "fake", "--base-url", server.base_url]
+
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any connection or name lookup beyond this machine fails, as on a machine with the network off."""

@@ -7,7 +7,7 @@ from ftds.agents.context import BuildContext
 from ftds.agents.graph import run_build
 from ftds.tools.config import load_settings
 from ftds.tools.llm import make_chat_model
-from tests.conftest import fake_llm_overrides, run_cli
+from tests.conftest import fake_llm_flags, fake_llm_overrides, run_cli
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
 
 
@@ -112,12 +112,7 @@ def test_cli_build_reports_partial_result_with_its_exit_code(tmp_path: Path, law
             str(inputs),
             "--out",
             str(tmp_path / "o"),
-            "--backend",
-            "openai",
-            "--model",
-            "fake",
-            "--base-url",
-            server.base_url,
+            *fake_llm_flags(server),
             "--max-chunks",
             "3",
             "--json",
@@ -137,12 +132,7 @@ def test_cli_build_without_input_distils_from_the_domain_topic_and_says_so(tmp_p
             "law",
             "--out",
             str(tmp_path / "o"),
-            "--backend",
-            "openai",
-            "--model",
-            "fake",
-            "--base-url",
-            server.base_url,
+            *fake_llm_flags(server),
             cwd=tmp_path,
         )
     assert "distilling from the domain topic" in result.stderr

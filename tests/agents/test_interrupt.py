@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import fake_llm_flags
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
 
 
@@ -20,7 +21,7 @@ def test_ctrl_c_stops_cleanly_and_prints_how_to_resume(tmp_path: Path, law_file:
 
     env = {**os.environ, "FTDS_LLM__CONCURRENCY": "1"}
     with FakeOpenAIServer(FakeServerConfig(on_request=interrupt_on_third_call, latency_s=0.05)) as server:
-        llm = ["--backend", "openai", "--model", "fake", "--base-url", server.base_url]
+        llm = fake_llm_flags(server)
         victim["process"] = subprocess.Popen(
             [
                 sys.executable,
@@ -85,12 +86,7 @@ def test_a_large_run_over_the_whole_statute_corpus_accounts_for_every_item(tmp_p
                 str(tmp_path / "o"),
                 "--max-chunks",
                 "60",
-                "--backend",
-                "openai",
-                "--model",
-                "fake",
-                "--base-url",
-                server.base_url,
+                *fake_llm_flags(server),
                 "--json",
             ],
             capture_output=True,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import fake_llm_flags
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, body_digest
 
 CHUNKS = "4"  # 1 label-tree call, 4 generation calls, then 4 review calls, one at a time
@@ -20,12 +21,7 @@ def _build_cmd(server: FakeOpenAIServer, *args: str) -> list[str]:
         "ftds.agents.cli",
         "build",
         *args,
-        "--backend",
-        "openai",
-        "--model",
-        "fake",
-        "--base-url",
-        server.base_url,
+        *fake_llm_flags(server),
         "--json",
     ]
 
