@@ -11,7 +11,6 @@ import typer
 
 from ftds.agents import cli_build, cli_dataset, cli_ingest, cli_sources  # noqa: F401  (registers their verbs)
 from ftds.agents.cli_common import (
-    EXIT_FATAL,
     ConfigOpt,
     JsonOpt,
     app,
@@ -19,6 +18,7 @@ from ftds.agents.cli_common import (
     models_app,
     settings_from,
 )
+from ftds.agents.exit_codes import EXIT_FATAL
 
 
 @app.command(

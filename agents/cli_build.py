@@ -11,15 +11,13 @@ from typing import Annotated
 import typer
 
 from ftds.agents.cli_common import (
-    EXIT_FATAL,
-    EXIT_OK,
-    EXIT_PARTIAL,
     ConfigOpt,
     JsonOpt,
     app,
     fail,
     settings_from,
 )
+from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from ftds.agents.progress import make_reporter
 from ftds.tools.records import RunSummary
 

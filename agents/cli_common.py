@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE  # noqa: F401  (for the verbs)
+from ftds.agents.exit_codes import EXIT_USAGE
 from ftds.tools.config import Settings, load_settings
 
 app = typer.Typer(

@@ -9,16 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from ftds.agents.cli_common import (
-    EXIT_FATAL,
-    EXIT_OK,
-    EXIT_PARTIAL,
-    EXIT_USAGE,
     ConfigOpt,
     JsonOpt,
     app,
     fail,
     settings_from,
 )
+from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 # Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
 FORMAT_CHOICES = "alpaca, sharegpt, openai, trl, kto, cot, domain, reward, classification, pretrain, multimodal"

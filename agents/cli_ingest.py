@@ -13,15 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ftds.agents.cli_common import (
-    EXIT_FATAL,
-    EXIT_OK,
-    EXIT_PARTIAL,
     ConfigOpt,
     JsonOpt,
     app,
     fail,
     settings_from,
 )
+from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from ftds.tools.config import ChunkStrategy
 from ftds.tools.records import FileReport
 

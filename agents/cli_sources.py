@@ -9,15 +9,13 @@ from typing import Annotated
 import typer
 
 from ftds.agents.cli_common import (
-    EXIT_FATAL,
-    EXIT_OK,
-    EXIT_PARTIAL,
     ConfigOpt,
     JsonOpt,
     app,
     fail,
     settings_from,
 )
+from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 
 sources_app = typer.Typer(help="Search public dataset registries, check licences, load samples.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
