@@ -126,6 +126,32 @@ class ReviewVerdict(BaseModel):
         return self.reviewer == PRECHECK
 
 
+class EvidenceSpan(BaseModel):
+    """A stretch of the source document that supports an answer, located by code (never taken on the model's
+    word): ``char_start``/``char_end`` index the cleaned document text, like :class:`Provenance`."""
+
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    text: str = Field(description="The document text at that span.")
+    match: Literal["exact", "near"] = Field(default="exact", description="How the quote was found in the chunk.")
+    score: float = Field(default=1.0, ge=0, le=1, description="Similarity of the quote to the span (1 = exact).")
+
+
+class CheckResult(BaseModel):
+    """One verdict of one check on one sample (evidence located, round trip, key terms, facts, judge ...)."""
+
+    name: str = Field(description="The check, e.g. 'evidence', 'round_trip', 'key_terms', 'facts', 'judge'.")
+    passed: bool
+    detail: str = Field(default="", description="Why it failed, or what it compared.")
+
+
+class Rejection(BaseModel):
+    """Why a whole sample was not accepted; kept with the sample in ``rejected.jsonl`` so it can be rescued."""
+
+    reason: str = Field(description="Reason code, e.g. 'precheck:unsupported' or 'duplicate'.")
+    detail: str = ""
+
+
 class Sample(BaseModel):
     """One generated training example with everything needed to audit it."""
 
@@ -148,6 +174,11 @@ class Sample(BaseModel):
     chain_of_thought: list[str] | None = Field(default=None, description="CoT tasks: the reasoning steps.")
     rejected_answer: str | None = Field(default=None, description="Preference tasks: the worse candidate.")
     reward_score: float | None = Field(default=None, ge=0, le=5, description="Reward tasks: score 0..5.")
+    evidence: list[EvidenceSpan] = Field(
+        default_factory=list, description="Spans of the source document that support the answer (code-located)."
+    )
+    checks: list[CheckResult] = Field(default_factory=list, description="Every check run on the sample.")
+    rejection: Rejection | None = Field(default=None, description="Set on samples kept in rejected.jsonl.")
 
     @classmethod
     def new_id(cls, chunk_id: str, question: str, answer: str) -> str:
