@@ -18,25 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from ftds.tools.records import Sample, content_hash
 from ftds.tools.studio import store
-from ftds.tools.studio.models import DatasetInfo, StudioError
+from ftds.tools.studio.models import ImportResult, StudioError
 from ftds.tools.studio.store import Workspace, datasets, samples
 
 REJECTED_FILE = "rejected.jsonl"
 LABEL_TREE_FILES = ("labels.yaml", "labels.yml", "labels.json", "label_tree.yaml", "label_tree.json")
 _CHAT_FORMATS = ("alpaca", "sharegpt", "openai")
-
-
-class ImportResult(BaseModel):
-    dataset: DatasetInfo
-    added: int = 0
-    updated: int = 0
-    kept: int = Field(default=0, description="Samples a person changed, left as they are by a re-read.")
-    errors: list[str] = Field(default_factory=list, description="Lines or records that could not be read.")
 
 
 def sample_files(folder: Path) -> list[tuple[Path, str]]:

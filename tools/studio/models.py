@@ -156,4 +156,53 @@ class PairAgreement(BaseModel):
     matrix: dict[str, dict[str, int]]
 
 
+TEXT_FIELDS = ("question", "answer", "reasoning", "rejected_answer")
+
+
+class BulkOp(BaseModel):
+    """One bulk change over the samples a filter selects."""
+
+    kind: Literal["decide", "replace", "relabel"]
+    filter: SampleFilter = Field(default_factory=SampleFilter)
+    decision: Decision | None = Field(default=None, description="decide: accept or reject")
+    reason: str = Field(default="", description="decide: why (required to reject)")
+    find: str = Field(default="", description="replace: text (or regular expression) to find")
+    replace: str = Field(default="", description="replace: replacement")
+    fields: list[str] = Field(default_factory=lambda: list(TEXT_FIELDS), description="replace: fields searched")
+    regex: bool = False
+    case_sensitive: bool = True
+    label: str | None = Field(default=None, description="relabel: the new label ('' removes the label)")
+
+
+class ImportResult(BaseModel):
+    dataset: DatasetInfo
+    added: int = 0
+    updated: int = 0
+    kept: int = Field(default=0, description="Samples a person changed, left as they are by a re-read.")
+    errors: list[str] = Field(default_factory=list, description="Lines or records that could not be read.")
+
+
+class RecordProblem(BaseModel):
+    sample_id: str
+    message: str
+
+
+class ValidationSummary(BaseModel):
+    format: str
+    total: int
+    valid: int
+    ok: bool
+    errors: list[RecordProblem] = Field(default_factory=list)
+
+
+class ExportSummary(BaseModel):
+    out_dir: str
+    format: str
+    counts: dict[str, int]
+    files: dict[str, str]
+    rejected: int
+    errors: list[RecordProblem] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
 SampleDetail.model_rebuild()

@@ -13,10 +13,10 @@ import json
 import re
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Row
 
 from ftds.tools.records import Sample
@@ -24,6 +24,7 @@ from ftds.tools.studio import store
 from ftds.tools.studio.models import (
     ApplyResult,
     AuditEntry,
+    BulkOp,
     Conflict,
     DatasetInfo,
     Decision,
@@ -40,7 +41,6 @@ from ftds.tools.studio.models import (
 from ftds.tools.studio.store import Workspace, audit, audit_changes, datasets, samples
 
 EDITABLE_FIELDS = frozenset(Sample.model_fields) - {"sample_id", "provenance", "rejection"}
-TEXT_FIELDS = ("question", "answer", "reasoning", "rejected_answer")
 MAX_PAGE = 500
 
 # --- datasets --------------------------------------------------------------------------------------------
@@ -618,21 +618,6 @@ def undo(ws: Workspace, dataset: int | str, actor: str, audit_id: int | None = N
 
 
 # --- bulk changes by plan ----------------------------------------------------------------------------------
-
-
-class BulkOp(BaseModel):
-    """One bulk change over the samples a filter selects."""
-
-    kind: Literal["decide", "replace", "relabel"]
-    filter: SampleFilter = Field(default_factory=SampleFilter)
-    decision: Decision | None = Field(default=None, description="decide: accept or reject")
-    reason: str = Field(default="", description="decide: why (required to reject)")
-    find: str = Field(default="", description="replace: text (or regular expression) to find")
-    replace: str = Field(default="", description="replace: replacement")
-    fields: list[str] = Field(default_factory=lambda: list(TEXT_FIELDS), description="replace: fields searched")
-    regex: bool = False
-    case_sensitive: bool = True
-    label: str | None = Field(default=None, description="relabel: the new label ('' removes the label)")
 
 
 def _bulk_wanted(op: BulkOp, state: dict[str, Any], actor: str) -> dict[str, Any]:

@@ -15,37 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field
 
 from ftds.tools.records import Sample
 from ftds.tools.studio import store
-from ftds.tools.studio.models import StudioError
+from ftds.tools.studio.models import ExportSummary, RecordProblem, StudioError, ValidationSummary
 from ftds.tools.studio.store import Workspace, audit, audit_changes, samples
 
 SplitMode = Literal["keep", "recompute"]
-
-
-class RecordProblem(BaseModel):
-    sample_id: str
-    message: str
-
-
-class ValidationSummary(BaseModel):
-    format: str
-    total: int
-    valid: int
-    ok: bool
-    errors: list[RecordProblem] = Field(default_factory=list)
-
-
-class ExportSummary(BaseModel):
-    out_dir: str
-    format: str
-    counts: dict[str, int]
-    files: dict[str, str]
-    rejected: int
-    errors: list[RecordProblem] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
 
 
 def _rows(ws: Workspace, dataset_id: int, decision: str) -> list[Any]:
