@@ -147,6 +147,7 @@ class ImportBody(BaseModel):
     name: str | None = None
     mapping: dict[str, str] = Field(default_factory=dict)
     source_format: str = "auto"
+    documents: list[str] = Field(default_factory=list, description="Input documents (for the source passages).")
 
 
 async def import_dataset(request: Request, ctx: StudioContext) -> Any:
@@ -159,6 +160,7 @@ async def import_dataset(request: Request, ctx: StudioContext) -> Any:
         name=body.name or None,
         mapping=body.mapping,
         source_format=body.source_format,
+        documents=[ctx.path(raw) for raw in body.documents],
         runs_dir=ctx.runs_dir,
     )
 

@@ -182,6 +182,13 @@ def test_relabel_across_the_dataset(ws: Workspace, build_folder: Path) -> None:
     assert plan.samples == 4 and all(c.after == "数据安全/制度" for c in plan.changes)
     ops.apply(ws, name, op, "ann", plan.fingerprint)
     assert ops.list_samples(ws, name, SampleFilter(label="数据安全/制度")).total == 8
+    new_label = BulkOp(kind="relabel", filter=SampleFilter(label="总则"), label="附则/过渡")
+    ops.apply(ws, name, new_label, "ann", ops.preview(ws, name, new_label).fingerprint)
+    assert taxonomy.get_tree(ws, name)[-2:] == ["附则", "附则/过渡"]  # a new label joins the tree
+    ops.undo(ws, name, "ann")
+    assert (
+        "附则" not in taxonomy.get_tree(ws, name) and ops.list_samples(ws, name, SampleFilter(label="总则")).total == 4
+    )
 
 
 def test_label_tree_edits_move_samples_with_them_and_undo_as_one(ws: Workspace, build_folder: Path) -> None:

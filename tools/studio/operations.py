@@ -740,6 +740,15 @@ def apply(ws: Workspace, dataset: int | str, op: BulkOp, actor: str, fingerprint
             states.append((row.id, state))
             recorded.extend(("sample", row.id, c) for c in full)
         _write_states(conn, states)
+        if op.kind == "relabel" and op.label:  # a new label joins the tree, in the same undoable step
+            from ftds.tools.studio.taxonomy import label_paths, replace_label_paths
+
+            tree = label_paths(conn, dataset_id)
+            parts = op.label.split("/")
+            wanted = list(dict.fromkeys([*tree, *("/".join(parts[: i + 1]) for i in range(len(parts)))]))
+            if wanted != tree:
+                replace_label_paths(conn, dataset_id, wanted)
+                recorded.append(("label", 0, FieldChange(sample_id="", field="tree", before=tree, after=wanted)))
         summary = _summary(op, len(planned))
         audit_id = store.record_audit(conn, dataset_id, actor, f"bulk-{op.kind}", summary, recorded)
         if op.kind == "decide":

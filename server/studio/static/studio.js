@@ -11,6 +11,7 @@ const state = {
   sort: "position", desc: false, offset: 0, limit: 50,
   page: null, selected: -1, detail: null, editing: false,
   liveTimer: null,
+  ticket: 0,            // bumped on every navigation: a page whose data arrives late does not draw over another
 };
 
 // --- helpers ---------------------------------------------------------------------------------------------
@@ -60,7 +61,9 @@ function qs(params) {
 }
 
 // --- routing -----------------------------------------------------------------------------------------------
+function stale(ticket) { return ticket !== state.ticket; }
 function route() {
+  state.ticket += 1;
   const parts = location.hash.replace(/^#\/?/, "").split("/");
   clearInterval(state.liveTimer);
   if (parts[0] === "d" && parts[1]) {
@@ -81,8 +84,9 @@ function renderNav(page) {
   $("#dataset-name").textContent = state.dataset ? `${state.dataset.name} · v${state.dataset.version}` : "";
 }
 async function openDataset(id, page) {
+  const ticket = state.ticket;
   const info = await guarded(() => api("GET", `/api/datasets/${id}`));
-  if (!info) return;
+  if (!info || stale(ticket)) return;
   if (!state.dataset || state.dataset.id !== id) {
     Object.assign(state, { filter: {}, offset: 0, selected: -1, detail: null, sort: "position", desc: false });
   }
@@ -110,6 +114,7 @@ async function showDatasets() {
         <input id="import-path" size="48" data-i18n-placeholder="path" required>
         <input id="import-name" size="16" data-i18n-placeholder="importName">
         <input id="import-map" size="36" data-i18n-placeholder="mapping">
+        <input id="import-docs" size="36" data-i18n-placeholder="documents">
         <button class="primary" data-i18n="import"></button>
       </form></section>`;
   applyI18n(view);
@@ -122,6 +127,7 @@ async function showDatasets() {
     });
     const result = await guarded(() => api("POST", "/api/datasets/import", {
       path: $("#import-path").value.trim(), name: $("#import-name").value.trim() || null, mapping,
+      documents: $("#import-docs").value.split(",").map((p) => p.trim()).filter(Boolean),
     }));
     if (result) {
       toast(`${result.dataset.name}: ${result.added} ${t("samplesWord")}` + (result.errors.length ? ` (${result.errors.length} ✗)` : ""));
@@ -132,9 +138,10 @@ async function showDatasets() {
   listDatasets();
 }
 async function listDatasets() {
+  const ticket = state.ticket;
   const items = await guarded(() => api("GET", "/api/datasets"));
-  if (!items) return;
   const box = $("#dataset-list");
+  if (!items || stale(ticket) || !box) return;
   if (!items.length) { box.innerHTML = `<p class="muted">${esc(t("noDatasets"))}</p>`; return; }
   box.innerHTML = `<table id="datasets-table"><thead><tr>
     <th>${esc(t("name"))}</th><th>${esc(t("task"))}</th><th>${esc(t("format"))}</th><th>${esc(t("status"))}</th>
@@ -155,7 +162,9 @@ async function listDatasets() {
 // --- review page --------------------------------------------------------------------------------------------
 async function showReview() {
   const view = $("#view");
+  const ticket = state.ticket;
   state.facets = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/facets`)) || { labels: [], sources: [], reviewers: [], checks: [], splits: [] };
+  if (stale(ticket)) return;
   const f = state.facets;
   const options = (values, selected) => values.map((v) => `<option value="${esc(v)}" ${v === selected ? "selected" : ""}>${esc(v)}</option>`).join("");
   view.innerHTML = `<div class="review">
@@ -247,8 +256,9 @@ function filterBody() {
 }
 async function loadPage(keepSelection) {
   const params = { ...filterParams(), sort: state.sort, desc: state.desc ? 1 : "", offset: state.offset, limit: state.limit };
+  const ticket = state.ticket;
   const page = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/samples?${qs(params)}`));
-  if (!page) return;
+  if (!page || stale(ticket)) return;
   state.page = page;
   const body = $("#samples tbody");
   if (!body) return;
@@ -483,8 +493,9 @@ function closeModal() { $("#modal").hidden = true; $("#modal-box").innerHTML = "
 
 // --- labels page --------------------------------------------------------------------------------------------
 async function showLabels() {
+  const ticket = state.ticket;
   const data = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/labels`));
-  if (!data) return;
+  if (!data || stale(ticket)) return;
   const counts = Object.fromEntries(data.balance.labels.map((c) => [c.label, c]));
   const max = Math.max(1, ...data.balance.labels.map((c) => c.accepted));
   const node = (n) => {
@@ -524,9 +535,10 @@ async function showLabels() {
 
 // --- team page ----------------------------------------------------------------------------------------------
 async function showTeam() {
+  const ticket = state.ticket;
   const data = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/team`));
   const tree = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/labels`));
-  if (!data || !tree) return;
+  if (!data || !tree || stale(ticket)) return;
   const opts = tree.paths.map((p) => `<option value="${esc(p)}">${esc(p)}</option>`).join("");
   $("#view").innerHTML = `<div class="two">
     <section class="card"><h2>${esc(t("assignments"))}</h2>
@@ -590,8 +602,9 @@ async function showExport() {
       <p class="muted">${esc(result.out_dir)}</p>${result.errors.length ? `<ul class="errors">${result.errors.slice(0, 20).map((e) => `<li>${esc(e.sample_id)}: ${esc(e.message)}</li>`).join("")}</ul>` : ""}
       <a id="download" class="primary" href="${esc(result.download)}" download><button type="button" class="primary">${esc(t("download"))}</button></a>`;
   });
+  const ticket = state.ticket;
   const log = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/history?limit=30`));
-  if (log) {
+  if (log && !stale(ticket)) {
     $("#audit-log").innerHTML = log.map((h) => `<li><b>${esc(h.actor)}</b> <span class="muted">${new Date(h.at * 1000).toLocaleString()}</span> ${esc(h.summary)}${h.undone ? " (undone)" : ""}</li>`).join("");
   }
 }
