@@ -48,7 +48,7 @@ class PostgresServer:
         self.user = "postgres" if os.geteuid() == 0 else None
         if self.user:
             shutil.chown(self.root, self.user)
-        self._run([initdb, "-D", str(self.data), "-U", "studio", "--auth=trust", "-E", "UTF8", "--no-locale"])
+        self._run([initdb, "-D", str(self.data), "-U", "studio", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run([pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start"])
         self.counter = 0

@@ -222,7 +222,12 @@ async function showReview() {
   $$("#filters select, #filters input[type=number], #filters input[type=checkbox]").forEach((el) => el.addEventListener("change", update));
   let timer = null;
   $("#f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 250); });
-  $("#f-clear").addEventListener("click", () => { state.filter = {}; showReview(); });
+  $("#f-clear").addEventListener("click", () => {
+    ["#f-label", "#f-reviewer"].forEach((sel) => { $(sel).value = "*"; });
+    ["#f-decision", "#f-min", "#f-max", "#f-check", "#f-source", "#f-split", "#f-q"].forEach((sel) => { $(sel).value = ""; });
+    $("#f-mine").checked = false;
+    update();
+  });
   $$("#samples th.sortable").forEach((th) => th.addEventListener("click", () => {
     if (state.sort === th.dataset.sort) state.desc = !state.desc; else { state.sort = th.dataset.sort; state.desc = th.dataset.sort === "score"; }
     state.offset = 0; loadPage();
