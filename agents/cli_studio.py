@@ -32,6 +32,10 @@ def studio(
     mapping: Annotated[
         list[str] | None, typer.Option("--map", help="Column mapping for dataset files: target=source (repeatable).")
     ] = None,
+    docs: Annotated[
+        list[Path] | None,
+        typer.Option("--docs", help="The build's input documents (folder or files): the sample view shows passages."),
+    ] = None,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -64,12 +68,14 @@ def studio(
         try:
             existing = known.get(path.resolve())
             if existing is not None and path.is_dir():
-                result = importing.sync_build(ws, existing.id, settings.runs_dir)
+                result = importing.sync_build(ws, existing.id, settings.runs_dir, docs or [])
             elif existing is not None:
                 imported.append({"path": str(path), "dataset": existing.name, "added": 0, "errors": []})
                 continue
             else:
-                result = importing.import_path(ws, path, mapping=columns, runs_dir=settings.runs_dir)
+                result = importing.import_path(
+                    ws, path, mapping=columns, documents=docs or [], runs_dir=settings.runs_dir
+                )
         except StudioError as exc:
             raise fail(f"{path}: {exc}", EXIT_USAGE) from None
         imported.append(

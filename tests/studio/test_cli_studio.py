@@ -28,7 +28,10 @@ def _stop(server: subprocess.Popen[str]) -> None:
 def test_studio_imports_a_build_and_serves_it_on_loopback(tmp_path: Path, build_folder: Path) -> None:
     port = _free_port()
     workspace = ["--workspace", str(tmp_path / "ws"), "--port", str(port)]
-    server, started = _start(tmp_path, str(build_folder), *workspace)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "law.md").write_text("第一条 数据处理包括数据的收集、存储、使用。\n", encoding="utf-8")
+    server, started = _start(tmp_path, str(build_folder), *workspace, "--docs", str(docs))
     try:
         assert started["url"] == f"http://127.0.0.1:{port}/"
         assert started["imported"][0]["added"] == 15  # type: ignore[index]
@@ -41,6 +44,8 @@ def test_studio_imports_a_build_and_serves_it_on_loopback(tmp_path: Path, build_
                 return False
 
         wait_for(answers, timeout=30)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/datasets/1/samples/s001", timeout=10) as response:
+            assert json.loads(response.read())["passage"] == "第一条 数据处理包括数据的收集、存储、使用。\n"[:20]
     finally:
         _stop(server)
     server, again = _start(tmp_path, str(build_folder), *workspace)

@@ -238,7 +238,9 @@ def _unique(items: list[tuple[dict[str, Any], str]]) -> list[tuple[dict[str, Any
     return out
 
 
-def sync_build(ws: Workspace, dataset: int | str, runs_dir: Path | None = None) -> ImportResult:
+def sync_build(
+    ws: Workspace, dataset: int | str, runs_dir: Path | None = None, documents: Sequence[Path] = ()
+) -> ImportResult:
     """Re-read a build folder: add new samples, refresh the ones nobody has touched, keep reviewed ones."""
     from ftds.tools.studio.operations import get_dataset
 
@@ -298,8 +300,9 @@ def sync_build(ws: Workspace, dataset: int | str, runs_dir: Path | None = None) 
         if run is not None:
             status = "live" if run[0] == "running" else "finished"
             conn.execute(sa.update(datasets).where(datasets.c.id == info.id).values(status=status))
-            if run[1]:
-                _load_documents(conn, info.id, [Path(p) for p in run[1]], errors)
+        inputs = [*documents, *(Path(p) for p in (run[1] if run else []))]
+        if inputs:
+            _load_documents(conn, info.id, inputs, errors)
         _remember_files(conn, info.id, [path for path, _ in files])
         if added or updated:
             store.record_audit(conn, info.id, "importer", "sync", f"sync: {added} new, {updated} refreshed", [])
