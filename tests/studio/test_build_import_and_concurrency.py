@@ -35,13 +35,13 @@ async def test_a_fake_llm_build_imports_with_its_passages_and_evidence_offsets(t
     assert sum(exported.counts.values()) == summary.accepted
 
 
-def test_two_reviewers_editing_the_same_dataset_at_once_lose_no_edit(tmp_path: Path) -> None:
+def test_two_reviewers_editing_the_same_dataset_at_once_lose_no_edit(tmp_path: Path, backend: str) -> None:
     folder = write_build(tmp_path / "b", {"train": [sample(i, "A") for i in range(20)]}, [])
-    importing.import_build(open_workspace(tmp_path / "ws"), folder, name="d")
+    importing.import_build(open_workspace(backend), folder, name="d")
     errors: list[BaseException] = []
 
     def reviewer(name: str, field: str) -> None:
-        ws = open_workspace(tmp_path / "ws")  # its own engine and connections: another session
+        ws = open_workspace(backend)  # its own engine and connections: another session
         try:
             for round_ in range(3):
                 for index in range(20):
@@ -62,7 +62,7 @@ def test_two_reviewers_editing_the_same_dataset_at_once_lose_no_edit(tmp_path: P
     for thread in threads:
         thread.join(timeout=300)
     assert not errors, errors
-    ws = open_workspace(tmp_path / "ws")
+    ws = open_workspace(backend)
     for index in range(20):
         data = ops.get_sample(ws, "d", f"s{index:03d}").sample
         assert data["question"] == f"ann 2 {index}" and data["answer"] == f"bob 2 {index}"

@@ -353,3 +353,22 @@ def test_a_running_build_is_re_read_new_samples_appear_and_reviewed_ones_are_kep
     assert ops.get_sample(ws, "live", "s001").sample["answer"] == "reviewed"
     assert ops.get_sample(ws, "live", "s000").row.label == "B"
     assert ops.list_samples(ws, "live").total == 7
+
+
+def test_the_sample_view_shows_the_source_passage_around_chunk_and_evidence(ws: Workspace, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = "第一条 为了规范数据处理活动，制定本法。\n\n第二条 本法适用于境内的数据处理活动。\n"
+    (docs / "law.md").write_text(text, encoding="utf-8")
+    start = text.index("第二条")
+    quote = "适用于境内的数据处理活动"
+    evidence = {"char_start": text.index(quote), "char_end": text.index(quote) + len(quote), "text": quote}
+    item = sample(1, "A", evidence=[evidence])
+    item["provenance"] = {"source": "law.md", "char_start": start, "char_end": len(text)}
+    folder = write_build(tmp_path / "b", {"train": [item]}, [])
+    importing.import_build(ws, folder, name="p", documents=[docs])
+    detail = ops.get_sample(ws, "p", "s001")
+    assert detail.passage == text[start:] and detail.passage_start == start
+    span = detail.sample["evidence"][0]
+    offset = detail.passage_start
+    assert detail.passage[span["char_start"] - offset : span["char_end"] - offset] == quote

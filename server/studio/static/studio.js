@@ -413,9 +413,10 @@ async function decideCurrent(decision, reason) {
   if (result) {
     toast(`${r.sample_id}: ${t(decision)}`);
     await loadPage(false);
-    const next = Math.min(state.selected + 1, (state.page ? state.page.rows.length : 1) - 1);
-    const same = state.page && state.page.rows.findIndex((row) => row.sample_id === r.sample_id);
-    select(same >= 0 && same !== state.selected ? same : next >= 0 ? next : 0);
+    // move on: to the row after the decided one, or to the row now in its place if the filter dropped it
+    const rows = state.page ? state.page.rows : [];
+    const at = rows.findIndex((row) => row.sample_id === r.sample_id);
+    select(Math.max(0, Math.min(at >= 0 ? at + 1 : state.selected, rows.length - 1)));
   }
 }
 function rejectCurrent() {
