@@ -76,7 +76,7 @@ class StudioServer:
 
 def _shot(page: object, name: str) -> None:
     """A screenshot for docs/images, without the transient notices."""
-    page.evaluate("document.querySelector('#toast').replaceChildren()")  # type: ignore[attr-defined]
+    page.evaluate("document.querySelector('#toast')?.replaceChildren()")  # type: ignore[attr-defined]
     page.screenshot(path=str(IMAGES / name))  # type: ignore[attr-defined]
 
 
@@ -252,3 +252,104 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
     actions = [(entry.actor, entry.action) for entry in reversed(log)]
     assert ("王审阅", "edit") in actions and ("王审阅", "reject") in actions and ("王审阅", "accept") in actions
     assert ("王审阅", "bulk-relabel") in actions
+
+
+HOST_PAGE = """<!doctype html><html><body style="margin:0">
+<iframe id="app" sandbox="allow-scripts" style="width:1200px;height:760px;border:0"></iframe>
+<script>
+window.addEventListener("message", async (event) => {
+  const frame = document.getElementById("app").contentWindow;
+  const m = event.data;
+  if (event.source !== frame || !m || m.jsonrpc !== "2.0") return;
+  const reply = (result) => frame.postMessage({ jsonrpc: "2.0", id: m.id, result }, "*");
+  if (m.method === "ui/initialize") {
+    reply({ protocolVersion: "2026-01-26", hostInfo: { name: "test-host", version: "1" },
+            hostCapabilities: {}, hostContext: {} });
+  } else if (m.method === "ui/notifications/initialized") {
+    const input = { arguments: window.toolArgs };
+    frame.postMessage({ jsonrpc: "2.0", method: "ui/notifications/tool-input", params: input }, "*");
+    frame.postMessage({ jsonrpc: "2.0", method: "ui/notifications/tool-result", params: window.toolResult }, "*");
+  } else if (m.method === "tools/call") {
+    reply(await window.hostCallsTool(m.params.name, m.params.arguments));
+  } else if (m.id !== undefined) {
+    reply({});
+  }
+});
+</script></body></html>"""
+
+
+class McpSession:
+    """A real MCP client session on the ftds server, in its own event loop thread, callable from sync code."""
+
+    def __init__(self, root: Path) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._serve(root),), daemon=True)
+        self.thread.start()
+
+    async def _serve(self, root: Path) -> None:
+        from mcp import Client
+
+        from ftds.server.app import create_server
+        from ftds.tools.config import load_settings
+
+        async with Client(create_server(load_settings(server={"roots": [str(root)]}))) as client:
+            while (item := await self.queue.get()) is not None:
+                work, future = item  # type: ignore[misc]
+                try:
+                    future.set_result(await work(client))
+                except Exception as exc:
+                    future.set_exception(exc)
+
+    def run(self, work: object) -> object:
+        from concurrent.futures import Future
+
+        future: Future[object] = Future()
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (work, future))
+        return future.result(timeout=120)
+
+    def call(self, name: str, arguments: dict[str, object]) -> dict[str, object]:
+        result = self.run(lambda client: client.call_tool(name, arguments))
+        texts = [{"type": "text", "text": c.text} for c in result.content if hasattr(c, "text")]  # type: ignore[attr-defined]
+        return {"isError": result.is_error, "structuredContent": result.structured_content, "content": texts}  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
+        self.thread.join(timeout=60)
+
+
+def test_the_mcp_apps_review_view_reviews_through_the_host(
+    tmp_path: Path, build_folder: Path, browser_page: object
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    session = McpSession(tmp_path)
+    try:
+        session.call("studio_import", {"path": str(build_folder), "name": "law"})
+        html = session.run(lambda client: client.read_resource("ui://ftds/review")).contents[0].text  # type: ignore[attr-defined]
+        arguments = {"dataset": "law", "limit": 10}
+        first = session.call("studio_review", arguments)
+        page.expose_function("hostCallsTool", session.call)  # a name the app does not use
+        page.set_content(HOST_PAGE)
+        page.evaluate(
+            "([html, args, result]) => { window.toolArgs = args; window.toolResult = result;"
+            " document.getElementById('app').srcdoc = html; }",
+            [html, arguments, {"structuredContent": first["structuredContent"], "content": first["content"]}],
+        )
+        app = page.frame_locator("#app")
+        expect(app.locator("tr.row")).to_have_count(10)
+        app.locator("tr.row").first.click()
+        expect(app.locator("#detail")).to_contain_text("s000")
+        app.locator("#reviewer").fill("chat-reviewer")
+        app.locator("#reason").fill("not supported by the source")
+        app.locator("#rej").click()
+        expect(app.locator("tr.row").first.locator(".badge")).to_have_text("reject")
+        _shot(page, "studio-mcp-app.png")
+        decided = session.call("studio_get_sample", {"dataset": "law", "sample_id": "s000"})["structuredContent"]
+    finally:
+        session.close()
+    assert decided["row"]["decision"] == "reject" and decided["row"]["reviewer"] == "chat-reviewer"  # type: ignore[index]
+    assert decided["sample"]["rejection"]["detail"] == "not supported by the source"  # type: ignore[index]
