@@ -372,3 +372,16 @@ def test_the_sample_view_shows_the_source_passage_around_chunk_and_evidence(ws: 
     span = detail.sample["evidence"][0]
     offset = detail.passage_start
     assert detail.passage[span["char_start"] - offset : span["char_end"] - offset] == quote
+
+
+def test_a_build_still_running_is_live_until_the_run_registry_says_it_ended(ws: Workspace, tmp_path: Path) -> None:
+    from ftds.agents.runs import RunStore
+
+    folder = write_build(tmp_path / "run-out", {"train": [sample(0, "A")]}, [])
+    runs = RunStore(tmp_path / "runs")
+    runs.create("r1", "law", [str(tmp_path / "docs")], str(folder), {})  # this process: alive, so running
+    assert importing.import_build(ws, folder, name="live", runs_dir=tmp_path / "runs").dataset.status == "live"
+    write_build(folder, {"train": [sample(0, "A"), sample(1, "A")]}, [])  # a chunk finished meanwhile
+    assert importing.sync_build(ws, "live", runs_dir=tmp_path / "runs").added == 1
+    runs.update("r1", "finished")
+    assert importing.sync_build(ws, "live", runs_dir=tmp_path / "runs").dataset.status == "finished"

@@ -340,7 +340,7 @@ function renderSample() {
     body += `<h3>${esc(t("checks"))}</h3><ul>${s.checks.map((c) => `<li class="check ${c.passed ? "ok" : "no"}">${esc(c.name)} <span class="muted">${esc(c.detail)}</span></li>`).join("")}</ul>`;
   }
   if (s.rejection) body += `<h3>${esc(t("rejection"))}</h3><p><span class="badge reject">${esc(s.rejection.reason)}</span> ${esc(s.rejection.detail)}</p>`;
-  body += `<h3>${esc(t("history"))}</h3><ul class="history" id="history">${d.history.map((h) => `<li><b>${esc(h.actor)}</b> <span class="muted">${new Date(h.at * 1000).toLocaleString()}</span> ${esc(h.action)}${h.undone ? " (undone)" : ""}: ${h.diff.filter((c) => c.field !== "reviewer").map((c) => `${esc(c.field)} <del>${esc(short(c.before))}</del> → <ins>${esc(short(c.after))}</ins>`).join("; ")}</li>`).join("") || `<li class="muted">—</li>`}</ul>`;
+  body += `<h3>${esc(t("history"))}</h3><ul class="history" id="history">${d.history.map((h) => `<li><b>${esc(h.actor)}</b> <span class="muted">${new Date(h.at * 1000).toLocaleString()}</span> ${esc(h.action)}${h.undone ? ` (${esc(t("wasUndone"))})` : ""}: ${h.diff.filter((c) => c.field !== "reviewer").map((c) => `${esc(c.field)} <del>${esc(short(c.before))}</del> → <ins>${esc(short(c.after))}</ins>`).join("; ")}</li>`).join("") || `<li class="muted">—</li>`}</ul>`;
   box.innerHTML = `<div class="row-flex"><b>${esc(r.sample_id)}</b><span class="badge ${esc(r.decision)}" id="decision-badge">${esc(t(r.decision))}</span>
       <span class="muted">${esc(r.label || "")} · ${esc(r.split || "—")} · v${r.version}</span></div>
     <div class="actions">
@@ -476,7 +476,7 @@ function bulkDialog(kind) {
     const plan = await guarded(() => api("POST", `/api/datasets/${state.dataset.id}/bulk/preview`, { op: request }));
     if (!plan) return;
     $("#bulk-result").innerHTML = `<p id="bulk-summary"><b>${plan.total}</b> ${esc(t("changes"))} <b>${plan.samples}</b> ${esc(t("samplesWord"))}</p>
-      <table class="changes" id="bulk-changes"><thead><tr><th>id</th><th>field</th><th>before</th><th>after</th></tr></thead><tbody>
+      <table class="changes" id="bulk-changes"><thead><tr><th>id</th><th>${esc(t("field"))}</th><th>${esc(t("before"))}</th><th>${esc(t("after"))}</th></tr></thead><tbody>
       ${plan.changes.map((c) => `<tr><td>${esc(c.sample_id)}</td><td>${esc(c.field)}</td><td><del>${esc(short(c.before))}</del></td><td><ins>${esc(short(c.after))}</ins></td></tr>`).join("")}
       </tbody></table>${plan.changes.length < plan.total ? `<p class="muted">… ${plan.total - plan.changes.length}</p>` : ""}
       <div class="actions"><button class="primary" id="bulk-apply" ${plan.total ? "" : "disabled"}>${esc(t("apply"))}</button></div>`;
@@ -611,7 +611,7 @@ async function showExport() {
   const ticket = state.ticket;
   const log = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/history?limit=30`));
   if (log && !stale(ticket)) {
-    $("#audit-log").innerHTML = log.map((h) => `<li><b>${esc(h.actor)}</b> <span class="muted">${new Date(h.at * 1000).toLocaleString()}</span> ${esc(h.summary)}${h.undone ? " (undone)" : ""}</li>`).join("");
+    $("#audit-log").innerHTML = log.map((h) => `<li><b>${esc(h.actor)}</b> <span class="muted">${new Date(h.at * 1000).toLocaleString()}</span> ${esc(h.summary)}${h.undone ? ` (${esc(t("wasUndone"))})` : ""}</li>`).join("");
   }
 }
 
