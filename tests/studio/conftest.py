@@ -81,8 +81,15 @@ def postgres_skip_reason() -> str | None:
         import psycopg  # noqa: F401
     except ImportError:
         return "psycopg absent: pip install -e '.[studio-pg]' (scripts/setup-postgres.sh)"
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        return "running as root without runuser: PostgreSQL cannot start"
+    if os.geteuid() == 0:
+        import pwd
+
+        if not shutil.which("runuser"):
+            return "running as root without runuser: PostgreSQL cannot start"
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and no 'postgres' user to run the server as (Debian's postgresql creates it)"
     return None
 
 

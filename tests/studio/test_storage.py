@@ -66,6 +66,8 @@ def test_pages_sort_and_bounds(ws: Workspace, build_folder: Path) -> None:
     assert not {r.sample_id for r in first.rows} & {r.sample_id for r in second.rows}
     with pytest.raises(StudioError, match="limit"):
         ops.list_samples(ws, name, limit=0)
+    with pytest.raises(StudioError, match="cannot sort by"):
+        ops.list_samples(ws, name, sort="nonsense")  # type: ignore[arg-type]
 
 
 def test_an_edit_is_audited_with_before_and_after_and_undo_restores_it(ws: Workspace, build_folder: Path) -> None:
@@ -312,6 +314,10 @@ def test_validation_uses_the_trainer_rules_and_export_carries_reviewer_decisions
     assert {r["output"] for r in records} >= {"第一条的答案"}
     recomputed = publish.export_reviewed(ws, name, tmp_path / "again", fmt="sharegpt", split="recompute")
     assert sum(recomputed.counts.values()) == 12
+    exports = ops.get_dataset(ws, name).meta["exports"]  # the exported versions, newest last
+    assert [e["format"] for e in exports] == ["alpaca", "sharegpt"] and exports[0]["version"] < exports[1][
+        "version"
+    ] + 1
 
 
 def test_dataset_files_import_in_any_format_with_a_column_mapping(ws: Workspace, tmp_path: Path) -> None:

@@ -235,6 +235,8 @@ def list_samples(
         raise StudioError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
     if offset < 0:
         raise StudioError(f"offset must be 0 or more, got {offset}")
+    if sort not in _SORT_COLUMNS:
+        raise StudioError(f"cannot sort by {sort!r}; choose one of {', '.join(_SORT_COLUMNS)}")
     with store.reading(ws) as conn:
         dataset_id = int(_dataset_row(conn, dataset).id)
         where = _where(conn, ws, dataset_id, flt)

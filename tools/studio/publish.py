@@ -10,6 +10,7 @@ human decision, the reviewer, the reason and the revision history (who changed w
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from ftds.tools.records import Sample
 from ftds.tools.studio import store
 from ftds.tools.studio.models import ExportSummary, RecordProblem, StudioError, ValidationSummary
-from ftds.tools.studio.store import Workspace, audit, audit_changes, samples
+from ftds.tools.studio.store import Workspace, audit, audit_changes, datasets, samples
 
 SplitMode = Literal["keep", "recompute"]
 
@@ -183,10 +184,14 @@ def export_reviewed(
         (_studio_record(r, Sample.model_validate_json(r.data), histories.get(r.id, [])) for r in rejected_rows),
     )
     files["rejected"] = str(rejected_path)
+    record = {"version": info.version, "format": fmt, "counts": counts, "out_dir": str(out_dir), "at": time.time()}
     (out_dir / "studio-export.json").write_text(
-        json.dumps({"dataset": info.name, "version": info.version, "format": fmt, "counts": counts}, indent=2),
-        encoding="utf-8",
+        json.dumps({"dataset": info.name, **record}, indent=2, ensure_ascii=False), encoding="utf-8"
     )
+    with store.writing(ws) as conn:  # the dataset's exported versions, newest last (not a data change)
+        meta = json.loads(conn.execute(sa.select(datasets.c.meta).where(datasets.c.id == info.id)).scalar_one())
+        meta["exports"] = [*meta.get("exports", []), record][-20:]
+        conn.execute(sa.update(datasets).where(datasets.c.id == info.id).values(meta=store.dumps(meta)))
     return ExportSummary(
         out_dir=str(out_dir),
         format=fmt,

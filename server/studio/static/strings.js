@@ -31,7 +31,7 @@ window.STUDIO_STRINGS = {
     recompute: "recompute (grouped by source)", exportButton: "Export", download: "Download (zip)",
     needName: "Enter your reviewer name first (top right).", saved: "Saved", done: "Done", undone: "Undone",
     nothingMatches: "No sample matches.", live: "live: refreshing as the build writes", audit: "Audit log",
-    wasUndone: "undone", field: "field", before: "before", after: "after",
+    wasUndone: "undone", exported: "exported", field: "field", before: "before", after: "after",
   },
   zh: {
     title: "ftds 审阅台", datasets: "数据集", review: "审阅", labels: "标签", team: "团队", export: "校验与导出",
@@ -64,6 +64,6 @@ window.STUDIO_STRINGS = {
     recompute: "重新划分（按来源分组）", exportButton: "导出", download: "下载（zip）",
     needName: "请先在右上角填写审阅人名字。", saved: "已保存", done: "完成", undone: "已撤销",
     nothingMatches: "没有匹配的样本。", live: "运行中：构建写出样本时自动刷新", audit: "审计日志",
-    wasUndone: "已撤销", field: "字段", before: "修改前", after: "修改后",
+    wasUndone: "已撤销", exported: "已导出", field: "字段", before: "修改前", after: "修改后",
   },
 };

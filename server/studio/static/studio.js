@@ -150,7 +150,7 @@ async function listDatasets() {
     <tr data-id="${d.id}"><td><a href="#/d/${d.id}/review">${esc(d.name)}</a><div class="muted">${esc(d.source)}</div></td>
       <td>${esc(d.task)}</td><td>${esc(d.format)}</td><td>${d.status === "live" ? `<span class="live">live</span>` : esc(d.status)}</td>
       <td>${d.counts.total}</td><td>${d.counts.accept}</td><td>${d.counts.reject}</td><td>${d.counts.reviewed}</td>
-      <td>${d.labels}</td><td>${d.version}</td>
+      <td>${d.labels}</td><td>${d.version}${(d.meta.exports || []).length ? `<div class="muted">${esc(t("exported"))}: ${(d.meta.exports || []).map((e) => `v${e.version} ${esc(e.format)}`).slice(-3).join(", ")}</div>` : ""}</td>
       <td><a href="#/d/${d.id}/review"><button type="button">${esc(t("open"))}</button></a>
         <button type="button" class="sync" data-id="${d.id}">${esc(t("sync"))}</button></td></tr>`).join("")}</tbody></table>`;
   $$("button.sync", box).forEach((b) => b.addEventListener("click", async () => {
