@@ -47,7 +47,22 @@ def _run(func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise fail(str(exc)) from None
 
 
+def _bad_lines(payload: dict[str, Any]) -> list[str]:
+    """Detail lines for input lines that were not JSON (the rest of the file was used)."""
+    shown = [f"{b['file'] + ' ' if 'file' in b else ''}line {b['line']}: {b['error']}" for b in payload["unreadable"]]
+    more = payload["unreadable_count"] - len(shown)
+    return shown + ([f"... and {more} more unreadable line(s)"] if more > 0 else [])
+
+
+def _exit(usable: bool, payload: dict[str, Any], partial: bool = False) -> typer.Exit:
+    """0 all done, 3 when some records or lines could not be used, 1 when nothing usable came out."""
+    if not usable:
+        return typer.Exit(EXIT_FATAL)
+    return typer.Exit(EXIT_PARTIAL if partial or payload.get("unreadable_count") else EXIT_OK)
+
+
 def _emit(payload: dict[str, Any], as_json: bool, line: str, details: list[str]) -> None:
+    details = _bad_lines(payload) + details if "unreadable" in payload else details
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
@@ -78,9 +93,7 @@ def convert(
     details = [f"record {e['index']}: {e['error']}" for e in payload["errors"]]
     details += [f"dropped '{k}' from {v} record(s): {to} cannot hold it" for k, v in payload["dropped"].items()]
     _emit(payload, as_json, f"{payload['converted']} records -> {out} ({payload['source_format']} -> {to})", details)
-    if not payload["converted"]:
-        raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if payload["error_count"] else EXIT_OK)
+    raise _exit(bool(payload["converted"]), payload, partial=bool(payload["error_count"]))
 
 
 @app.command()
@@ -98,7 +111,9 @@ def validate(
     payload = _run(validate_file, input_file, fmt, _pairs(mapping, "--map"))
     details = [f"record {e['index']}: {e['error']}" for e in payload["errors"]]
     _emit(payload, as_json, f"{payload['valid']}/{payload['total']} valid ({payload['format']})", details)
-    raise typer.Exit(EXIT_OK if payload["ok"] else EXIT_USAGE)
+    if payload["error_count"]:  # records that break the trainer's rules: the input needs fixing
+        raise typer.Exit(EXIT_USAGE)
+    raise _exit(True, payload)
 
 
 @app.command()
@@ -122,7 +137,7 @@ def dedupe(
     if payload.get("eval_leaks"):
         details.append(f"{payload['eval_leaks']} record(s) near-duplicate the evaluation set (see report)")
     _emit(payload, as_json, f"{payload['kept']}/{payload['total']} kept -> {out}", details)
-    raise typer.Exit(EXIT_OK if payload["kept"] or not payload["total"] else EXIT_FATAL)
+    raise _exit(bool(payload["kept"] or not payload["total"]), payload)
 
 
 @app.command()
@@ -151,7 +166,7 @@ def split(
     counts = " ".join(f"{k}={v}" for k, v in payload["counts"].items())
     _emit(payload, as_json, f"{counts} -> {out}", [f"note: {n}" for n in payload["notes"]])
     # leakage is reported (notes, leakage.json), not a failure: every record was written to a split
-    raise typer.Exit(EXIT_OK if any(payload["counts"].values()) else EXIT_FATAL)
+    raise _exit(any(payload["counts"].values()), payload)
 
 
 @app.command()
@@ -183,6 +198,4 @@ def export(
     details += [f"{split}: record {e['index']}: {e['error']}" for split, es in payload["invalid"].items() for e in es]
     counts = " ".join(f"{k}={v}" for k, v in payload["counts"].items())
     _emit(payload, as_json, f"{counts} -> {out}", details)
-    if not payload["counts"]:
-        raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if payload["invalid"] else EXIT_OK)
+    raise _exit(bool(payload["counts"]), payload, partial=bool(payload["invalid"]))

@@ -107,4 +107,5 @@ def ingest(
         typer.echo(f"{len(result.chunks)} chunks -> {out}", err=True)
     if not result.chunks:
         raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if result.failed else EXIT_OK)
+    partial = result.failed or any(f.partial for f in result.files)  # a bad JSONL line counts as partial
+    raise typer.Exit(EXIT_PARTIAL if partial else EXIT_OK)

@@ -19,6 +19,7 @@ from ftds.tools.dedupe import dedupe_records
 from ftds.tools.export import write_json, write_jsonl
 from ftds.tools.export_dataset import FILE_TYPES, CardInfo, export_dataset, write_records
 from ftds.tools.formats import convert_records, read_dataset, validate_records
+from ftds.tools.formats.io import BadLines
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import split_records
 
@@ -36,6 +37,11 @@ def _errors(errors: Sequence[tuple[int, str]]) -> list[dict[str, Any]]:
     return [{"index": i, "error": e} for i, e in errors]
 
 
+def _unreadable(bad_lines: BadLines) -> dict[str, Any]:
+    """The summary keys naming input lines that were not JSON (the rest of the file was used)."""
+    return {"unreadable_count": len(bad_lines), "unreadable": bad_lines[:PREVIEW]}
+
+
 def convert_file(
     source: str,
     out: Path,
@@ -45,13 +51,14 @@ def convert_file(
     defaults: Mapping[str, Any] | None = None,
     split: str | None = None,
 ) -> dict[str, Any]:
-    records = read_dataset(source, split, mapping, defaults)
+    bad_lines: BadLines = []
+    records = read_dataset(source, split, mapping, defaults, bad_lines=bad_lines)
     result = convert_records(records, to, source_format)
     if result.records:  # an empty file is what trainers fail on ("Cannot find valid samples"): never write one
         file_type = out.suffix.lstrip(".").lower()
         write_records(out, result.records, file_type if file_type in FILE_TYPES else "jsonl")
     report = out.with_name(out.name + ".report.json")
-    write_json(report, {"errors": _errors(result.errors), "dropped": dict(result.dropped)})
+    write_json(report, {"errors": _errors(result.errors), "dropped": dict(result.dropped), "unreadable": bad_lines})
     return {
         "out": str(out),
         "report": str(report),
@@ -62,21 +69,24 @@ def convert_file(
         "dropped": dict(result.dropped),
         "error_count": len(result.errors),
         "errors": _errors(result.errors[:PREVIEW]),
+        **_unreadable(bad_lines),
     }
 
 
 def validate_file(
     source: str, fmt: str = "auto", mapping: Mapping[str, str] | None = None, split: str | None = None
 ) -> dict[str, Any]:
-    records = read_dataset(source, split, mapping)
+    bad_lines: BadLines = []
+    records = read_dataset(source, split, mapping, bad_lines=bad_lines)
     report = validate_records(records, fmt)
     return {
         "format": report.format,
         "total": report.total,
         "valid": report.valid,
-        "ok": report.ok,
+        "ok": report.ok and not bad_lines,
         "error_count": len(report.errors),
         "errors": _errors(report.errors[:PREVIEW]),
+        **_unreadable(bad_lines),
     }
 
 
@@ -89,7 +99,8 @@ def dedupe_file(
     store_dir: Path | None = None,
     eval_set: str | None = None,
 ) -> dict[str, Any]:
-    records = read_dataset(source)
+    bad_lines: BadLines = []
+    records = read_dataset(source, bad_lines=bad_lines)
     if "semantic" in methods and store_dir is None:  # remember survivors across runs by default
         store_dir = settings.cache_dir / "dedupe-store"
     report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir)
@@ -105,6 +116,7 @@ def dedupe_file(
         "clusters": len(report.clusters),
         "cluster_preview": details["clusters"][:PREVIEW],
         "store": str(store_dir) if "semantic" in methods else None,
+        **_unreadable(bad_lines),
     }
     if eval_set:
         leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))
@@ -127,7 +139,8 @@ def split_file(
 ) -> dict[str, Any]:
     from ftds.tools.split import field_getter, k_fold
 
-    records = read_dataset(source)
+    bad_lines: BadLines = []
+    records = read_dataset(source, bad_lines=bad_lines)
     files: dict[str, str] = {}
     if k_folds:
         folds = k_fold(records, k_folds, settings.split.seed, field_getter(key) if key else None)
@@ -143,7 +156,14 @@ def split_file(
             write_json(out_dir / f"fold{index}" / "leakage.json", [asdict(p) for p in fold_leaks.pairs])
             leakage.update({f"fold{index}/{k}": v for k, v in fold_leaks.counts.items()})
         notes = [f"leakage: {sum(leakage.values())} near-duplicate pair(s) across folds"] if leakage else []
-        return {"counts": counts, "files": files, "grouped_by": key or "record", "notes": notes, "leakage": leakage}
+        return {
+            "counts": counts,
+            "files": files,
+            "grouped_by": key or "record",
+            "notes": notes,
+            "leakage": leakage,
+            **_unreadable(bad_lines),
+        }
     result = split_records(records, settings.split, strategy, key)
     for name, items in result.splits.items():
         if not items:  # an empty file is what trainers fail on: say so instead of writing one
@@ -163,6 +183,7 @@ def split_file(
         "grouped_by": result.grouped_by,
         "notes": notes,
         "leakage": leaks.counts,
+        **_unreadable(bad_lines),
     }
 
 
@@ -177,16 +198,19 @@ def export_file(
     """Export a split folder (train/validation/test .jsonl from ``split``) or a single file as 'train'."""
     path = Path(source)
     splits: dict[str, list[Any]] = {}
+    bad_lines: BadLines = []
     if path.is_dir() and not (path / "dataset_info.json").exists() and not (path / "state.json").exists():
         for name in ("train", "validation", "test", "full"):
             for suffix in (".jsonl", ".json", ".parquet", ".csv"):
                 if (path / f"{name}{suffix}").is_file():
-                    splits[name] = read_dataset(path / f"{name}{suffix}")
+                    found: BadLines = []
+                    splits[name] = read_dataset(path / f"{name}{suffix}", bad_lines=found)
+                    bad_lines += [{"file": f"{name}{suffix}", **bad} for bad in found]
                     break
         if not splits:
             raise FileNotFoundError(f"{path} has no train/validation/test files; run `ftds-agent split` first")
     else:
-        splits["train"] = read_dataset(source)
+        splits["train"] = read_dataset(source, bad_lines=bad_lines)
     card = card or CardInfo()
     card.provenance = {
         "source": str(source),
@@ -208,4 +232,5 @@ def export_file(
         "files": result.files,
         "notes": result.notes,
         "invalid": {k: _errors(v[:PREVIEW]) for k, v in result.errors.items()},
+        **_unreadable(bad_lines),
     }

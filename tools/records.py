@@ -202,6 +202,9 @@ class FileReport(BaseModel):
     status: Literal["loaded", "skipped", "failed"]
     reason: str = ""
     chunks: int = 0
+    partial: bool = Field(
+        default=False, description="Loaded, but some lines or records could not be read (named in the reason)."
+    )
 
 
 class TokenUsage(BaseModel):

@@ -66,7 +66,10 @@ def _document(extracted: Extracted, source: str, path: Path) -> Document:
         page_starts=page_starts,
         record_starts=record_starts,
         record_labels=labels,
-        metadata={"notes": "; ".join(extracted.notes)} if extracted.notes else {},
+        metadata={
+            **({"notes": "; ".join(extracted.notes)} if extracted.notes else {}),
+            **({"unreadable": str(extracted.unreadable)} if extracted.unreadable else {}),
+        },
     )
 
 
@@ -133,7 +136,8 @@ def _load_one(path: Path, root: Path, limits: IngestSettings) -> tuple[FileRepor
     except Exception as exc:  # a parser bug on a hostile file must not stop the batch
         reason = f"{path.name}: the {path.suffix} parser failed ({type(exc).__name__}: {exc}); re-export the file"
         return FileReport(source=source, status="failed", reason=reason), None
-    return FileReport(source=source, status="loaded", reason=document.metadata.get("notes", "")), document
+    notes, partial = document.metadata.get("notes", ""), "unreadable" in document.metadata
+    return FileReport(source=source, status="loaded", reason=notes, partial=partial), document
 
 
 def load_documents(

@@ -135,4 +135,5 @@ def read_jsonl(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
     if bad:
         shown = ", ".join(map(str, bad[:10]))
         result.notes.append(f"{len(bad)} line(s) are not valid JSON and were skipped (lines {shown})")
+        result.unreadable = len(bad)
     return _with_note(result, decoded.note)
