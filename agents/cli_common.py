@@ -28,6 +28,14 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (T
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
 
 
+def printable(text: str) -> str:
+    """``text`` safe for one line of a terminal or log: newlines, tabs and other control characters (a file
+    may be named "a\nb.md") are written as escapes, so a progress line can never be split or forged."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
