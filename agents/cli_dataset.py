@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from ftds.agents.cli_common import (
     JsonOpt,
     app,
     fail,
+    output_path,
     settings_from,
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
@@ -45,6 +47,11 @@ def _run(func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise fail(str(exc)) from None
     except (FormatError, SplitError, ValueError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:  # a path the system refuses (too long, unreadable): say which and why
+        from ftds.tools.dataset.output_path import shorten
+
+        reason = "the path is too long" if exc.errno == errno.ENAMETOOLONG else f"cannot be read ({exc.strerror})"
+        raise fail(f"{shorten(exc.filename or '')}: {reason}; check it") from None
 
 
 def _bad_lines(payload: dict[str, Any]) -> list[str]:
@@ -87,6 +94,7 @@ def convert(
     """Convert a dataset between formats; records that do not fit are listed, never dropped silently."""
     from ftds.tools.dataset_ops import convert_file
 
+    output_path(out, "file")
     payload = _run(
         convert_file, input_file, out, to, source_format, _pairs(mapping, "--map"), _pairs(set_fields, "--set"), split
     )
@@ -131,6 +139,7 @@ def dedupe(
     from ftds.tools.dataset_ops import dedupe_file
 
     settings = settings_from(config)
+    output_path(out, "file")
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set)
     details = [f"kept {c['kept']}, removed {c['removed']} ({c['method']})" for c in payload["cluster_preview"]]
@@ -160,6 +169,9 @@ def split(
     from ftds.tools.dataset_ops import split_file
 
     settings = settings_from(config, split={"train": train, "validation": validation, "test": test, "seed": seed})
+    if k_folds is not None and k_folds < 2:
+        raise fail(f"--k-folds must be 2 or more (got {k_folds}); leave it out for a train/validation/test split")
+    output_path(out, "folder")
     if group_by and not strategy:
         strategy, key = "group", group_by
     payload = _run(split_file, input_file, out, settings, strategy or "random", key, eval_set, k_folds)
@@ -186,6 +198,7 @@ def export(
     from ftds.tools.dataset_ops import export_file
     from ftds.tools.export_dataset import CardInfo, push_to_hub
 
+    output_path(out, "folder")
     card = CardInfo(name=name, license=license_id, languages=[x for x in languages.split(",") if x])
     types_ = [t.strip() for t in file_types.split(",") if t.strip()]
     payload = _run(export_file, input_path, out, fmt, types_, card, openai_finetune)

@@ -17,7 +17,9 @@ from ftds.agents.cli_common import (
     ConfigOpt,
     JsonOpt,
     app,
+    check_inputs,
     fail,
+    output_path,
     printable,
     settings_from,
 )
@@ -94,6 +96,8 @@ def ingest(
         chunking={"strategy": strategy, "max_chars": max_chars, "overlap_chars": overlap},
         ingest={"text_field": text_field, "max_file_mb": max_file_mb},
     )
+    check_inputs(inputs)
+    output_path(out, "file")
     with FileProgress(quiet=as_json) as progress:
         try:
             result = load_literature(

@@ -137,9 +137,11 @@ def split_file(
     eval_set: str | None = None,
     k_folds: int | None = None,
 ) -> dict[str, Any]:
-    from ftds.tools.split import field_getter, k_fold
+    from ftds.tools.split import SplitError, field_getter, k_fold
 
     bad_lines: BadLines = []
+    if k_folds is not None and k_folds < 2:
+        raise SplitError(f"k_folds must be 2 or more (got {k_folds}); leave it out for a train/validation/test split")
     records = read_dataset(source, bad_lines=bad_lines)
     files: dict[str, str] = {}
     if k_folds:

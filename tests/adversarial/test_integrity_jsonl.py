@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.adversarial.inprocess import cli
 from tests.conftest import run_cli
 
 BAD_LINE = 5
@@ -37,7 +38,7 @@ def test_a_bad_jsonl_line_keeps_the_rest_names_its_line_and_exits_3(
     tmp_path: Path, verb: str, extra: list[str], kept_key: str | None
 ) -> None:
     _jsonl_with_one_bad_line(tmp_path / "data.jsonl")
-    done = run_cli(verb, "data.jsonl", *extra, "--json", cwd=tmp_path, timeout=120)
+    done = cli(verb, "data.jsonl", *extra, "--json", cwd=tmp_path)
     assert "Traceback" not in done.stderr
     assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)
     payload = json.loads(done.stdout)

@@ -9,6 +9,7 @@ the bad lines (real line numbers, with the reason); others get a :class:`FormatE
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import re
@@ -131,7 +132,17 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
         raise FormatError(f"{path}: not a readable Parquet file ({exc}); is it damaged or misnamed?") from None
 
 
+_SAVED = ("dataset_info.json", "state.json", "dataset_dict.json")  # what datasets' save_to_disk writes
+
+
 def _read_from_disk(path: Path, split: str | None) -> list[dict[str, Any]]:
+    if not any((path / name).is_file() for name in _SAVED):
+        files = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _FILE_SUFFIXES)[:5]
+        hint = f" such as {', '.join(files)}" if files else ""
+        raise FormatError(
+            f"{path} is a folder, not a dataset file: pass one of its .jsonl/.json/.csv/.parquet files{hint}, "
+            "or a folder written by datasets' save_to_disk"
+        )
     import datasets
 
     loaded = datasets.load_from_disk(str(path))
@@ -194,9 +205,16 @@ def read_dataset(
     there and the good records returned; without it they raise :class:`FormatError`.
     """
     path = Path(source)
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        from ftds.tools.dataset.output_path import shorten
+
+        reason = "the path is too long" if exc.errno == errno.ENAMETOOLONG else f"cannot be read ({exc.strerror})"
+        raise FormatError(f"{shorten(source)}: {reason}; check it") from None
+    if is_dir:
         records: list[Any] = _read_from_disk(path, split)
-    elif path.is_file():
+    elif is_file:
         suffix = path.suffix.lower()
         if suffix in (".json", ".jsonl"):
             records = _read_json(path, bad_lines)
