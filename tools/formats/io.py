@@ -227,6 +227,10 @@ def read_dataset(
         if split:
             _, start, end = parse_split(split)
             records = _slice(records, start, end)
+    elif path.is_symlink() and not path.exists():
+        raise FormatError(f"{path}: a symbolic link that loops or points nowhere; fix or remove the link")
+    elif path.exists():  # a FIFO, socket or device: reading one could wait forever
+        raise FormatError(f"{path}: not a regular file (a FIFO, socket or device); pass a dataset file")
     elif re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)) and not str(source).endswith(_FILE_SUFFIXES):
         records = _read_hub(str(source), split)
     else:

@@ -113,6 +113,8 @@ def read_json(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
         value = json.loads(decoded.text)
     except json.JSONDecodeError as exc:
         raise LoadError(f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise LoadError(f"{path.name}: JSON nested too deeply to read (thousands of levels); is it damaged?") from None
     return _with_note(_records(_json_rows(value), path, limits.text_field, "json"), decoded.note)
 
 
@@ -125,7 +127,7 @@ def read_jsonl(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a line nested thousands deep is as unreadable
             bad.append(number)
             continue
         rows.append((f"line {number}", item if isinstance(item, dict) else {"value": item}))
