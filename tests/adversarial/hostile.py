@@ -164,7 +164,7 @@ def build_datasets(root: Path, seed: int = 17) -> dict[str, Path]:
         "utf16.json": json.dumps(good, ensure_ascii=False).encode("utf-16"),
         "gb18030.jsonl": "\n".join(
             json.dumps({**r, "output": r["output"] + "。数据"}, ensure_ascii=False) for r in good
-        ).encode("gb18030"),  # fmt: skip
+        ).encode("gb18030"),
         "wrong-shape.jsonl": b'{"a": 1}\n{"b": [1, 2]}\n',
         "name with\nnewline.jsonl": b"\n".join(json.dumps(r).encode() for r in good) + b"\n",
     }

@@ -116,7 +116,7 @@ def test_a_fifo_given_to_a_dataset_verb_does_not_hang(tmp_path: Path) -> None:
     assert done.returncode == 2 and "not a regular file" in done.stderr
 
 
-SUFFIXES = sorted(READERS) + [".bin", ".doc", ""]
+SUFFIXES = [*sorted(READERS), ".bin", ".doc", ""]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
