@@ -56,3 +56,33 @@ def test_ingest_cli_max_chars_800_overlap_100_gives_no_chunk_over_800(tmp_path: 
     assert len(chunks) > 3
     assert max(len(c["text"]) for c in chunks) <= 800
     assert any(c["provenance"]["overlap_chars"] > 0 for c in chunks)  # overlap still happens where it fits
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    parts=st.lists(
+        st.sampled_from(["word ", "数据", "安全。", "Long sentence here. ", "\n\n", "x, y; z! "]), max_size=80
+    ),
+    max_tokens=st.integers(min_value=16, max_value=60),
+    overlap=st.integers(min_value=0, max_value=200),
+)
+def test_token_chunks_with_their_overlap_stay_within_max_tokens(
+    parts: list[str], max_tokens: int, overlap: int
+) -> None:
+    from ftds.tools.ingest.cleaning import clean_text
+    from tests.fakes.fake_tokenizer import FakeWordTokenizer
+
+    text = clean_text("".join(parts))
+    if not text:
+        return
+    tokenizer = FakeWordTokenizer()
+    chunking = ChunkSettings(strategy="token", max_tokens=max_tokens, min_chars=0, overlap_chars=overlap)
+    chunks = chunk_document(_doc(text), chunking, tokenizer=tokenizer)
+    assert reassemble(chunks) == text
+    starts = tokenizer.token_starts(text)
+    for chunk in chunks:
+        a, b = chunk.provenance.char_start, chunk.provenance.char_end
+        whole = sum(1 for s in starts if a <= s < b)  # tokens of the chunk, as the budget counts them
+        own = sum(1 for s in starts if a + chunk.provenance.overlap_chars <= s < b)
+        if own <= max_tokens:
+            assert whole <= max_tokens, (whole, own, chunk.provenance.overlap_chars)
