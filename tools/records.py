@@ -267,5 +267,6 @@ class RunSummary(BaseModel):
 
     @property
     def complete(self) -> bool:
-        """True when nothing asked for failed: no file, chunk or sample failure."""
-        return not (self.files_failed or self.chunks_failed or self.failed)
+        """True when nothing asked for failed: no file, chunk or sample failure, no file read only in part."""
+        partial = any(f.partial for f in self.files)  # e.g. a JSONL with a bad line: the rest was used
+        return not (self.files_failed or self.chunks_failed or self.failed or partial)

@@ -71,3 +71,13 @@ def test_a_file_with_no_readable_line_is_refused_naming_the_lines(tmp_path: Path
     done = run_cli("convert", "bad.jsonl", "--to", "alpaca", "--out", "o.jsonl", cwd=tmp_path, timeout=120)
     assert done.returncode in (1, 2) and "Traceback" not in done.stderr
     assert "lines 1, 2" in done.stderr
+
+
+def test_a_build_that_read_a_file_only_in_part_is_not_complete() -> None:
+    from ftds.tools.records import FileReport, RunSummary
+
+    whole = RunSummary(run_id="r", domain="law", files=[FileReport(source="a.jsonl", status="loaded")], accepted=3)
+    part = RunSummary(
+        run_id="r", domain="law", files=[FileReport(source="a.jsonl", status="loaded", partial=True)], accepted=3
+    )
+    assert whole.complete and not part.complete  # so `build` exits 3, like every other verb
