@@ -32,6 +32,14 @@ class RecordError(BaseModel):
     error: str
 
 
+class UnreadableLine(BaseModel):
+    """A JSONL line that is not JSON: the file's other records were used, this one is named."""
+
+    line: int = Field(description="1-based line number in the file.")
+    error: str
+    file: str | None = Field(default=None, description="Which split file, when a folder was read.")
+
+
 class ConvertFormatResult(BaseModel):
     out_path: str
     source_format: str
@@ -41,6 +49,8 @@ class ConvertFormatResult(BaseModel):
     error_count: int
     dropped: dict[str, int] = Field(default_factory=dict, description="Field -> records that lost it.")
     report_path: str | None = Field(default=None, description="JSON file with every error.")
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
 
 
 class SplitDatasetResult(BaseModel):
@@ -49,6 +59,8 @@ class SplitDatasetResult(BaseModel):
     grouped_by: str
     notes: list[str]
     leakage: dict[str, int] = Field(default_factory=dict, description="Near-duplicate pairs per split pair.")
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
 
 
 class ValidateDatasetResult(BaseModel):
@@ -58,6 +70,8 @@ class ValidateDatasetResult(BaseModel):
     ok: bool = Field(description="True when every record is valid.")
     error_count: int
     errors: list[RecordError] = Field(description="First 20 invalid records.")
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
 
 
 class EmbedDedupeResult(BaseModel):
@@ -71,6 +85,8 @@ class EmbedDedupeResult(BaseModel):
     cluster_preview: list[dict[str, Any]] = Field(description="First 20 clusters: kept index, removed indices.")
     eval_leaks: int | None = None
     store: str | None = Field(default=None, description="chromadb folder remembering survivors (semantic).")
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
 
 
 class ExportDatasetResult(BaseModel):
@@ -79,6 +95,8 @@ class ExportDatasetResult(BaseModel):
     files: dict[str, str]
     notes: list[str]
     invalid: dict[str, list[RecordError]] = Field(description="Per split, invalid records (split not written).")
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
 
 
 class CritiqueQAResult(BaseModel):

@@ -73,6 +73,8 @@ def register(server: MCPServer[ServerState]) -> None:
             errors=[RecordError(**e) for e in summary["errors"]],
             dropped=summary["dropped"],
             report_path=summary["report"],
+            unreadable_count=summary["unreadable_count"],
+            unreadable=summary["unreadable"],
         )
 
     @server.tool(
@@ -97,6 +99,8 @@ def register(server: MCPServer[ServerState]) -> None:
             ok=summary["ok"],
             error_count=summary["error_count"],
             errors=[RecordError(**e) for e in summary["errors"]],
+            unreadable_count=summary["unreadable_count"],
+            unreadable=summary["unreadable"],
         )
 
     @server.tool(

@@ -81,3 +81,21 @@ def test_a_build_that_read_a_file_only_in_part_is_not_complete() -> None:
         run_id="r", domain="law", files=[FileReport(source="a.jsonl", status="loaded", partial=True)], accepted=3
     )
     assert whole.complete and not part.complete  # so `build` exits 3, like every other verb
+
+
+async def test_mcp_convert_and_validate_name_the_bad_line_too(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from ftds.server.app import create_server
+    from ftds.tools.config import load_settings
+
+    _jsonl_with_one_bad_line(tmp_path / "data.jsonl")
+    async with Client(create_server(load_settings(server={"roots": [str(tmp_path)]}))) as client:
+        converted = await client.call_tool(
+            "convert_format", {"input_path": "data.jsonl", "to": "sharegpt", "out_path": "o.jsonl"}
+        )
+        checked = await client.call_tool("validate_dataset", {"input_path": "data.jsonl"})
+    for result in (converted.structured_content, checked.structured_content):
+        assert result is not None and result["unreadable_count"] == 1
+        assert result["unreadable"][0]["line"] == BAD_LINE
+    assert checked.structured_content is not None and checked.structured_content["ok"] is False
