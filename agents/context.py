@@ -6,10 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftds.tools.config import Settings
+from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
+
+if TYPE_CHECKING:
+    from ftds.tools.pipeline import ChunkResult
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 
@@ -27,3 +31,19 @@ class BuildContext:
     run_id: str
     on_event: ProgressCallback = _ignore
     started: float = field(default_factory=time.perf_counter)
+    labels: LabelTree | None = None
+    """The run's label tree, fixed once by the plan step (restored from the checkpoint on resume)."""
+
+    def emit_chunk_done(self, result: ChunkResult) -> None:
+        self.on_event(
+            "chunk_done",
+            {
+                "chunk_id": result.chunk_id,
+                "generated": result.generated,
+                "accepted": len(result.accepted),
+                "rejected": len(result.rejected),
+                "failed": len(result.failed) + (1 if result.chunk_failure else 0),
+                "tokens": result.generator_usage.total_tokens + result.reviewer_usage.total_tokens,
+                "failure": result.chunk_failure.reason if result.chunk_failure else None,
+            },
+        )

@@ -40,6 +40,7 @@ _STATE_TYPES = (
     ("ftds.tools.labels", "LabelTree"),
     ("ftds.tools.labels", "LabelNode"),
 )
+_FINISHED = ("finished", "partial")
 
 
 class RunError(RuntimeError):
@@ -67,14 +68,22 @@ async def execute(
 ) -> RunSummary:
     """Run (``inputs`` given) or resume (``inputs`` None) the graph for ``context.run_id``."""
     run_id = context.run_id
+    record = store.get(run_id)
+    if inputs is None and record is not None and record.status in _FINISHED and record.summary:
+        return RunSummary.model_validate(record.summary)  # nothing left to do: never set a finished run running
+    store.update(run_id, "running")
     try:
         async with aiosqlite.connect(store.checkpoints) as conn:
             saver = AsyncSqliteSaver(conn, serde=_serializer())
             graph = build_graph(saver)
-            payload: dict[str, Any] | None = (
-                None if inputs is None else {"inputs": [str(p) for p in inputs], "results": []}
-            )
-            state = await graph.ainvoke(payload, context=context, config=run_config(context), durability="sync")
+            config = run_config(context)
+            payload: dict[str, Any] | None = None
+            if inputs is None:
+                saved = await graph.aget_state(config)
+                context.labels = saved.values.get("label_tree")  # the plan step's tree, fixed once per run
+            else:
+                payload = {"inputs": [str(p) for p in inputs], "results": []}
+            state = await graph.ainvoke(payload, context=context, config=config, durability="sync")
     except (asyncio.CancelledError, KeyboardInterrupt):
         store.update(run_id, "interrupted")
         raise
@@ -114,7 +123,9 @@ def start(
 
 
 def prepare_resume(runs_dir: Path, run_id: str, on_event: ProgressCallback) -> tuple[RunRecord, BuildContext]:
-    """Rebuild a registered run's context from its settings snapshot."""
+    """Rebuild a registered run's context from its settings snapshot. The run's status is left alone: a
+    finished run stays finished (``execute`` then returns its summary), an unfinished one becomes running
+    when ``execute`` starts."""
     store = RunStore(runs_dir)
     record = store.get(run_id)
     if record is None:
@@ -122,6 +133,5 @@ def prepare_resume(runs_dir: Path, run_id: str, on_event: ProgressCallback) -> t
         raise RunError(f"no run {run_id} in {runs_dir}; recent runs: {known} (list them with `ftds-agent runs`)")
     settings = Settings.model_validate(record.settings)
     generator, reviewer = make_models(settings)
-    store.update(run_id, "running")
     context = BuildContext(settings, generator, reviewer, Path(record.out_dir), run_id, on_event)
     return record, context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -60,7 +61,8 @@ def register(server: MCPServer[ServerState]) -> None:
     ) -> GenerateQAResult:
         """Generate grounded question-answer pairs from a passage and review each one against it; returns
         accepted samples with scores and provenance, and every rejection or failure with its reason."""
-        from ftds.tools.pipeline import process_chunk  # the generation stack loads on first use
+        from ftds.agents.chunk_flow import run_chunk  # the generation stack loads on first use
+        from ftds.agents.context import BuildContext
 
         state = state_of(ctx)
         chunk = _passage_chunk(text, source, domain)
@@ -70,7 +72,8 @@ def register(server: MCPServer[ServerState]) -> None:
             settings.build.questions_per_chunk = count
         llm = await state.llm()
         await ctx.report_progress(0, 2, "generating")
-        result = await process_chunk(chunk, llm, llm, settings)
+        context = BuildContext(settings, llm, llm, out_dir=Path.cwd(), run_id="mcp-generate_qa")
+        result = await run_chunk(chunk, context)
         await ctx.report_progress(2, 2, "reviewed")
         failures = [*result.failed, *([result.chunk_failure] if result.chunk_failure else [])]
         return GenerateQAResult(

@@ -18,17 +18,12 @@ from ftds.tools.config import Settings
 from ftds.tools.dedupe import dedupe_samples
 from ftds.tools.export import export_splits, write_json, write_jsonl
 from ftds.tools.export_dataset import CardInfo, dataset_card
-from ftds.tools.generate import generate_qa
-from ftds.tools.labels import LabelTree
+from ftds.tools.generation.task_table import task_spec
 from ftds.tools.leakage import audit_leakage
-from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk, FileReport, ItemOutcome, ReviewVerdict, RunSummary, Sample, TokenUsage
 from ftds.tools.report import write_report
-from ftds.tools.review import review_samples
-from ftds.tools.revise import revise_samples
 from ftds.tools.split import effective_settings, split_grouped
 from ftds.tools.task_records import task_record
-from ftds.tools.tasks import reward_records
 
 
 def select_chunks(chunks: Sequence[Chunk], limit: int | None, min_chars: int = 0) -> list[Chunk]:
@@ -67,6 +62,9 @@ class ChunkResult(BaseModel):
     rejected: list[ItemOutcome] = Field(default_factory=list)
     failed: list[ItemOutcome] = Field(default_factory=list)
     chunk_failure: ItemOutcome | None = None
+    rejected_samples: list[Sample] = Field(
+        default_factory=list, description="The samples behind `rejected` (and failed reviews), whole, with reasons."
+    )
     generator_usage: TokenUsage = Field(default_factory=TokenUsage)
     reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
 
@@ -84,60 +82,6 @@ def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> 
         reason = "review:not_fixed_by_revision" if rounds_done else "review:needs_revision"
         detail = f"score {verdict.total:.2f} after {rounds_done} revision(s): {verdict.feedback}"
     return ItemOutcome(item_id=sample.sample_id, kind="sample", status="rejected", reason=reason, detail=detail)
-
-
-async def process_chunk(
-    chunk: Chunk,
-    generator: ChatModel,
-    reviewer: ChatModel,
-    settings: Settings,
-    *,
-    labels: LabelTree | None = None,
-) -> ChunkResult:
-    """Generate Q&A for one chunk, review them (labelling them too when a tree is given), and send the
-    ones the reviewer wants revised back to the generator with its feedback, up to
-    ``build.max_revision_rounds`` times. Two calls for the whole chunk when nothing needs revising, two
-    more per revision round; a sample still marked ``revise`` after the last round is rejected."""
-    build = settings.build
-    generation = await generate_qa(chunk, generator, build)
-    result = ChunkResult(chunk_id=chunk.chunk_id, generator_usage=generation.usage)
-    if generation.failure is not None:
-        result.chunk_failure = generation.failure
-        return result
-    result.generated = len(generation.samples)
-    if not generation.samples:
-        result.chunk_failure = ItemOutcome(
-            item_id=chunk.chunk_id,
-            kind="chunk",
-            status="failed",
-            reason="generation:no_pairs",
-            detail="the model returned zero pairs",
-        )
-        return result
-    pending = generation.samples
-    for round_number in range(build.max_revision_rounds + 1):
-        review = await review_samples(chunk, pending, reviewer, build, labels=labels)
-        result.reviewer_usage = result.reviewer_usage + review.usage
-        result.rejected += review.rejected
-        result.failed += review.failed
-        for sample in pending:
-            verdict = review.verdicts.get(sample.sample_id)
-            if verdict is not None:
-                label = review.labels.get(sample.sample_id, sample.label)
-                result.accepted.append(sample.model_copy(update={"review": verdict, "label": label}))
-        flagged = [(s, review.to_revise[s.sample_id]) for s in pending if s.sample_id in review.to_revise]
-        if not flagged:
-            break
-        if round_number == build.max_revision_rounds:
-            result.rejected += revision_exhausted(flagged, round_number)
-            break
-        revision = await revise_samples(chunk, flagged, generator, build)
-        result.generator_usage = result.generator_usage + revision.usage
-        result.failed += revision.failed
-        pending = revision.samples
-        if not pending:
-            break
-    return result
 
 
 def write_card(out_dir: Path, settings: Settings, splits: dict[str, list[Sample]], kept: Sequence[Sample]) -> str:
@@ -215,8 +159,9 @@ def finalize_dataset(
     kept, duplicates = dedupe_samples(
         accepted, settings.dedupe, settings.build.dedupe, store_dir=settings.cache_dir / "dedupe-store"
     )
-    if settings.build.task == "reward":
-        kept = reward_records(kept)
+    after_review = task_spec(settings.build.task).after_review
+    if after_review is not None:
+        kept = after_review(kept)
     over_target: list[ItemOutcome] = []
     if settings.build.target is not None:
         kept, over_target = trim_to_target(kept, settings.build.target)

@@ -4,11 +4,11 @@ import json
 from pathlib import Path
 
 from ftds.agents.context import BuildContext
-from ftds.agents.graph import run_build
 from ftds.tools.config import load_settings
 from ftds.tools.llm import make_chat_model
 from tests.conftest import fake_llm_flags, fake_llm_overrides, run_cli
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+from tests.flow_helpers import run_build
 
 
 def _inputs(tmp_path: Path, law_file: Path) -> Path:

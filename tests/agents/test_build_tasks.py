@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 
 from ftds.agents.context import BuildContext
-from ftds.agents.graph import run_build
 from ftds.tools.config import load_settings
 from ftds.tools.llm import make_chat_model
 from ftds.tools.records import RunSummary
 from tests.conftest import fake_llm_overrides
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+from tests.flow_helpers import run_build
 
 
 async def _build(server: FakeOpenAIServer, inputs: list[Path], out: Path, **build: object) -> RunSummary:

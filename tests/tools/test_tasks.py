@@ -11,7 +11,6 @@ from ftds.tools.examples import ExamplesError, FewShotExample, load_examples
 from ftds.tools.generate import generate_qa
 from ftds.tools.ingest import load_literature
 from ftds.tools.labels import LabelTree, build_label_tree, label_samples
-from ftds.tools.pipeline import process_chunk
 from ftds.tools.records import Chunk, Provenance
 from ftds.tools.review import critique_pairs, looks_like_question, review_samples
 from ftds.tools.revise import revise_samples
@@ -26,6 +25,7 @@ from ftds.tools.tasks import (
     topic_chunk,
 )
 from tests.fakes.scripted_chat import ScriptedChatModel
+from tests.flow_helpers import process_chunk
 
 ART21 = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
 TREE = LabelTree.model_validate(
