@@ -10,8 +10,10 @@ run killed mid-way resumes without repeating a finished call. The build graph fa
 MCP ``generate_qa``, the benchmarks and the fault tests run the same flow through :func:`run_chunks`.
 
 What the task does at each step comes from the task table (``tools/generation/task_table.py``).
-The state holds what resuming needs and nothing more: the chunk, the samples in flight, and the chunk's
-result so far. The label tree is read from the context (the build keeps it in its own state once).
+The state holds what resuming needs and nothing more: the chunk's id, the samples in flight, and what each
+step added to the chunk's result. Those are delta channels: a checkpoint stores each write once instead of
+copying the whole value at every step. The chunk and the label tree are read from the context (the build
+keeps them in its own state once).
 """
 
 from __future__ import annotations
@@ -21,20 +23,22 @@ import operator
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
+from langgraph.channels.delta import DeltaChannel
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from ftds.agents.channels import concatenated, latest
 from ftds.agents.context import BuildContext
 from ftds.tools.generation.task_table import DraftInputs, task_spec
 from ftds.tools.labels import LabelTree
-from ftds.tools.pipeline import ChunkResult, revision_exhausted
+from ftds.tools.pipeline import ChunkResult, merge_results, revision_exhausted
 from ftds.tools.records import Chunk, ItemOutcome, Rejection, ReviewVerdict, Sample
 from ftds.tools.review import review_samples
 from ftds.tools.revise import revise_samples
 
 
 class ChunkFlowInput(TypedDict):
-    chunk: Chunk
+    chunk_id: str
 
 
 class ChunkFlowOutput(TypedDict):
@@ -42,13 +46,15 @@ class ChunkFlowOutput(TypedDict):
 
 
 class ChunkFlowState(TypedDict, total=False):
-    chunk: Chunk
+    chunk_id: str
+    """The chunk itself is read from the context (the build keeps the selected chunks once, in its own state)."""
     round: int
-    pending: list[Sample]
+    pending: Annotated[list[Sample], DeltaChannel(latest)]
     """Samples waiting for the reviewer."""
-    flagged: list[tuple[Sample, ReviewVerdict]]
+    flagged: Annotated[list[tuple[Sample, ReviewVerdict]], DeltaChannel(latest)]
     """Samples the reviewer sent back for revision, with its verdict."""
-    result: ChunkResult
+    fragments: Annotated[list[ChunkResult], DeltaChannel(concatenated)]
+    """What each step added to the chunk's result: kept once each, merged by ``done``."""
     results: Annotated[list[ChunkResult], operator.add]
 
 
@@ -57,9 +63,10 @@ def _inputs(ctx: BuildContext) -> DraftInputs:
 
 
 async def draft(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
-    ctx, chunk = runtime.context, state["chunk"]
+    ctx = runtime.context
+    chunk = ctx.chunk(state["chunk_id"])
     made = await task_spec(ctx.settings.build.task).draft(chunk, _inputs(ctx))
-    result = ChunkResult(
+    fragment = ChunkResult(
         chunk_id=chunk.chunk_id,
         generated=made.generated,
         accepted=made.accepted,
@@ -69,7 +76,7 @@ async def draft(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dic
         generator_usage=made.generator_usage,
         reviewer_usage=made.reviewer_usage,
     )
-    return {"result": result, "pending": made.pending, "round": 0, "flagged": []}
+    return {"fragments": [fragment], "pending": made.pending, "round": 0, "flagged": []}
 
 
 def position_label(chunk: Chunk, tree: LabelTree | None) -> str | None:
@@ -91,13 +98,12 @@ def rejected_whole(samples: Sequence[Sample], outcomes: Sequence[ItemOutcome]) -
 
 
 async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
-    ctx, chunk, pending = runtime.context, state["chunk"], state["pending"]
-    build = ctx.settings.build
+    ctx, pending = runtime.context, state["pending"]
+    chunk, build = ctx.chunk(state["chunk_id"]), ctx.settings.build
     verdicts = await review_samples(chunk, pending, ctx.reviewer, build, labels=ctx.labels)
-    result = state["result"].model_copy(deep=True)
-    result.reviewer_usage = result.reviewer_usage + verdicts.usage
-    result.rejected += verdicts.rejected
-    result.failed += verdicts.failed
+    fragment = ChunkResult(
+        chunk_id=chunk.chunk_id, rejected=verdicts.rejected, failed=verdicts.failed, reviewer_usage=verdicts.usage
+    )
     position = position_label(chunk, ctx.labels)
     flagged: list[tuple[Sample, ReviewVerdict]] = []
     reviewed: list[Sample] = []
@@ -107,29 +113,28 @@ async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> di
         labelled = sample.model_copy(update={"label": label, "review": verdict or sample.review})
         reviewed.append(labelled)
         if sample.sample_id in verdicts.verdicts:
-            result.accepted.append(labelled)
+            fragment.accepted.append(labelled)
         elif sample.sample_id in verdicts.to_revise:
             flagged.append((labelled, verdicts.to_revise[sample.sample_id]))
     exhausted: list[ItemOutcome] = []
     if flagged and state["round"] >= build.max_revision_rounds:
         exhausted = revision_exhausted(flagged, state["round"])
-        result.rejected += exhausted
+        fragment.rejected += exhausted
         flagged = []
-    result.rejected_samples += rejected_whole(reviewed, [*verdicts.rejected, *verdicts.failed, *exhausted])
-    return {"result": result, "pending": [], "flagged": flagged}
+    fragment.rejected_samples = rejected_whole(reviewed, [*verdicts.rejected, *verdicts.failed, *exhausted])
+    return {"fragments": [fragment], "pending": [], "flagged": flagged}
 
 
 async def revise(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
-    ctx, chunk = runtime.context, state["chunk"]
+    ctx = runtime.context
+    chunk = ctx.chunk(state["chunk_id"])
     revised = await revise_samples(chunk, state["flagged"], ctx.generator, ctx.settings.build)
-    result = state["result"].model_copy(deep=True)
-    result.generator_usage = result.generator_usage + revised.usage
-    result.failed += revised.failed
-    return {"result": result, "pending": revised.samples, "flagged": [], "round": state["round"] + 1}
+    fragment = ChunkResult(chunk_id=chunk.chunk_id, generator_usage=revised.usage, failed=revised.failed)
+    return {"fragments": [fragment], "pending": revised.samples, "flagged": [], "round": state["round"] + 1}
 
 
 def done(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
-    result = state["result"]
+    result = merge_results(state["fragments"])
     runtime.context.emit_chunk_done(result)
     return {"results": [result]}
 
@@ -171,7 +176,8 @@ def chunk_flow() -> Any:
 
 async def run_chunk(chunk: Chunk, context: BuildContext) -> ChunkResult:
     """One chunk through the flow, without checkpoints (MCP ``generate_qa``, tests, benchmarks)."""
-    output = await chunk_flow().ainvoke({"chunk": chunk}, context=context)
+    context.chunks[chunk.chunk_id] = chunk
+    output = await chunk_flow().ainvoke({"chunk_id": chunk.chunk_id}, context=context)
     results: list[ChunkResult] = output["results"]
     return results[0]
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ftds.tools.config import Settings
 from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
+from ftds.tools.records import Chunk
 
 if TYPE_CHECKING:
     from ftds.tools.pipeline import ChunkResult
@@ -33,6 +34,11 @@ class BuildContext:
     started: float = field(default_factory=time.perf_counter)
     labels: LabelTree | None = None
     """The run's label tree, fixed once by the plan step (restored from the checkpoint on resume)."""
+    chunks: dict[str, Chunk] = field(default_factory=dict)
+    """The selected chunks by id: the per-chunk flows carry only ids (restored from the checkpoint on resume)."""
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        return self.chunks[chunk_id]
 
     def emit_chunk_done(self, result: ChunkResult) -> None:
         self.on_event(

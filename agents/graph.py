@@ -88,11 +88,12 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
         update["results"] = [ChunkResult(chunk_id="label_tree", generator_usage=made.usage)]
     update["label_tree"] = tree
     ctx.labels = tree
+    ctx.chunks = {c.chunk_id: c for c in chunks}
     if not state["inputs"]:
         return Command(update=update, goto="distill")
     if not chunks:
         return Command(update=update, goto="finalize")
-    return Command(update=update, goto=[Send("chunk", {"chunk": c}) for c in chunks])
+    return Command(update=update, goto=[Send("chunk", {"chunk_id": c.chunk_id}) for c in chunks])
 
 
 async def distill(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:

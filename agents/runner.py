@@ -81,6 +81,7 @@ async def execute(
             if inputs is None:
                 saved = await graph.aget_state(config)
                 context.labels = saved.values.get("label_tree")  # the plan step's tree, fixed once per run
+                context.chunks = {c.chunk_id: c for c in saved.values.get("chunks", [])}
             else:
                 payload = {"inputs": [str(p) for p in inputs], "results": []}
             state = await graph.ainvoke(payload, context=context, config=config, durability="sync")

@@ -6,20 +6,25 @@ Per-chunk work fans out with ``Send`` to the per-chunk flow; what each flow prod
 
 from __future__ import annotations
 
-import operator
 from typing import Annotated, TypedDict
 
+from langgraph.channels.delta import DeltaChannel
+
+from ftds.agents.channels import concatenated, latest
 from ftds.tools.labels import LabelTree
 from ftds.tools.pipeline import ChunkResult
 from ftds.tools.records import Chunk, FileReport, RunSummary
 
 
 class BuildState(TypedDict, total=False):
+    """The large values are delta channels (``agents/channels.py``): stored once when written, not again in
+    every later checkpoint."""
+
     inputs: list[str]
-    files: list[FileReport]
+    files: Annotated[list[FileReport], DeltaChannel(latest)]
     total_chunks: int
-    chunks: list[Chunk]
+    chunks: Annotated[list[Chunk], DeltaChannel(latest)]
     label_tree: LabelTree | None
-    outline: list[list[str]]
-    results: Annotated[list[ChunkResult], operator.add]
+    outline: Annotated[list[list[str]], DeltaChannel(latest)]
+    results: Annotated[list[ChunkResult], DeltaChannel(concatenated)]
     summary: RunSummary

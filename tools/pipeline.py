@@ -69,6 +69,21 @@ class ChunkResult(BaseModel):
     reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
+def merge_results(parts: Sequence[ChunkResult]) -> ChunkResult:
+    """One chunk's result from what each step of its flow added (draft, reviews, revisions)."""
+    merged = ChunkResult(chunk_id=parts[0].chunk_id)
+    for part in parts:
+        merged.generated += part.generated
+        merged.accepted += part.accepted
+        merged.rejected += part.rejected
+        merged.failed += part.failed
+        merged.rejected_samples += part.rejected_samples
+        merged.chunk_failure = merged.chunk_failure or part.chunk_failure
+        merged.generator_usage = merged.generator_usage + part.generator_usage
+        merged.reviewer_usage = merged.reviewer_usage + part.reviewer_usage
+    return merged
+
+
 def revision_exhausted(flagged: Sequence[tuple[Sample, ReviewVerdict]], rounds_done: int) -> list[ItemOutcome]:
     """Samples still flagged for revision when no revision round is left: rejected, with the feedback. One the
     pre-check flagged keeps the pre-check's reason (``precheck:not_a_question`` ...)."""
