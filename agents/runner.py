@@ -41,6 +41,10 @@ _STATE_TYPES = (
     ("ftds.tools.labels", "LabelNode"),
 )
 _FINISHED = ("finished", "partial")
+GRAPH_VERSION = 2
+"""The shape of the build graph a run's checkpoints belong to. 2: one per-chunk flow subgraph with delta
+channels. A run written by another shape cannot be resumed (its checkpoints name nodes that do not exist)."""
+_GRAPH_KEY = "_ftds_graph_version"
 
 
 class RunError(RuntimeError):
@@ -117,7 +121,7 @@ def start(
         settings.build.domain,
         [str(p.resolve()) for p in inputs],
         str(out_dir.resolve()),
-        settings.model_dump(mode="json"),
+        {**settings.model_dump(mode="json"), _GRAPH_KEY: GRAPH_VERSION},
     )
     context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event)
     return record, context
@@ -132,7 +136,15 @@ def prepare_resume(runs_dir: Path, run_id: str, on_event: ProgressCallback) -> t
     if record is None:
         known = ", ".join(r.run_id for r in store.list(5)) or "none"
         raise RunError(f"no run {run_id} in {runs_dir}; recent runs: {known} (list them with `ftds-agent runs`)")
-    settings = Settings.model_validate(record.settings)
+    snapshot = dict(record.settings)
+    version = snapshot.pop(_GRAPH_KEY, 1)
+    if version != GRAPH_VERSION and record.status not in _FINISHED:
+        raise RunError(
+            f"run {run_id} was made by an older version of ftds (build graph v{version}; this one is "
+            f"v{GRAPH_VERSION}) and cannot be resumed. Start it again with `ftds-agent build` on the same input: "
+            "finished LLM calls are answered from the response cache, so nothing is paid twice."
+        )
+    settings = Settings.model_validate(snapshot)
     generator, reviewer = make_models(settings)
     context = BuildContext(settings, generator, reviewer, Path(record.out_dir), run_id, on_event)
     return record, context

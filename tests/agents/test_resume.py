@@ -150,3 +150,24 @@ def test_resuming_an_unknown_run_says_how_to_find_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "ftds-agent runs" in result.stderr
+
+
+def test_a_run_from_an_older_build_graph_is_refused_with_a_way_forward(tmp_path: Path) -> None:
+    from ftds.agents.runs import RunStore
+    from ftds.tools.config import load_settings
+
+    settings = load_settings()
+    # what version 1 (the stage-barrier graph) wrote: the settings snapshot without a graph version
+    RunStore(settings.runs_dir).create(
+        "old-run", "law", [str(tmp_path)], str(tmp_path / "out"), settings.model_dump(mode="json")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "old-run"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "older version of ftds" in result.stderr and "Traceback" not in result.stderr
