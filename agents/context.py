@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ftds.agents.events import ChunkDoneEvent, ProgressCallback, ignore
 from ftds.tools.config import Settings
 from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
@@ -15,12 +15,6 @@ from ftds.tools.records import Chunk
 
 if TYPE_CHECKING:
     from ftds.tools.pipeline import ChunkResult
-
-ProgressCallback = Callable[[str, dict[str, Any]], None]
-
-
-def _ignore(event: str, data: dict[str, Any]) -> None:
-    return None
 
 
 @dataclass
@@ -30,7 +24,7 @@ class BuildContext:
     reviewer: ChatModel
     out_dir: Path
     run_id: str
-    on_event: ProgressCallback = _ignore
+    on_event: ProgressCallback = ignore
     started: float = field(default_factory=time.perf_counter)
     labels: LabelTree | None = None
     """The run's label tree, fixed once by the plan step (restored from the checkpoint on resume)."""
@@ -42,14 +36,13 @@ class BuildContext:
 
     def emit_chunk_done(self, result: ChunkResult) -> None:
         self.on_event(
-            "chunk_done",
-            {
-                "chunk_id": result.chunk_id,
-                "generated": result.generated,
-                "accepted": len(result.accepted),
-                "rejected": len(result.rejected),
-                "failed": len(result.failed) + (1 if result.chunk_failure else 0),
-                "tokens": result.generator_usage.total_tokens + result.reviewer_usage.total_tokens,
-                "failure": result.chunk_failure.reason if result.chunk_failure else None,
-            },
+            ChunkDoneEvent(
+                chunk_id=result.chunk_id,
+                generated=result.generated,
+                accepted=len(result.accepted),
+                rejected=len(result.rejected),
+                failed=len(result.failed) + (1 if result.chunk_failure else 0),
+                tokens=result.generator_usage.total_tokens + result.reviewer_usage.total_tokens,
+                failure=result.chunk_failure.reason if result.chunk_failure else None,
+            )
         )

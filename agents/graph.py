@@ -20,6 +20,7 @@ from langgraph.types import Command, Send
 
 from ftds.agents.chunk_flow import chunk_flow
 from ftds.agents.context import BuildContext
+from ftds.agents.events import ChunksEvent, FileEvent, FinishedEvent, NoteEvent
 from ftds.agents.state import BuildState
 from ftds.tools.generate import chunk_language
 from ftds.tools.ingest import load_literature
@@ -34,7 +35,7 @@ from ftds.tools.tasks import distill_topic, topic_chunk
 def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
     ctx = runtime.context
     if not state["inputs"]:
-        ctx.on_event("chunks", {"total": 0, "selected": 0})
+        ctx.on_event(ChunksEvent(total=0, selected=0))
         return {"files": [], "total_chunks": 0, "chunks": []}
     literature = load_literature(
         [Path(p) for p in state["inputs"]],
@@ -43,9 +44,9 @@ def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]
         ingest=ctx.settings.ingest,
     )
     for report in literature.files:
-        ctx.on_event("file", report.model_dump())
+        ctx.on_event(FileEvent(report=report))
     chunks = select_chunks(literature.chunks, chunk_budget(ctx), ctx.settings.chunking.min_chars)
-    ctx.on_event("chunks", {"total": len(literature.chunks), "selected": len(chunks)})
+    ctx.on_event(ChunksEvent(total=len(literature.chunks), selected=len(chunks)))
     # two levels (document > chapter) are all a two-level label tree needs, and keep the prompt small
     outline = list({tuple(c.provenance.heading_path[:2]): None for c in literature.chunks if c.provenance.heading_path})
     return {
@@ -75,7 +76,7 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
     if build.label_tree_file is not None:
         tree = LabelTree.load(build.label_tree_file)
     elif build.labels == "auto" and chunks:
-        ctx.on_event("note", {"message": "building a label tree from the documents' outlines (one LLM call)"})
+        ctx.on_event(NoteEvent(message="building a label tree from the documents' outlines (one LLM call)"))
         outline = state.get("outline") or [c.provenance.heading_path for c in chunks]
         language = chunk_language(chunks[0], build.language)
         made = await build_label_tree(outline, ctx.generator, build, language=language)
@@ -84,7 +85,7 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
             tree = outline_tree(outline)
             fallback = "using the documents' outline as labels" if tree else "samples stay unlabelled"
             message = f"label tree: {made.failure.reason} ({made.failure.detail}); {fallback}"
-            ctx.on_event("note", {"message": message})
+            ctx.on_event(NoteEvent(message=message))
         update["results"] = [ChunkResult(chunk_id="label_tree", generator_usage=made.usage)]
     update["label_tree"] = tree
     ctx.labels = tree
@@ -103,7 +104,7 @@ async def distill(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[
     preset_language: str = build.language if build.language != "auto" else "zh"
     topic = build.topic or domain_preset(build.domain, preset_language, build.prompt_dir).name
     language: str = build.language if build.language != "auto" else detect_language(topic)
-    ctx.on_event("note", {"message": f"no input given: distilling from the topic {topic!r}"})
+    ctx.on_event(NoteEvent(message=f"no input given: distilling from the topic {topic!r}"))
     made = await distill_topic(topic, ctx.generator, build, language=language)
     results = [
         ChunkResult(
@@ -155,7 +156,7 @@ def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, 
         started=ctx.started,
         models={"generator": ctx.generator.label, "reviewer": ctx.reviewer.label},
     )
-    ctx.on_event("finished", {"accepted": summary.accepted, "out_dir": str(ctx.out_dir)})
+    ctx.on_event(FinishedEvent(accepted=summary.accepted, out_dir=str(ctx.out_dir)))
     return {"summary": summary}
 
 

@@ -16,7 +16,8 @@ import aiosqlite
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from ftds.agents.context import BuildContext, ProgressCallback
+from ftds.agents.context import BuildContext
+from ftds.agents.events import ProgressCallback
 from ftds.agents.graph import build_graph, run_config
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.tools.config import Settings

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from pydantic import BaseModel, Field
 
+from ftds.agents.events import ChunkDoneEvent, ChunksEvent, ProgressEvent, ProgressTally
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.llm import LLMError
@@ -60,17 +61,13 @@ class _ProgressRelay:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._queue: asyncio.Queue[tuple[float, float | None, str] | None] = asyncio.Queue()
-        self._chunks_seen: set[str] = set()  # a revised chunk reports more than once
-        self._total: float | None = None
+        self._tally = ProgressTally()
 
-    def event(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "chunks":
-            self._total = float(data["selected"])
-            self._queue.put_nowait((0.0, self._total, f"{data['selected']} of {data['total']} chunks selected"))
-        elif kind == "chunk_done":
-            self._chunks_seen.add(data["chunk_id"])
-            message = f"chunk {data['chunk_id']}: {data['accepted']} accepted, {data['rejected']} rejected"
-            self._queue.put_nowait((float(len(self._chunks_seen)), self._total, message))
+    def event(self, event: ProgressEvent) -> None:
+        update = self._tally.apply(event)
+        if update is not None and isinstance(event, ChunksEvent | ChunkDoneEvent):
+            total = float(update.total) if update.total is not None else None
+            self._queue.put_nowait((float(update.done), total, update.message))
 
     async def pump(self) -> None:
         last = -1.0
