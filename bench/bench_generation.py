@@ -33,7 +33,7 @@ from ftds.tools.llm.base import Message  # noqa: E402
 from ftds.tools.records import Chunk, TokenUsage  # noqa: E402
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, remote_fake_server  # noqa: E402
 
-LAW_FILE = REPO.parent / "shared" / "corpus" / "law_zh" / "数据安全法(2021-06-10).md"
+LAW_FILE = REPO / "examples" / "law_zh" / "数据安全法(2021-06-10).md"  # ships with the repository
 QUESTIONS_PER_CHUNK = 3
 
 
