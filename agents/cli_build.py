@@ -50,6 +50,12 @@ def build(
     label_tree: Annotated[Path | None, typer.Option("--label-tree", help="Your label tree (YAML/JSON).")] = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Do not build a label tree.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,
+    dataset_name: Annotated[
+        str | None, typer.Option(help="Name this dataset is remembered under (default: the --out folder's name).")
+    ] = None,
+    dedupe_against: Annotated[
+        str | None, typer.Option(help="Drop samples that mean the same as ones in the dataset of this name.")
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
     config: ConfigOpt = None,
@@ -75,6 +81,8 @@ def build(
             "label_tree_file": str(label_tree) if label_tree else None,
             "labels": "none" if no_labels else None,
             "topic": topic,
+            "dataset_name": dataset_name,
+            "dedupe_against": dedupe_against,
         },
         split={"seed": seed},
     )

@@ -234,6 +234,16 @@ class BuildSettings(_Section):
     topic: str | None = Field(
         default=None, description="Topic to distil from when there is no input (default: the domain's name)."
     )
+    dataset_name: str | None = Field(
+        default=None,
+        description="Name the build's samples are remembered under for semantic dedupe (default: the output "
+        "folder's name); a later build names it with dedupe_against.",
+    )
+    dedupe_against: str | None = Field(
+        default=None,
+        description="Also drop samples that mean the same as ones kept by the dataset of this name (adds "
+        "semantic dedupe). Without it a build never depends on unrelated earlier builds.",
+    )
 
 
 class ServerSettings(_Section):

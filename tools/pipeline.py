@@ -171,8 +171,16 @@ def finalize_dataset(
     ``results`` may hold several fragments per chunk (the graph reports generation and review separately);
     counts are summed over them."""
     accepted = [sample for result in results for sample in result.accepted]
+    methods = list(settings.build.dedupe)
+    if settings.build.dedupe_against and "semantic" not in methods:
+        methods.append("semantic")
     kept, duplicates = dedupe_samples(
-        accepted, settings.dedupe, settings.build.dedupe, store_dir=settings.cache_dir / "dedupe-store"
+        accepted,
+        settings.dedupe,
+        methods,
+        store_dir=settings.cache_dir / "dedupe-store",
+        against=settings.build.dedupe_against,
+        remember_as=settings.build.dataset_name or out_dir.resolve().name,
     )
     after_review = task_spec(settings.build.task).after_review
     if after_review is not None:
