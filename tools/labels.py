@@ -21,6 +21,7 @@ from ftds.tools.config import BuildSettings
 from ftds.tools.generate import call_structured
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.prompts import domain_preset, load_template
+from ftds.tools.reasons import Reason, Stage, call_failure
 from ftds.tools.records import ItemOutcome, Sample, TokenUsage
 
 MAX_OUTLINE_LINES = 200
@@ -124,7 +125,7 @@ async def build_label_tree(
             item_id="label_tree",
             kind="chunk",
             status="failed",
-            reason="labels:no_outline",
+            reason=Reason.LABELS_NO_OUTLINE,
             detail="the documents have no headings; supply a label tree file instead",
         )
         return LabelTreeResult(None, TokenUsage(), failure)
@@ -135,7 +136,7 @@ async def build_label_tree(
             item_id="label_tree",
             kind="chunk",
             status="failed",
-            reason=f"labels:{call.failure_reason}",
+            reason=call_failure(Stage.LABELS, call.failure_reason),
             detail=call.failure_detail,
         )
         return LabelTreeResult(None, call.usage, failure)
@@ -146,7 +147,7 @@ async def build_label_tree(
             item_id="label_tree",
             kind="chunk",
             status="failed",
-            reason="labels:copied_example",
+            reason=Reason.LABELS_COPIED_EXAMPLE,
             detail=f"the model repeated the prompt's example names {sorted(copied)}",
         )
         return LabelTreeResult(None, call.usage, failure)
@@ -230,7 +231,7 @@ async def label_samples(
         if label is not None:
             result.labels[sample.sample_id] = label
             continue
-        reason = f"labels:{call.failure_reason}" if call.value is None else "labels:not_in_tree"
+        reason = call_failure(Stage.LABELS, call.failure_reason) if call.value is None else Reason.LABELS_NOT_IN_TREE
         detail = call.failure_detail if call.value is None else f"model answered {json.dumps(raw, ensure_ascii=False)}"
         result.unlabelled.append(
             ItemOutcome(item_id=sample.sample_id, kind="sample", status="failed", reason=reason, detail=detail)

@@ -20,6 +20,7 @@ from ftds.tools.export import export_splits, write_json, write_jsonl
 from ftds.tools.export_dataset import CardInfo, dataset_card
 from ftds.tools.generation.task_table import task_spec
 from ftds.tools.leakage import audit_leakage
+from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, FileReport, ItemOutcome, ReviewVerdict, RunSummary, Sample, TokenUsage
 from ftds.tools.report import write_report
 from ftds.tools.split import effective_settings, split_grouped
@@ -94,7 +95,7 @@ def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> 
     if verdict.from_precheck:
         reason, detail = verdict.rationale, f"after {rounds_done} revision(s): {sample.question[:200]}"
     else:
-        reason = "review:not_fixed_by_revision" if rounds_done else "review:needs_revision"
+        reason = Reason.REVIEW_NOT_FIXED_BY_REVISION if rounds_done else Reason.REVIEW_NEEDS_REVISION
         detail = f"score {verdict.total:.2f} after {rounds_done} revision(s): {verdict.feedback}"
     return ItemOutcome(item_id=sample.sample_id, kind="sample", status="rejected", reason=reason, detail=detail)
 
@@ -141,7 +142,7 @@ def trim_to_target(samples: Sequence[Sample], target: int) -> tuple[list[Sample]
             item_id=s.sample_id,
             kind="sample",
             status="rejected",
-            reason="over_target",
+            reason=Reason.OVER_TARGET,
             detail=f"the target of {target} samples was reached with better-scored or other-label samples",
         )
         for s in samples

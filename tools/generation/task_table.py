@@ -15,6 +15,7 @@ from ftds.tools.config import BuildSettings
 from ftds.tools.generate import GenerationResult, generate_qa, question_count
 from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
+from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, ItemOutcome, Sample, TokenUsage
 from ftds.tools.tasks import (
     generate_classification,
@@ -73,7 +74,7 @@ def no_output(chunk: Chunk) -> ItemOutcome:
         item_id=chunk.chunk_id,
         kind="chunk",
         status="failed",
-        reason="generation:no_pairs",
+        reason=Reason.GENERATION_NO_PAIRS,
         detail="the model returned nothing for this chunk",
     )
 
@@ -115,7 +116,7 @@ async def draft_classification(chunk: Chunk, inputs: DraftInputs) -> Draft:
                 item_id=chunk.chunk_id,
                 kind="chunk",
                 status="failed",
-                reason="classification:no_label_tree",
+                reason=Reason.CLASSIFICATION_NO_LABEL_TREE,
                 detail="classification needs labels: give --label-tree FILE or leave labels on auto",
             )
         )
