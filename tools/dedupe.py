@@ -36,32 +36,6 @@ def _score(sample: Sample) -> float:
     return sample.review.total if sample.review else 0.0
 
 
-def dedupe_exact(samples: Sequence[Sample], by: str = "question") -> tuple[list[Sample], list[ItemOutcome]]:
-    """Keep one sample per normalised question (``by='question'``) or question+answer (``by='pair'``)."""
-    best: dict[str, Sample] = {}
-    order: list[str] = []
-    for sample in samples:
-        key = exact_key(sample.question, sample.answer if by == "pair" else "")
-        if key not in best:
-            best[key] = sample
-            order.append(key)
-        elif _score(sample) > _score(best[key]):
-            best[key] = sample
-    kept_ids = {best[key].sample_id for key in order}
-    dropped = [
-        ItemOutcome(
-            item_id=s.sample_id,
-            kind="sample",
-            status="rejected",
-            reason="duplicate",
-            detail=f"same {by} as another kept sample: {s.question[:120]}",
-        )
-        for s in samples
-        if s.sample_id not in kept_ids
-    ]
-    return [best[key] for key in order], dropped
-
-
 def dedupe_samples(
     samples: Sequence[Sample],
     settings: DedupeSettings,

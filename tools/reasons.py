@@ -68,7 +68,6 @@ class Reason(StrEnum):
     REVISION_MISSING_PAIR = "revision:missing_pair"
     LABELS_NO_OUTLINE = "labels:no_outline"
     LABELS_COPIED_EXAMPLE = "labels:copied_example"
-    LABELS_NOT_IN_TREE = "labels:not_in_tree"
     ANSWER_MISSING = "answer:missing"
 
 
