@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ftds.tools.config import Settings
+from ftds.tools.confinement import Confinement
 from ftds.tools.llm.base import ChatModel
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
@@ -27,3 +28,4 @@ class BuildContext:
     run_id: str
     on_event: ProgressCallback = _ignore
     started: float = field(default_factory=time.perf_counter)
+    confinement: Confinement | None = None  # set by the MCP server: files the run reads stay in its roots

@@ -22,6 +22,7 @@ from ftds.agents.runs import RunRecord, RunStore
 from ftds.tools.config import Settings
 from ftds.tools.llm import ChatModel, make_chat_model
 from ftds.tools.records import RunSummary
+from ftds.tools.redact import is_redacted, same_endpoint
 
 _STATE_TYPES = (
     ("ftds.tools.records", "Chunk"),
@@ -113,14 +114,41 @@ def start(
     return record, context
 
 
-def prepare_resume(runs_dir: Path, run_id: str, on_event: ProgressCallback) -> tuple[RunRecord, BuildContext]:
-    """Rebuild a registered run's context from its settings snapshot."""
+def _restore_endpoints(settings: Settings, current: Settings | None, run_id: str) -> None:
+    """Put the real base URLs back into a snapshot whose stored copies were redacted (they held a credential).
+
+    The real URL comes from ``current`` (the configuration, environment and flags of this invocation) and
+    must be the one the run was made with: same URL once redacted.
+    """
+    for name in ("llm", "reviewer"):
+        stored = getattr(settings, name)
+        if stored is None or not is_redacted(stored.base_url):
+            continue
+        given = getattr(current, name, None) if current is not None else None
+        if given is None and name == "reviewer" and current is not None:
+            given = current.llm  # a reviewer on the same endpoint is configured as the main model
+        real = given.base_url if given is not None else None
+        if not same_endpoint(stored.base_url, real):
+            option = "--base-url or FTDS_LLM__BASE_URL" if name == "llm" else "reviewer.base_url in the config"
+            raise RunError(
+                f"run {run_id} used the endpoint {stored.base_url}, whose credential is not stored; give the same "
+                f"URL again ({option}, or the config file) to resume it"
+            )
+        stored.base_url = real
+
+
+def prepare_resume(
+    runs_dir: Path, run_id: str, on_event: ProgressCallback, current: Settings | None = None
+) -> tuple[RunRecord, BuildContext]:
+    """Rebuild a registered run's context from its settings snapshot; ``current`` supplies what the snapshot
+    holds only redacted (a base URL with a credential in it)."""
     store = RunStore(runs_dir)
     record = store.get(run_id)
     if record is None:
         known = ", ".join(r.run_id for r in store.list(5)) or "none"
         raise RunError(f"no run {run_id} in {runs_dir}; recent runs: {known} (list them with `ftds-agent runs`)")
     settings = Settings.model_validate(record.settings)
+    _restore_endpoints(settings, current, run_id)
     generator, reviewer = make_models(settings)
     store.update(run_id, "running")
     context = BuildContext(settings, generator, reviewer, Path(record.out_dir), run_id, on_event)
