@@ -76,7 +76,7 @@ def test_a_cli_build_with_a_key_in_the_base_url_stores_and_prints_it_nowhere(tmp
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
     assert "***@127.0.0.1" in report["models"]["generator"]
-    everything = done.stdout + done.stderr + _files_text(tmp_path / "out", tmp_path / "runs")
+    everything = done.stdout + done.stderr + _files_text(tmp_path / "out", tmp_path / "runs", tmp_path / "cache")
     assert (tmp_path / "runs" / "checkpoints.sqlite").is_file()
     assert KEY not in everything
 
