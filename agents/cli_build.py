@@ -89,7 +89,7 @@ def build(
     paths = [*(inputs or []), *(input_opt or [])]
     try:
         if resume:
-            record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event)
+            record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event, current=settings)
             if record.status in ("finished", "partial") and record.summary:
                 _finish(RunSummary.model_validate(record.summary), reporter, as_json)
             run_inputs: list[Path] | None = None

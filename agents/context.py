@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ftds.agents.events import ChunkDoneEvent, ProgressCallback, ignore
 from ftds.tools.config import Settings
+from ftds.tools.confinement import Confinement
 from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk
@@ -26,6 +27,7 @@ class BuildContext:
     run_id: str
     on_event: ProgressCallback = ignore
     started: float = field(default_factory=time.perf_counter)
+    confinement: Confinement | None = None  # set by the MCP server: files the run reads stay in its roots
     labels: LabelTree | None = None
     """The run's label tree, fixed once by the plan step (restored from the checkpoint on resume)."""
     chunks: dict[str, Chunk] = field(default_factory=dict)

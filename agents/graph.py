@@ -42,6 +42,7 @@ def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]
         ctx.settings.chunking,
         domain=ctx.settings.build.domain,
         ingest=ctx.settings.ingest,
+        confine_to=ctx.confinement,
     )
     for report in literature.files:
         ctx.on_event(FileEvent(report=report))

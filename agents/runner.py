@@ -23,6 +23,7 @@ from ftds.agents.runs import RunRecord, RunStore
 from ftds.tools.config import Settings
 from ftds.tools.llm import ChatModel, make_chat_model
 from ftds.tools.records import RunSummary
+from ftds.tools.redact import is_redacted, same_endpoint
 
 _STATE_TYPES = (
     ("ftds.tools.records", "Chunk"),
@@ -128,10 +129,36 @@ def start(
     return record, context
 
 
-def prepare_resume(runs_dir: Path, run_id: str, on_event: ProgressCallback) -> tuple[RunRecord, BuildContext]:
-    """Rebuild a registered run's context from its settings snapshot. The run's status is left alone: a
-    finished run stays finished (``execute`` then returns its summary), an unfinished one becomes running
-    when ``execute`` starts."""
+def _restore_endpoints(settings: Settings, current: Settings | None, run_id: str) -> None:
+    """Put the real base URLs back into a snapshot whose stored copies were redacted (they held a credential).
+
+    The real URL comes from ``current`` (the configuration, environment and flags of this invocation) and
+    must be the one the run was made with: same URL once redacted.
+    """
+    for name in ("llm", "reviewer"):
+        stored = getattr(settings, name)
+        if stored is None or not is_redacted(stored.base_url):
+            continue
+        given = getattr(current, name, None) if current is not None else None
+        if given is None and name == "reviewer" and current is not None:
+            given = current.llm  # a reviewer on the same endpoint is configured as the main model
+        real = given.base_url if given is not None else None
+        if not same_endpoint(stored.base_url, real):
+            option = "--base-url or FTDS_LLM__BASE_URL" if name == "llm" else "reviewer.base_url in the config"
+            raise RunError(
+                f"run {run_id} used the endpoint {stored.base_url}, whose credential is not stored; give the same "
+                f"URL again ({option}, or the config file) to resume it"
+            )
+        stored.base_url = real
+
+
+def prepare_resume(
+    runs_dir: Path, run_id: str, on_event: ProgressCallback, current: Settings | None = None
+) -> tuple[RunRecord, BuildContext]:
+    """Rebuild a registered run's context from its settings snapshot; ``current`` supplies what the snapshot
+    holds only redacted (a base URL with a credential in it). The run's status is left alone: a finished run
+    stays finished (``execute`` then returns its summary), an unfinished one becomes running when ``execute``
+    starts."""
     store = RunStore(runs_dir)
     record = store.get(run_id)
     if record is None:
@@ -146,6 +173,7 @@ def prepare_resume(runs_dir: Path, run_id: str, on_event: ProgressCallback) -> t
             "finished LLM calls are answered from the response cache, so nothing is paid twice."
         )
     settings = Settings.model_validate(snapshot)
+    _restore_endpoints(settings, current, run_id)
     generator, reviewer = make_models(settings)
     context = BuildContext(settings, generator, reviewer, Path(record.out_dir), run_id, on_event)
     return record, context

@@ -6,6 +6,7 @@ Large results (every cluster, every invalid record) are written to report files;
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
@@ -13,6 +14,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from ftds.server.limits import LIST_BOUND, MAX_LIST_ITEMS, NameList, NameMap, NameText, PathText
 from ftds.server.models import (
     ConvertFormatResult,
     EmbedDedupeResult,
@@ -40,6 +42,9 @@ async def _run(input_path: str, func: Any, *args: Any, **kwargs: Any) -> dict[st
         raise ToolError(f"{input_path} does not exist: {exc}") from None
     except (FormatError, SplitError, ValueError) as exc:
         raise ToolError(f"{input_path}: {exc}") from None
+    except OSError as exc:  # a folder where a file goes, a file where a folder goes, a read-only place...
+        where = f" ({Path(exc.filename).name})" if exc.filename else ""
+        raise ToolError(f"{input_path}: {exc.strerror or exc}{where}; check the input and output paths") from None
 
 
 def register(server: MCPServer[ServerState]) -> None:
@@ -50,14 +55,14 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def convert_format(
-        input_path: Annotated[str, Field(description="JSON, JSONL, CSV or Parquet dataset, or a datasets folder.")],
+        input_path: Annotated[
+            PathText, Field(description="JSON, JSONL, CSV or Parquet dataset, or a datasets folder.")
+        ],
         to: Annotated[FormatArg, Field(description="Target format.")],
-        out_path: Annotated[str, Field(description="JSONL file to write (overwritten).")],
+        out_path: Annotated[PathText, Field(description="JSONL file to write (overwritten).")],
         ctx: Context,
         source_format: Annotated[Literal["auto"] | FormatArg, Field(description="Source format.")] = "auto",
-        mapping: Annotated[
-            dict[str, str] | None, Field(description="Rename columns {target_field: source_field}.")
-        ] = None,
+        mapping: Annotated[NameMap | None, Field(description="Rename columns {target_field: source_field}.")] = None,
     ) -> ConvertFormatResult:
         """Convert a dataset between formats; records that break the target's rules are listed with the
         reason instead of being written, and fields the target cannot hold are counted in 'dropped'."""
@@ -82,7 +87,7 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def validate_dataset(
-        input_path: Annotated[str, Field(description="Dataset file or datasets folder to check.")],
+        input_path: Annotated[PathText, Field(description="Dataset file or datasets folder to check.")],
         ctx: Context,
         format: Annotated[Literal["auto"] | FormatArg, Field(description="Format whose rules apply.")] = "auto",
     ) -> ValidateDatasetResult:
@@ -110,17 +115,19 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def embed_dedupe(
-        input_path: Annotated[str, Field(description="Dataset to deduplicate.")],
-        out_path: Annotated[str, Field(description="JSONL of the kept records (overwritten).")],
+        input_path: Annotated[PathText, Field(description="Dataset to deduplicate.")],
+        out_path: Annotated[PathText, Field(description="JSONL of the kept records (overwritten).")],
         ctx: Context,
         methods: Annotated[
-            list[Literal["exact", "near", "semantic"]], Field(description="Duplicate tests to apply.")
+            list[Literal["exact", "near", "semantic"]],
+            LIST_BOUND,
+            Field(description="Duplicate tests to apply.", max_length=MAX_LIST_ITEMS),
         ] = ["exact", "near"],  # noqa: B006 - a JSON-schema default, never mutated
-        score_field: Annotated[str | None, Field(description="Field whose higher value wins a cluster.")] = None,
+        score_field: Annotated[NameText | None, Field(description="Field whose higher value wins a cluster.")] = None,
         store_dir: Annotated[
-            str | None, Field(description="chromadb folder remembering earlier runs (semantic only).")
+            PathText | None, Field(description="chromadb folder remembering earlier runs (semantic only).")
         ] = None,
-        eval_path: Annotated[str | None, Field(description="Evaluation set to audit for leakage.")] = None,
+        eval_path: Annotated[PathText | None, Field(description="Evaluation set to audit for leakage.")] = None,
     ) -> EmbedDedupeResult:
         """Cluster duplicates, keep the best-scored member of each, and report the clusters (full list in
         the report file). Semantic dedupe embeds with the packaged multilingual encoder."""
@@ -152,21 +159,21 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def split_dataset(
-        input_path: Annotated[str, Field(description="Dataset to split.")],
-        out_dir: Annotated[str, Field(description="Folder for train/validation/test/full JSONL files.")],
+        input_path: Annotated[PathText, Field(description="Dataset to split.")],
+        out_dir: Annotated[PathText, Field(description="Folder for train/validation/test/full JSONL files.")],
         ctx: Context,
         train: Annotated[float | None, Field(ge=0, le=1, description="Train share (default 0.7; 0.8 small).")] = None,
         validation: Annotated[float | None, Field(ge=0, le=1, description="Validation share.")] = None,
         test: Annotated[float | None, Field(ge=0, le=1, description="Test share.")] = None,
         seed: Annotated[int | None, Field(description="Random seed; same seed, same split.")] = None,
-        group_by: Annotated[str | None, Field(description="Field whose equal values stay in one split.")] = None,
+        group_by: Annotated[NameText | None, Field(description="Field whose equal values stay in one split.")] = None,
         strategy: Annotated[
             Literal["random", "group", "stratify", "time"] | None,
             Field(description="random, group (by key), stratify (by label/domain key), time (by date key)."),
         ] = None,
-        key: Annotated[str | None, Field(description="Field for group/stratify/time.")] = None,
+        key: Annotated[NameText | None, Field(description="Field for group/stratify/time.")] = None,
         k_folds: Annotated[int | None, Field(ge=2, description="Write k folds instead of one split.")] = None,
-        eval_path: Annotated[str | None, Field(description="Evaluation set to audit for leakage.")] = None,
+        eval_path: Annotated[PathText | None, Field(description="Evaluation set to audit for leakage.")] = None,
     ) -> SplitDatasetResult:
         """Split a dataset by seeded ratios and strategy, then audit near-duplicate leakage across splits."""
         state = state_of(ctx)
@@ -201,16 +208,18 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def export_dataset(
-        input_path: Annotated[str, Field(description="A split folder (from split_dataset) or one dataset file.")],
-        out_dir: Annotated[str, Field(description="Export folder.")],
+        input_path: Annotated[PathText, Field(description="A split folder (from split_dataset) or one dataset file.")],
+        out_dir: Annotated[PathText, Field(description="Export folder.")],
         format: Annotated[FormatArg, Field(description="The records' format (convert first if needed).")],
         ctx: Context,
         file_types: Annotated[
-            list[Literal["jsonl", "json", "csv", "parquet"]], Field(description="Files to write per split.")
+            list[Literal["jsonl", "json", "csv", "parquet"]],
+            LIST_BOUND,
+            Field(description="Files to write per split.", max_length=MAX_LIST_ITEMS),
         ] = ["jsonl"],  # noqa: B006 - a JSON-schema default, never mutated
-        name: Annotated[str, Field(description="Dataset name for dataset_info.json and the card.")] = "ftds",
-        license: Annotated[str, Field(description="Licence id for the card, e.g. apache-2.0.")] = "other",
-        languages: Annotated[list[str] | None, Field(description="Language codes for the card.")] = None,
+        name: Annotated[NameText, Field(description="Dataset name for dataset_info.json and the card.")] = "ftds",
+        license: Annotated[NameText, Field(description="Licence id for the card, e.g. apache-2.0.")] = "other",
+        languages: Annotated[NameList | None, Field(description="Language codes for the card.")] = None,
         openai_finetune: Annotated[bool, Field(description="Also write OpenAI fine-tuning JSONL.")] = False,
     ) -> ExportDatasetResult:
         """Validate and write every split (files, DatasetDict, dataset card, LLaMA-Factory dataset_info.json)."""

@@ -28,6 +28,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ftds.tools.redact import redact_url
+
 APP_NAME = "ftds"
 DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-1.5b"
 FAST_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
@@ -90,10 +92,10 @@ class LLMSettings(_Section):
 
     @property
     def label(self) -> str:
-        """A printable name for provenance: never contains a key."""
+        """A printable name for provenance: never contains a key (a credential in the URL is redacted)."""
         if self.backend == "embedded":
             return f"embedded/{self.model}"
-        return f"{self.base_url or 'openai'}/{self.model}"
+        return f"{redact_url(self.base_url) if self.base_url else 'openai'}/{self.model}"
 
 
 ChunkStrategy = Literal["auto", "legal", "heading", "recursive", "token", "fixed"]
