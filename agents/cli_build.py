@@ -52,6 +52,9 @@ def build(
     topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the dataset --out already holds (only the files it wrote).")
+    ] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,7 +98,7 @@ def build(
             if missing:
                 raise fail(f"input not found: {', '.join(missing)}; check the path")
             out.mkdir(parents=True, exist_ok=True)
-            record, context = runner.start(settings, paths, out, reporter.event, run_id)
+            record, context = runner.start(settings, paths, out, reporter.event, run_id, overwrite)
             run_inputs = paths
     except (runner.RunError, LLMError, ValueError) as exc:
         raise fail(str(exc)) from None

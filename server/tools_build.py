@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.server.state import ServerState, state_of, tool_annotations
+from ftds.tools.dataset.files import OutputExistsError
 from ftds.tools.llm import LLMError
 from ftds.tools.records import RunSummary
 
@@ -103,6 +104,9 @@ def register(server: MCPServer[ServerState]) -> None:
         ] = None,
         wait: Annotated[bool, Field(description="Wait for the end, streaming progress; false returns at once.")] = True,
         resume_run_id: Annotated[str | None, Field(description="Resume this interrupted run instead.")] = None,
+        overwrite: Annotated[
+            bool, Field(description="Replace the dataset out_dir already holds (only the files it wrote).")
+        ] = False,
     ) -> BuildDatasetResult:
         """Run the whole pipeline — load, chunk, generate, review, dedupe, split, export — as a resumable run.
         Returns the run id; with wait=true also the summary (counts, reasons, outputs)."""
@@ -126,9 +130,9 @@ def register(server: MCPServer[ServerState]) -> None:
                 settings = state.settings.model_copy(deep=True)
                 settings.build.domain = domain
                 settings.build.max_chunks = max_chunks
-                _, context = runner.start(settings, resolved, target, relay.event)
+                _, context = runner.start(settings, resolved, target, relay.event, overwrite=overwrite)
                 inputs = resolved
-        except (runner.RunError, LLMError) as exc:
+        except (runner.RunError, LLMError, OutputExistsError) as exc:
             raise ToolError(str(exc)) from None
         store = RunStore(context.settings.runs_dir)
         hint = (

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import DedupeSettings, SplitSettings
+from ftds.tools.dataset.export import CardInfo, export_dataset, push_to_hub
 from ftds.tools.dedupe import dedupe_records
-from ftds.tools.export_dataset import CardInfo, export_dataset, push_to_hub
 from ftds.tools.formats import convert_records, read_dataset
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import field_getter, k_fold, split_records
