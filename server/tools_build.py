@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.server.state import ServerState, state_of, tool_annotations
+from ftds.server.tools_dataset import OverwriteArg
 from ftds.tools.dataset.files import OutputExistsError
 from ftds.tools.llm import LLMError
 from ftds.tools.records import RunSummary
@@ -104,9 +105,7 @@ def register(server: MCPServer[ServerState]) -> None:
         ] = None,
         wait: Annotated[bool, Field(description="Wait for the end, streaming progress; false returns at once.")] = True,
         resume_run_id: Annotated[str | None, Field(description="Resume this interrupted run instead.")] = None,
-        overwrite: Annotated[
-            bool, Field(description="Replace the dataset out_dir already holds (only the files it wrote).")
-        ] = False,
+        overwrite: OverwriteArg = False,
     ) -> BuildDatasetResult:
         """Run the whole pipeline — load, chunk, generate, review, dedupe, split, export — as a resumable run.
         Returns the run id; with wait=true also the summary (counts, reasons, outputs)."""

@@ -40,6 +40,9 @@ FormatArg = Literal[
 
 
 R = TypeVar("R")
+OverwriteArg = Annotated[
+    bool, Field(description="Replace the dataset out_dir already holds (only the files it wrote are removed).")
+]
 
 
 async def _run(input_path: str, func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -167,9 +170,7 @@ def register(server: MCPServer[ServerState]) -> None:
         key: Annotated[str | None, Field(description="Field for group/stratify/time.")] = None,
         k_folds: Annotated[int | None, Field(ge=2, description="Write k folds instead of one split.")] = None,
         eval_path: Annotated[str | None, Field(description="Evaluation set to audit for leakage.")] = None,
-        overwrite: Annotated[
-            bool, Field(description="Replace the dataset out_dir already holds (only the files it wrote).")
-        ] = False,
+        overwrite: OverwriteArg = False,
     ) -> SplitResult:
         """Split a dataset by seeded ratios and strategy, then audit near-duplicate leakage across splits."""
         state = state_of(ctx)
@@ -215,9 +216,7 @@ def register(server: MCPServer[ServerState]) -> None:
         license: Annotated[str, Field(description="Licence id for the card, e.g. apache-2.0.")] = "other",
         languages: Annotated[list[str] | None, Field(description="Language codes for the card.")] = None,
         openai_finetune: Annotated[bool, Field(description="Also write OpenAI fine-tuning JSONL.")] = False,
-        overwrite: Annotated[
-            bool, Field(description="Replace the dataset out_dir already holds (only the files it wrote).")
-        ] = False,
+        overwrite: OverwriteArg = False,
     ) -> ExportResult:
         """Validate and write every split (files, DatasetDict, dataset card, LLaMA-Factory dataset_info.json)."""
         state = state_of(ctx)

@@ -37,7 +37,7 @@ def _manifest(folder: Path) -> set[str]:
     return set(json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"])
 
 
-def test_split_into_a_used_folder_refuses_then_replaces_without_stale_splits(tmp_path: Path) -> None:
+def test_split_into_a_used_folder_refuses_or_replaces_leaving_no_stale_split(tmp_path: Path) -> None:
     out = tmp_path / "s"
     first = runner.invoke(app, ["split", str(_write(tmp_path / "big.jsonl", _records(60))), "--out", str(out)])
     assert first.exit_code == 0, first.output
@@ -56,7 +56,7 @@ def test_split_into_a_used_folder_refuses_then_replaces_without_stale_splits(tmp
     assert _files(out) - {MANIFEST, "notes.txt"} == _manifest(out)
 
 
-def test_export_into_a_used_folder_refuses_then_replaces_without_stale_files(tmp_path: Path) -> None:
+def test_export_into_a_used_folder_refuses_or_replaces_leaving_no_stale_file(tmp_path: Path) -> None:
     source = _write(tmp_path / "d.jsonl", _records(20))
     out = tmp_path / "e"
     first = runner.invoke(app, ["export", str(source), "--out", str(out), "--files", "jsonl,parquet"])
@@ -72,7 +72,7 @@ def test_export_into_a_used_folder_refuses_then_replaces_without_stale_files(tmp
     assert _files(out) - {MANIFEST} == _manifest(out)
 
 
-def test_split_refuses_a_folder_holding_files_of_an_older_version_without_a_manifest(tmp_path: Path) -> None:
+def test_split_over_files_of_an_older_version_leaves_no_stale_split(tmp_path: Path) -> None:
     out = tmp_path / "old"
     out.mkdir()
     _write(out / "validation.jsonl", _records(2))  # written before manifests existed
@@ -91,7 +91,7 @@ def _build(server: FakeOpenAIServer, inputs: Path, out: Path, cwd: Path, *more: 
     )  # fmt: skip
 
 
-def test_build_into_a_used_folder_refuses_then_replaces_and_no_stale_split_survives(tmp_path: Path) -> None:
+def test_build_into_a_used_folder_refuses_or_replaces_leaving_no_stale_split(tmp_path: Path) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
     (inputs / "law.md").write_text(STATUTE, encoding="utf-8")
