@@ -34,7 +34,9 @@ def build(
     domain: Annotated[str | None, typer.Option(help="Domain preset: law, medicine, finance, general.")] = None,
     max_chunks: Annotated[int | None, typer.Option(help="Process at most N chunks, spread over documents.")] = None,
     questions_per_chunk: Annotated[int | None, typer.Option(help="Fixed questions per chunk (default scales).")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--format", help="alpaca and/or sharegpt; repeatable.")] = None,
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", help="alpaca, sharegpt and/or openai; repeatable.")
+    ] = None,
     backend: Annotated[str | None, typer.Option(help="embedded or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Embedded model key or endpoint model name.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,

@@ -114,3 +114,24 @@ def test_build_into_a_used_folder_refuses_or_replaces_leaving_no_stale_split(tmp
     assert not (out / "dataset_info.json").exists()
     assert (out / "my-notes.md").read_text(encoding="utf-8") == "kept"
     assert _files(out) - {MANIFEST, "my-notes.md"} == _manifest(out)
+
+
+async def test_mcp_split_and_export_into_a_used_folder_refuse_or_replace_leaving_no_stale_file(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from ftds.server.app import create_server
+    from ftds.tools.config import load_settings
+
+    _write(tmp_path / "big.jsonl", _records(60))
+    _write(tmp_path / "small.jsonl", _records(3))
+    async with Client(create_server(load_settings(server={"roots": [str(tmp_path)]}))) as client:
+        await client.call_tool("split_dataset", {"input_path": "big.jsonl", "out_dir": "s"})
+        refused = await client.call_tool("split_dataset", {"input_path": "small.jsonl", "out_dir": "s"})
+        assert refused.is_error and "overwrite" in refused.content[0].text
+        replaced = await client.call_tool(
+            "split_dataset", {"input_path": "small.jsonl", "out_dir": "s", "overwrite": True}
+        )
+        assert not replaced.is_error and not (tmp_path / "s" / "validation.jsonl").exists()
+        await client.call_tool("export_dataset", {"input_path": "s", "out_dir": "e", "format": "alpaca"})
+        again = await client.call_tool("export_dataset", {"input_path": "s", "out_dir": "e", "format": "alpaca"})
+        assert again.is_error and "already holds a dataset" in again.content[0].text
