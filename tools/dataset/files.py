@@ -139,17 +139,25 @@ def existing_dataset(out_dir: Path) -> str | None:
     return None
 
 
-def check_output_folder(out_dir: Path, overwrite: bool, run_id: str | None = None) -> None:
-    """Refuse an output folder that already holds a dataset unless ``overwrite`` (or it is this same run's)."""
+def check_output_folder(out_dir: Path, overwrite: bool) -> None:
+    """Refuse an output folder that already holds a dataset unless ``overwrite``; called before any work."""
     found = existing_dataset(out_dir)
     if found is None or overwrite:
         return
-    manifest = _manifest(out_dir)
-    if run_id is not None and manifest is not None and manifest.get("run_id") == run_id:
-        return  # resuming the run that wrote it
     raise OutputExistsError(
-        f"{found}; pass --overwrite to replace it (only the files it wrote are removed) or choose another --out"
+        f"{found}; pass --overwrite (MCP: overwrite=true) to replace it (only the files it wrote are removed) "
+        "or choose another output folder"
     )
+
+
+def _inside(out_dir: Path, name: str) -> Path | None:
+    """``out_dir/name`` when it names something inside ``out_dir`` (no ``..``, no absolute path, no folder on the
+    way that links elsewhere), else None: a manifest, even an edited one, never reaches outside its folder."""
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        return None
+    path = out_dir / relative
+    return path if path.parent.resolve().is_relative_to(out_dir.resolve()) else None
 
 
 def _remove_previous(out_dir: Path) -> None:
@@ -157,20 +165,17 @@ def _remove_previous(out_dir: Path) -> None:
     if manifest is None:
         entries = _legacy_entries(out_dir)
     else:
-        root = out_dir.resolve()
-        entries = []
-        for name in manifest["files"]:
-            path = (out_dir / str(name)).resolve()
-            if path.is_relative_to(root) and path != root:  # a manifest never reaches outside its folder
-                entries.append(path)
+        entries = [path for name in manifest["files"] if (path := _inside(out_dir, str(name))) is not None]
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:
-            entry.unlink(missing_ok=True)
+            entry.unlink(missing_ok=True)  # a link itself, never what it points at
     root = out_dir.resolve()
-    folders = {parent for entry in entries for parent in entry.resolve().parents if parent.is_relative_to(root)}
-    for folder in sorted(folders - {root}, key=lambda p: len(p.parts), reverse=True):
+    folders = {parent for entry in entries for parent in entry.parent.resolve().parents if parent != root}
+    folders |= {entry.parent.resolve() for entry in entries}
+    folders = {folder for folder in folders if folder.is_relative_to(root) and folder != root}
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         with contextlib.suppress(OSError):  # only the folders the old dataset left empty
             folder.rmdir()
     (out_dir / MANIFEST).unlink(missing_ok=True)
