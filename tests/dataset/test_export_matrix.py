@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import datasets
 import pytest
 
 from ftds.tools.config import ExportFormat
@@ -103,8 +104,12 @@ def test_the_card_names_only_datasets_that_exist_and_rejected_samples_are_kept_w
     assert card.count(f"`stage: {stage}`") == len(BUILD_FORMATS)
     for path in re.findall(r"path: (\S+)", card):  # the YAML configs point at real files
         assert (out / path).is_file(), path
-    rejected = _lines(out / "rejected.jsonl")
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    loaded = datasets.load_dataset(str(out))  # the card's default config
+    assert {name: len(rows) for name, rows in loaded.items()} == {
+        name: count for name, count in report["splits"].items() if count and name != "full"
+    }
+    rejected = _lines(out / "rejected.jsonl")
     assert report["outputs"]["rejected"] == str(out / "rejected.jsonl")
     assert all(r["rejection"]["reason"] and r["answer"] for r in rejected)
     task_files = sorted((out / "task").glob("*.jsonl"))
