@@ -29,7 +29,7 @@ from ftds.tools.dataset.files import (
     write_records,
 )
 from ftds.tools.dedupe import dedupe_records
-from ftds.tools.formats import convert_records, read_dataset, validate_records
+from ftds.tools.formats import FORMATS, convert_records, read_dataset, validate_records
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import split_records
 
@@ -260,10 +260,18 @@ def export_file(
     openai_finetune: bool = False,
     overwrite: bool = False,
 ) -> ExportResult:
-    """Export a split folder (train/validation/test .jsonl from ``split``) or a single file as 'train',
-    replacing the dataset ``out_dir`` held only when ``overwrite``."""
+    """Export a split folder (train/validation/test .jsonl from ``split``), a build's folder (its ``fmt``
+    files) or a single file as 'train', replacing the dataset ``out_dir`` held only when ``overwrite``."""
     check_output_folder(out_dir, overwrite)
     path = Path(source)
+    if (path / "dataset_info.json").is_file():  # a build's folder: its files of this format
+        built = [p.name for p in sorted(path.iterdir()) if p.name in FORMATS and (p / "train.jsonl").is_file()]
+        if fmt not in built:
+            raise FileNotFoundError(
+                f"{path} is an exported dataset with {', '.join(built) or 'no'} split folders; "
+                f"pass --format {' or '.join(built) or 'alpaca'}, or one of its files"
+            )
+        path = path / fmt
     splits = _read_splits(path) if path.exists() else {"train": read_dataset(source)}  # a Hub id
     card = card or CardInfo()
     card.provenance = {

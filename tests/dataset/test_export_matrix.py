@@ -115,3 +115,21 @@ def test_the_card_names_only_datasets_that_exist_and_rejected_samples_are_kept_w
     task_files = sorted((out / "task").glob("*.jsonl"))
     provenance = {r["sample_id"] for path in (out / "provenance").glob("*.jsonl") for r in _lines(path)}
     assert {r["id"] for path in task_files for r in _lines(path)} == provenance  # traceable records
+
+
+@pytest.mark.skipif(not llamafactory_oracle.available(), reason="llamafactory not installed (pip install --no-deps)")
+def test_export_of_a_build_folder_reexports_one_format_that_still_loads(
+    built: Callable[[str], Path], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from ftds.agents.cli import app
+
+    out = built("preference")
+    wrong = CliRunner().invoke(app, ["export", str(out), "--out", str(tmp_path / "x"), "--format", "trl"])
+    assert wrong.exit_code == 2 and "pass --format alpaca or openai or sharegpt" in wrong.output
+    args = ["export", str(out), "--out", str(tmp_path / "e"), "--format", "openai", "--files", "parquet,jsonl"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    kept, warnings = llamafactory_oracle.load_like_llamafactory(tmp_path / "e", "ftds_train")
+    assert len(kept) == len(_lines(out / "openai" / "train.jsonl")) and not warnings
