@@ -31,8 +31,8 @@ from ftds.agents.channels import concatenated, latest
 from ftds.agents.context import BuildContext
 from ftds.tools.generation.task_table import DraftInputs, task_spec
 from ftds.tools.labels import LabelTree
-from ftds.tools.pipeline import ChunkResult, merge_results, revision_exhausted
-from ftds.tools.records import Chunk, ItemOutcome, Rejection, ReviewVerdict, Sample
+from ftds.tools.pipeline import ChunkResult, merge_results, rejected_whole, revision_exhausted
+from ftds.tools.records import Chunk, ItemOutcome, ReviewVerdict, Sample
 from ftds.tools.review import review_samples
 from ftds.tools.revise import revise_samples
 
@@ -84,17 +84,6 @@ def position_label(chunk: Chunk, tree: LabelTree | None) -> str | None:
     reviewer choosing among dozens of chapters often picks the wrong one."""
     path = chunk.provenance.heading_path[:2]
     return tree.resolve("/".join(path)) if tree is not None and path else None
-
-
-def rejected_whole(samples: Sequence[Sample], outcomes: Sequence[ItemOutcome]) -> list[Sample]:
-    """The samples that were not accepted, whole, each with its reason, so they can be looked at and rescued
-    (a sample whose review call failed is kept the same way, with the failure as its reason)."""
-    by_id = {sample.sample_id: sample for sample in samples}
-    return [
-        by_id[item.item_id].model_copy(update={"rejection": Rejection(reason=item.reason, detail=item.detail)})
-        for item in outcomes
-        if item.kind == "sample" and item.item_id in by_id
-    ]
 
 
 async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:

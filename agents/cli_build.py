@@ -34,7 +34,9 @@ def build(
     domain: Annotated[str | None, typer.Option(help="Domain preset: law, medicine, finance, general.")] = None,
     max_chunks: Annotated[int | None, typer.Option(help="Process at most N chunks, spread over documents.")] = None,
     questions_per_chunk: Annotated[int | None, typer.Option(help="Fixed questions per chunk (default scales).")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--format", help="alpaca and/or sharegpt; repeatable.")] = None,
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", help="alpaca, sharegpt and/or openai; repeatable.")
+    ] = None,
     backend: Annotated[str | None, typer.Option(help="embedded or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Embedded model key or endpoint model name.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,
@@ -58,6 +60,9 @@ def build(
     ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the dataset --out already holds (only the files it wrote).")
+    ] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -103,7 +108,7 @@ def build(
             if missing:
                 raise fail(f"input not found: {', '.join(missing)}; check the path")
             out.mkdir(parents=True, exist_ok=True)
-            record, context = runner.start(settings, paths, out, reporter.event, run_id)
+            record, context = runner.start(settings, paths, out, reporter.event, run_id, overwrite)
             run_inputs = paths
     except (runner.RunError, LLMError, ValueError) as exc:
         raise fail(str(exc)) from None

@@ -21,6 +21,7 @@ from ftds.agents.events import ProgressCallback
 from ftds.agents.graph import build_graph, run_config
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.tools.config import Settings
+from ftds.tools.dataset.files import check_output_folder
 from ftds.tools.llm import ChatModel, make_chat_model
 from ftds.tools.records import RunSummary
 from ftds.tools.redact import is_redacted, same_endpoint
@@ -111,8 +112,13 @@ def start(
     out_dir: Path,
     on_event: ProgressCallback,
     run_id: str | None = None,
+    overwrite: bool = False,
 ) -> tuple[RunRecord, BuildContext]:
-    """Register a new run and build its context (models are created here, so config errors surface now)."""
+    """Register a new run and build its context (models are created here, so config errors surface now).
+
+    An ``out_dir`` that already holds a dataset is refused (:class:`OutputExistsError`) unless ``overwrite``:
+    the run would replace it, and that is found out now rather than after the whole build."""
+    check_output_folder(out_dir, overwrite)
     store = RunStore(settings.runs_dir)
     run_id = run_id or new_run_id()
     if store.get(run_id) is not None:

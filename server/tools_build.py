@@ -26,7 +26,9 @@ from ftds.agents.events import ChunkDoneEvent, ChunksEvent, ProgressEvent, Progr
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.server.limits import MAX_NAME_CHARS, NameText, PathList, PathText
 from ftds.server.state import ServerState, state_of, tool_annotations
+from ftds.server.tools_dataset import OverwriteArg
 from ftds.tools.confinement import PathNotAllowed
+from ftds.tools.dataset.files import OutputExistsError
 from ftds.tools.llm import LLMError
 from ftds.tools.records import RunSummary
 from ftds.tools.redact import redact_text
@@ -126,6 +128,7 @@ def register(server: MCPServer[ServerState]) -> None:
         ] = None,
         wait: Annotated[bool, Field(description="Wait for the end, streaming progress; false returns at once.")] = True,
         resume_run_id: Annotated[NameText | None, Field(description="Resume this interrupted run instead.")] = None,
+        overwrite: OverwriteArg = False,
     ) -> BuildDatasetResult:
         """Run the whole pipeline — load, chunk, generate, review, dedupe, split, export — as a resumable run.
         Returns the run id; with wait=true also the summary (counts, reasons, outputs)."""
@@ -158,9 +161,9 @@ def register(server: MCPServer[ServerState]) -> None:
                 settings = state.settings.model_copy(deep=True)
                 settings.build.domain = domain
                 settings.build.max_chunks = max_chunks
-                _, context = runner.start(settings, resolved, target, relay.event)
+                _, context = runner.start(settings, resolved, target, relay.event, overwrite=overwrite)
                 inputs = resolved
-        except (runner.RunError, LLMError) as exc:
+        except (runner.RunError, LLMError, OutputExistsError) as exc:
             raise ToolError(redact_text(str(exc))) from None
         context.confinement = state.confinement()  # every file the run reads stays inside the roots
         store = RunStore(context.settings.runs_dir)

@@ -6,8 +6,9 @@ Large results (every cluster, every invalid record) are written to report files;
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -15,27 +16,38 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from ftds.server.limits import LIST_BOUND, MAX_LIST_ITEMS, NameList, NameMap, NameText, PathText
-from ftds.server.models import (
-    ConvertFormatResult,
-    EmbedDedupeResult,
-    ExportDatasetResult,
-    RecordError,
-    SplitDatasetResult,
-    ValidateDatasetResult,
-)
+from ftds.server.models import ConvertFormatResult
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools import dataset_ops
 from ftds.tools.config import SplitSettings
-from ftds.tools.export_dataset import CardInfo
+from ftds.tools.dataset.export import CardInfo
+from ftds.tools.dataset_ops import DedupeResult, ExportResult, SplitResult, ValidateResult
 from ftds.tools.formats import FormatError
 from ftds.tools.split import SplitError
 
 FormatArg = Literal[
-    "alpaca", "sharegpt", "openai", "trl", "kto", "cot", "domain", "reward", "classification", "pretrain", "multimodal"
+    "alpaca",
+    "sharegpt",
+    "openai",
+    "dialogue",
+    "trl",
+    "kto",
+    "cot",
+    "domain",
+    "reward",
+    "classification",
+    "pretrain",
+    "multimodal",
 ]
 
 
-async def _run(input_path: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+R = TypeVar("R")
+OverwriteArg = Annotated[
+    bool, Field(description="Replace the dataset out_dir already holds (only the files it wrote are removed).")
+]
+
+
+async def _run(input_path: str, func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     try:
         return await asyncio.to_thread(func, *args, **kwargs)
     except FileNotFoundError as exc:
@@ -70,14 +82,14 @@ def register(server: MCPServer[ServerState]) -> None:
         source, target = state.path(input_path), state.path(out_path)
         summary = await _run(input_path, dataset_ops.convert_file, str(source), target, to, source_format, mapping)
         return ConvertFormatResult(
-            out_path=summary["out"],
-            source_format=summary["source_format"],
+            out_path=summary.out,
+            source_format=summary.source_format,
             target_format=to,
-            converted=summary["converted"],
-            error_count=summary["error_count"],
-            errors=[RecordError(**e) for e in summary["errors"]],
-            dropped=summary["dropped"],
-            report_path=summary["report"],
+            converted=summary.converted,
+            error_count=summary.error_count,
+            errors=summary.errors,
+            dropped=summary.dropped,
+            report_path=summary.report,
         )
 
     @server.tool(
@@ -90,19 +102,11 @@ def register(server: MCPServer[ServerState]) -> None:
         input_path: Annotated[PathText, Field(description="Dataset file or datasets folder to check.")],
         ctx: Context,
         format: Annotated[Literal["auto"] | FormatArg, Field(description="Format whose rules apply.")] = "auto",
-    ) -> ValidateDatasetResult:
+    ) -> ValidateResult:
         """Check every record against the format's trainer rules (role alternation, message count, media
         placeholders, required fields, empty strings, one type per column) and list the failures."""
         source = state_of(ctx).path(input_path)
-        summary = await _run(input_path, dataset_ops.validate_file, str(source), format)
-        return ValidateDatasetResult(
-            format=summary["format"],
-            total=summary["total"],
-            valid=summary["valid"],
-            ok=summary["ok"],
-            error_count=summary["error_count"],
-            errors=[RecordError(**e) for e in summary["errors"]],
-        )
+        return await _run(input_path, dataset_ops.validate_file, str(source), format)
 
     @server.tool(
         name="embed_dedupe",
@@ -128,14 +132,14 @@ def register(server: MCPServer[ServerState]) -> None:
             PathText | None, Field(description="chromadb folder remembering earlier runs (semantic only).")
         ] = None,
         eval_path: Annotated[PathText | None, Field(description="Evaluation set to audit for leakage.")] = None,
-    ) -> EmbedDedupeResult:
+    ) -> DedupeResult:
         """Cluster duplicates, keep the best-scored member of each, and report the clusters (full list in
         the report file). Semantic dedupe embeds with the packaged multilingual encoder."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_path)
         store = state.path(store_dir) if store_dir else None
         evaluation = str(state.path(eval_path)) if eval_path else None
-        summary = await _run(
+        return await _run(
             input_path,
             dataset_ops.dedupe_file,
             str(source),
@@ -146,7 +150,6 @@ def register(server: MCPServer[ServerState]) -> None:
             store,
             evaluation,
         )
-        return EmbedDedupeResult(**summary)
 
     @server.tool(
         name="split_dataset",
@@ -174,7 +177,8 @@ def register(server: MCPServer[ServerState]) -> None:
         key: Annotated[NameText | None, Field(description="Field for group/stratify/time.")] = None,
         k_folds: Annotated[int | None, Field(ge=2, description="Write k folds instead of one split.")] = None,
         eval_path: Annotated[PathText | None, Field(description="Evaluation set to audit for leakage.")] = None,
-    ) -> SplitDatasetResult:
+        overwrite: OverwriteArg = False,
+    ) -> SplitResult:
         """Split a dataset by seeded ratios and strategy, then audit near-duplicate leakage across splits."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_dir)
@@ -188,7 +192,7 @@ def register(server: MCPServer[ServerState]) -> None:
         if group_by and not strategy:
             strategy, key = "group", group_by
         evaluation = str(state.path(eval_path)) if eval_path else None
-        summary = await _run(
+        return await _run(
             input_path,
             dataset_ops.split_file,
             str(source),
@@ -198,8 +202,8 @@ def register(server: MCPServer[ServerState]) -> None:
             key,
             evaluation,
             k_folds,
+            overwrite,
         )
-        return SplitDatasetResult(**summary)
 
     @server.tool(
         name="export_dataset",
@@ -221,12 +225,20 @@ def register(server: MCPServer[ServerState]) -> None:
         license: Annotated[NameText, Field(description="Licence id for the card, e.g. apache-2.0.")] = "other",
         languages: Annotated[NameList | None, Field(description="Language codes for the card.")] = None,
         openai_finetune: Annotated[bool, Field(description="Also write OpenAI fine-tuning JSONL.")] = False,
-    ) -> ExportDatasetResult:
+        overwrite: OverwriteArg = False,
+    ) -> ExportResult:
         """Validate and write every split (files, DatasetDict, dataset card, LLaMA-Factory dataset_info.json)."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_dir)
         card = CardInfo(name=name, license=license, languages=languages or [])
-        summary = await _run(
-            input_path, dataset_ops.export_file, str(source), target, format, file_types, card, openai_finetune
+        return await _run(
+            input_path,
+            dataset_ops.export_file,
+            str(source),
+            target,
+            format,
+            file_types,
+            card,
+            openai_finetune,
+            overwrite,
         )
-        return ExportDatasetResult(**summary)

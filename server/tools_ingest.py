@@ -58,7 +58,7 @@ def register(server: MCPServer[ServerState]) -> None:
             update["strategy"] = strategy
         if overlap_chars is not None:
             update["overlap_chars"] = overlap_chars
-        from ftds.tools.export import write_jsonl  # the readers and chunkers load on first use
+        from ftds.tools.dataset.files import write_jsonl  # the readers and chunkers load on first use
         from ftds.tools.ingest import load_literature as load_literature_files
 
         chunking = state.settings.chunking.model_copy(update=update)

@@ -15,16 +15,24 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import Settings
+from ftds.tools.dataset.export import CardInfo, export_build, write_rejected
+from ftds.tools.dataset.files import DatasetFolder, write_json
 from ftds.tools.dedupe import dedupe_samples
-from ftds.tools.export import export_splits, write_json, write_jsonl
-from ftds.tools.export_dataset import CardInfo, dataset_card
 from ftds.tools.generation.task_table import task_spec
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.reasons import Reason
-from ftds.tools.records import Chunk, FileReport, ItemOutcome, ReviewVerdict, RunSummary, Sample, TokenUsage
+from ftds.tools.records import (
+    Chunk,
+    FileReport,
+    ItemOutcome,
+    Rejection,
+    ReviewVerdict,
+    RunSummary,
+    Sample,
+    TokenUsage,
+)
 from ftds.tools.report import write_report
 from ftds.tools.split import effective_settings, split_grouped
-from ftds.tools.task_records import task_record
 
 
 def select_chunks(chunks: Sequence[Chunk], limit: int | None, min_chars: int = 0) -> list[Chunk]:
@@ -100,28 +108,31 @@ def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> 
     return ItemOutcome(item_id=sample.sample_id, kind="sample", status="rejected", reason=reason, detail=detail)
 
 
-def write_card(out_dir: Path, settings: Settings, splits: dict[str, list[Sample]], kept: Sequence[Sample]) -> str:
-    """A dataset card README with YAML metadata and where the samples came from."""
-    counts = {name: len(items) for name, items in splits.items() if items}
-    languages = sorted({s.language for s in kept if s.language})
-    sources = sorted({s.provenance.source for s in kept})
-    info = CardInfo(
+def card_info(settings: Settings, kept: Sequence[Sample]) -> CardInfo:
+    """The dataset card's facts for a build: name, languages and where the samples came from."""
+    return CardInfo(
         name=f"ftds-{settings.build.domain}-{settings.build.task}",
-        languages=languages,
+        languages=sorted({s.language for s in kept if s.language}),
         task_categories=["question-answering", "text-generation"],
         description=f"{settings.build.task} samples for the {settings.build.domain} domain, each generated from a "
         "chunk of the source documents and accepted by a reviewer model (see provenance/).",
         provenance={
-            "sources": sources,
+            "sources": sorted({s.provenance.source for s in kept}),
             "models": sorted({s.model for s in kept}),
             "prompt_versions": sorted({s.prompt_version for s in kept}),
         },
     )
-    fmt = settings.build.formats[0] if settings.build.formats else "alpaca"
-    files = {name: f"{fmt}/{name}.jsonl" for name in counts}
-    path = out_dir / "README.md"
-    path.write_text(dataset_card(info, fmt, counts, files), encoding="utf-8")
-    return str(path)
+
+
+def rejected_whole(samples: Sequence[Sample], outcomes: Sequence[ItemOutcome]) -> list[Sample]:
+    """The samples behind sample-level outcomes (rejections, or failed reviews), whole, each with its reason as
+    ``rejection``, so ``rejected.jsonl`` keeps them and they can be looked at and rescued."""
+    by_id = {sample.sample_id: sample for sample in samples}
+    return [
+        by_id[item.item_id].model_copy(update={"rejection": Rejection(reason=item.reason, detail=item.detail)})
+        for item in outcomes
+        if item.kind == "sample" and item.item_id in by_id
+    ]
 
 
 def trim_to_target(samples: Sequence[Sample], target: int) -> tuple[list[Sample], list[ItemOutcome]]:
@@ -169,8 +180,10 @@ def finalize_dataset(
 ) -> RunSummary:
     """Dedupe, split and export the accepted samples, and write ``report.json`` accounting for everything.
 
-    ``results`` may hold several fragments per chunk (the graph reports generation and review separately);
-    counts are summed over them."""
+    ``results`` may hold several fragments per chunk; counts are summed over them. The samples each result
+    rejected (``ChunkResult.rejected_samples``, with ``rejection`` set) go to ``rejected.jsonl`` whole, with
+    the duplicates and over-target samples rejected here (the counts in report.json come from the outcomes).
+    The dataset ``out_dir`` held before is replaced: every file its manifest lists is removed first."""
     accepted = [sample for result in results for sample in result.accepted]
     methods = list(settings.build.dedupe)
     if settings.build.dedupe_against and "semantic" not in methods:
@@ -199,13 +212,15 @@ def finalize_dataset(
         if settings.split.group_by_source
         else [],
     )
-    chat_shaped = settings.build.task not in ("classification", "preference")
-    outputs = export_splits(split.splits, out_dir, settings.build.formats if chat_shaped else [])
-    for name, samples in split.splits.items():
-        if samples:
-            path = out_dir / "task" / f"{name}.jsonl"
-            write_jsonl(path, (task_record(sample) for sample in samples))
-            outputs[f"task/{name}"] = str(path)
+    folder = DatasetFolder(out_dir, "build", run_id)
+    exported = export_build(
+        split.splits, out_dir, settings.build.task, settings.build.formats, card_info(settings, kept)
+    )
+    outputs = dict(exported.files)
+    rejected_samples = [sample for result in results for sample in result.rejected_samples]
+    outputs["rejected"] = write_rejected(
+        out_dir, [*rejected_samples, *rejected_whole(accepted, [*duplicates, *over_target])]
+    )
     leakage = audit_leakage(
         {
             name: [{"instruction": s.question, "output": s.answer} for s in items]
@@ -213,7 +228,6 @@ def finalize_dataset(
         },
         settings.dedupe,
     )
-    outputs["card"] = write_card(out_dir, settings, split.splits, kept)
     rejected = [item for result in results for item in result.rejected] + duplicates + over_target
     failed = [item for result in results for item in result.failed]
     chunk_failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
@@ -259,7 +273,7 @@ def finalize_dataset(
         failed_items=failed,
         splits=split.counts(),
         split_grouped_by=split.grouped_by,
-        split_notes=split.notes,
+        split_notes=split.notes + exported.notes,
         leakage_pairs=len(leakage.pairs),
         outputs=outputs,
         generator_usage=sum((r.generator_usage for r in results), TokenUsage()),
@@ -270,4 +284,5 @@ def finalize_dataset(
     summary.outputs.update(write_report(out_dir, summary, selected_chunks, generated_by_chunk, kept))
     summary.outputs["report"] = str(out_dir / "report.json")
     write_json(out_dir / "report.json", summary.model_dump(mode="json"))
+    folder.seal()
     return summary

@@ -61,7 +61,7 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
     assert {p["sample_id"] for p in provenance} == {r["id"] for r in alpaca}
     assert all(p["provenance"]["heading_path"] for p in provenance)
     info = json.loads((tmp_path / "out" / "dataset_info.json").read_text())
-    assert info["ftds_sharegpt_train"]["formatting"] == "sharegpt"
+    assert info["ftds-law-qa_sharegpt_train"]["formatting"] == "sharegpt"
     assert not summary.complete  # the empty file failed
     assert report["coverage"] == 1.0 and 0 < report["acceptance_rate"] <= 1
     assert report["leakage_pairs"] >= 0 and "leakage_pairs" in report

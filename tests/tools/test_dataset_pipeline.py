@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import DedupeSettings, SplitSettings
+from ftds.tools.dataset.export import CardInfo, export_dataset, push_to_hub
 from ftds.tools.dedupe import dedupe_records
-from ftds.tools.export_dataset import CardInfo, export_dataset, push_to_hub
 from ftds.tools.formats import convert_records, read_dataset
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import field_getter, k_fold, split_records
@@ -87,7 +87,7 @@ def test_leakage_audit_finds_twins_across_splits_and_in_the_eval_set() -> None:
     assert report.counts == {"train~test": 1, "train~eval": 1}
 
 
-LF_FORMATS = ["alpaca", "sharegpt", "openai", "reward", "classification", "pretrain"]
+LF_FORMATS = ["alpaca", "sharegpt", "openai", "dialogue", "domain", "reward", "classification", "pretrain"]
 
 
 @pytest.mark.skipif(not llamafactory_oracle.available(), reason="llamafactory not installed (pip install --no-deps)")
@@ -98,7 +98,7 @@ def test_exports_load_with_datasets_and_with_llamafactorys_own_converter(
     import datasets
 
     records = read_dataset(corpus / "datasets" / "alpaca_zh_demo.json")[:200]
-    tagged = [{**r, "reward_score": 3} for r in records]
+    tagged = [{**r, "reward_score": 3, "domain": "法律"} for r in records]
     converted = convert_records(tagged, fmt)
     assert not converted.errors
     splits = split_records(converted.records, SplitSettings(), "random").splits

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ftds.tools.config import BuildSettings
 from ftds.tools.generate import GenerationResult, generate_qa, question_count
@@ -53,6 +54,9 @@ class Draft:
 
 
 DraftFn = Callable[[Chunk, DraftInputs], Awaitable[Draft]]
+LlamaFactoryKind = Literal["sft", "ranking"]
+"""How LLaMA-Factory registers a task's trainer files: ``sft`` (prompt -> response; trained with ``stage: sft``)
+or ``ranking`` (``ranking: true`` with chosen/rejected; ``stage: dpo`` or ``rm``)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class TaskSpec:
     """True: drafted samples go through review -> revise -> review. False: the draft decides them itself."""
     record_format: str
     """The task-shaped record (a format name of ``ftds.tools.formats.REGISTRY``) written to ``task/{split}.jsonl``."""
+    llamafactory: LlamaFactoryKind = "sft"
+    """How the build's trainer files (alpaca/sharegpt/openai) are registered in ``dataset_info.json``."""
     after_review: Callable[[Sequence[Sample]], list[Sample]] | None = None
     """Applied to the accepted samples before dedupe (reward: review scores become reward records)."""
     needs_labels: bool = False
@@ -147,7 +153,7 @@ TASKS: dict[str, TaskSpec] = {
     for spec in (
         TaskSpec("qa", "grounded question-answer pairs", draft_qa, reviewed=True, record_format="alpaca"),
         TaskSpec("cot", "question, reasoning steps, answer", draft_cot, reviewed=True, record_format="cot"),
-        TaskSpec("dialogue", "multi-turn dialogues", draft_dialogue, reviewed=True, record_format="sharegpt"),
+        TaskSpec("dialogue", "multi-turn dialogues", draft_dialogue, reviewed=True, record_format="dialogue"),
         TaskSpec(
             "classification",
             "source passages with a label from the label tree",
@@ -162,6 +168,7 @@ TASKS: dict[str, TaskSpec] = {
             draft_preference,
             reviewed=False,
             record_format="trl",
+            llamafactory="ranking",
         ),
         TaskSpec(
             "reward",
