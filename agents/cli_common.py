@@ -16,6 +16,7 @@ import typer
 
 from ftds.agents.exit_codes import EXIT_USAGE
 from ftds.tools.config import Settings, load_settings
+from ftds.tools.redact import redact_text
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -43,7 +44,7 @@ def printable(text: str) -> str:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact_text(message)}", err=True)
     return typer.Exit(code)
 
 

@@ -1,7 +1,9 @@
 """File-in, file-out dataset operations shared by the CLI verbs and the MCP tools.
 
-Each returns a small JSON-able summary; large details (every cluster, every invalid record) go to a report
-file next to the output so an MCP client is never sent megabytes.
+Each returns a small pydantic summary (the MCP tools' structured output); large details (every cluster,
+every invalid record) go to a report file next to the output so an MCP client is never sent megabytes.
+``split`` and ``export`` write a folder: one that already holds a dataset is refused unless ``overwrite``,
+and then the old dataset's files are removed first (:class:`~ftds.tools.dataset.files.DatasetFolder`).
 """
 
 from __future__ import annotations
@@ -14,32 +16,110 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from ftds.tools.config import Settings
+from ftds.tools.dataset.export import CardInfo, export_dataset
+from ftds.tools.dataset.files import (
+    FILE_TYPES,
+    DatasetFolder,
+    check_output_folder,
+    write_json,
+    write_jsonl,
+    write_records,
+)
 from ftds.tools.dedupe import dedupe_records
-from ftds.tools.export import write_json, write_jsonl
-from ftds.tools.export_dataset import FILE_TYPES, CardInfo, export_dataset, write_records
-from ftds.tools.formats import convert_records, read_dataset, validate_records
+from ftds.tools.formats import FORMATS, convert_records, read_dataset, validate_records
 from ftds.tools.formats.io import BadLines
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import split_records
 
-PREVIEW = 20
+PREVIEW = 20  # errors / clusters included in a summary; the rest are in the report file
+
+
+class RecordError(BaseModel):
+    index: int
+    error: str
+
+
+class UnreadableLine(BaseModel):
+    """A JSONL line that is not JSON: the file's other records were used, this one is named."""
+
+    line: int = Field(description="1-based line number in the file.")
+    error: str
+    file: str | None = Field(default=None, description="Which split file, when a folder was read.")
+
+
+class _Unreadable(BaseModel):
+    """Input lines that could not be read; every summary carries them, and any makes the result partial."""
+
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
+
+    def note_unreadable(self, bad_lines: BadLines) -> None:
+        self.unreadable_count = len(bad_lines)
+        self.unreadable = [UnreadableLine.model_validate(b) for b in bad_lines[:PREVIEW]]
+
+
+class ConvertResult(_Unreadable):
+    out: str
+    report: str = Field(description="JSON file with every error and dropped field.")
+    read: int
+    converted: int
+    source_format: str
+    target_format: str
+    dropped: dict[str, int] = Field(default_factory=dict, description="Field -> records that lost it.")
+    error_count: int
+    errors: list[RecordError] = Field(description="Records that could not be converted (first 20).")
+
+
+class ValidateResult(_Unreadable):
+    format: str
+    total: int
+    valid: int
+    ok: bool = Field(description="True when every record is valid.")
+    error_count: int
+    errors: list[RecordError] = Field(description="First 20 invalid records.")
+
+
+class DedupeResult(_Unreadable):
+    out: str
+    report: str = Field(default="", description="JSON file with every cluster (and eval leaks).")
+    total: int
+    kept: int
+    removed: int
+    methods: list[str]
+    clusters: int
+    cluster_preview: list[dict[str, Any]] = Field(description="First 20 clusters: kept index, removed indices.")
+    eval_leaks: int | None = None
+    store: str | None = Field(default=None, description="chromadb folder remembering survivors (semantic).")
+
+
+class SplitResult(_Unreadable):
+    counts: dict[str, int]
+    files: dict[str, str]
+    grouped_by: str
+    notes: list[str]
+    leakage: dict[str, int] = Field(default_factory=dict, description="Near-duplicate pairs per split pair.")
+
+
+class ExportResult(_Unreadable):
+    out_dir: str
+    counts: dict[str, int]
+    files: dict[str, str]
+    notes: list[str]
+    invalid: dict[str, list[RecordError]] = Field(description="Per split, invalid records (split not written).")
 
 
 def _version() -> str:
     try:
         return version("ftds-agent")
     except PackageNotFoundError:
-        return "unknown"  # errors / clusters included in a summary; the rest are in the report file
+        return "unknown"
 
 
-def _errors(errors: Sequence[tuple[int, str]]) -> list[dict[str, Any]]:
-    return [{"index": i, "error": e} for i, e in errors]
-
-
-def _unreadable(bad_lines: BadLines) -> dict[str, Any]:
-    """The summary keys naming input lines that were not JSON (the rest of the file was used)."""
-    return {"unreadable_count": len(bad_lines), "unreadable": bad_lines[:PREVIEW]}
+def _errors(errors: Sequence[tuple[int, str]]) -> list[RecordError]:
+    return [RecordError(index=i, error=e) for i, e in errors]
 
 
 def convert_file(
@@ -50,7 +130,7 @@ def convert_file(
     mapping: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
     split: str | None = None,
-) -> dict[str, Any]:
+) -> ConvertResult:
     bad_lines: BadLines = []
     records = read_dataset(source, split, mapping, defaults, bad_lines=bad_lines)
     result = convert_records(records, to, source_format)
@@ -58,36 +138,40 @@ def convert_file(
         file_type = out.suffix.lstrip(".").lower()
         write_records(out, result.records, file_type if file_type in FILE_TYPES else "jsonl")
     report = out.with_name(out.name + ".report.json")
-    write_json(report, {"errors": _errors(result.errors), "dropped": dict(result.dropped), "unreadable": bad_lines})
-    return {
-        "out": str(out),
-        "report": str(report),
-        "read": len(records),
-        "converted": len(result.records),
-        "source_format": result.source_format,
-        "target_format": to,
-        "dropped": dict(result.dropped),
-        "error_count": len(result.errors),
-        "errors": _errors(result.errors[:PREVIEW]),
-        **_unreadable(bad_lines),
-    }
+    errors = _errors(result.errors)
+    details = {"errors": [e.model_dump() for e in errors], "dropped": dict(result.dropped), "unreadable": bad_lines}
+    write_json(report, details)
+    summary = ConvertResult(
+        out=str(out),
+        report=str(report),
+        read=len(records),
+        converted=len(result.records),
+        source_format=result.source_format,
+        target_format=to,
+        dropped=dict(result.dropped),
+        error_count=len(errors),
+        errors=errors[:PREVIEW],
+    )
+    summary.note_unreadable(bad_lines)
+    return summary
 
 
 def validate_file(
     source: str, fmt: str = "auto", mapping: Mapping[str, str] | None = None, split: str | None = None
-) -> dict[str, Any]:
+) -> ValidateResult:
     bad_lines: BadLines = []
     records = read_dataset(source, split, mapping, bad_lines=bad_lines)
     report = validate_records(records, fmt)
-    return {
-        "format": report.format,
-        "total": report.total,
-        "valid": report.valid,
-        "ok": report.ok and not bad_lines,
-        "error_count": len(report.errors),
-        "errors": _errors(report.errors[:PREVIEW]),
-        **_unreadable(bad_lines),
-    }
+    summary = ValidateResult(
+        format=report.format,
+        total=report.total,
+        valid=report.valid,
+        ok=report.ok and not bad_lines,
+        error_count=len(report.errors),
+        errors=_errors(report.errors[:PREVIEW]),
+    )
+    summary.note_unreadable(bad_lines)
+    return summary
 
 
 def dedupe_file(
@@ -98,7 +182,7 @@ def dedupe_file(
     score_field: str | None = None,
     store_dir: Path | None = None,
     eval_set: str | None = None,
-) -> dict[str, Any]:
+) -> DedupeResult:
     bad_lines: BadLines = []
     records = read_dataset(source, bad_lines=bad_lines)
     if "semantic" in methods and store_dir is None:  # remember survivors across runs by default
@@ -107,24 +191,24 @@ def dedupe_file(
     kept = [records[i] for i in report.kept]
     write_jsonl(out, kept)
     details: dict[str, Any] = {"clusters": [asdict(c) for c in report.clusters]}
-    summary: dict[str, Any] = {
-        "out": str(out),
-        "total": report.total,
-        "kept": len(kept),
-        "removed": report.removed,
-        "methods": list(methods),
-        "clusters": len(report.clusters),
-        "cluster_preview": details["clusters"][:PREVIEW],
-        "store": str(store_dir) if "semantic" in methods else None,
-        **_unreadable(bad_lines),
-    }
+    summary = DedupeResult(
+        out=str(out),
+        total=report.total,
+        kept=len(kept),
+        removed=report.removed,
+        methods=list(methods),
+        clusters=len(report.clusters),
+        cluster_preview=details["clusters"][:PREVIEW],
+        store=str(store_dir) if "semantic" in methods else None,
+    )
+    summary.note_unreadable(bad_lines)
     if eval_set:
         leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))
         details["eval_leaks"] = [asdict(p) for p in leaks.pairs]
-        summary["eval_leaks"] = len(leaks.pairs)
+        summary.eval_leaks = len(leaks.pairs)
     report_path = out.with_name(out.name + ".report.json")
     write_json(report_path, details)
-    summary["report"] = str(report_path)
+    summary.report = str(report_path)
     return summary
 
 
@@ -136,71 +220,61 @@ def split_file(
     key: str | None = None,
     eval_set: str | None = None,
     k_folds: int | None = None,
-) -> dict[str, Any]:
+    overwrite: bool = False,
+) -> SplitResult:
+    """Split into ``out_dir`` (train/validation/test/full JSONL and leakage.json, or k folds), replacing the
+    dataset it held only when ``overwrite``."""
     from ftds.tools.split import SplitError, field_getter, k_fold
 
-    bad_lines: BadLines = []
     if k_folds is not None and k_folds < 2:
         raise SplitError(f"k_folds must be 2 or more (got {k_folds}); leave it out for a train/validation/test split")
+    check_output_folder(out_dir, overwrite)
+    bad_lines: BadLines = []
     records = read_dataset(source, bad_lines=bad_lines)
+    evaluation = read_dataset(eval_set) if eval_set else None
     files: dict[str, str] = {}
-    if k_folds:
-        folds = k_fold(records, k_folds, settings.split.seed, field_getter(key) if key else None)
-        counts: dict[str, int] = {}
-        leakage: dict[str, int] = {}
-        for index, (train, held) in enumerate(folds):
-            for name, items in (("train", train), ("test", held)):
-                path = out_dir / f"fold{index}" / f"{name}.jsonl"
-                write_jsonl(path, items)
-                files[f"fold{index}/{name}"] = str(path)
-                counts[f"fold{index}/{name}"] = len(items)
-            fold_leaks = audit_leakage({"train": train, "test": held}, settings.dedupe)
-            write_json(out_dir / f"fold{index}" / "leakage.json", [asdict(p) for p in fold_leaks.pairs])
-            leakage.update({f"fold{index}/{k}": v for k, v in fold_leaks.counts.items()})
-        notes = [f"leakage: {sum(leakage.values())} near-duplicate pair(s) across folds"] if leakage else []
-        return {
-            "counts": counts,
-            "files": files,
-            "grouped_by": key or "record",
-            "notes": notes,
-            "leakage": leakage,
-            **_unreadable(bad_lines),
-        }
-    result = split_records(records, settings.split, strategy, key)
-    for name, items in result.splits.items():
-        if not items:  # an empty file is what trainers fail on: say so instead of writing one
-            result.notes.append(f"{name} is empty ({len(records)} record(s) in all): no file written")
-            continue
-        write_jsonl(out_dir / f"{name}.jsonl", items)
-        files[name] = str(out_dir / f"{name}.jsonl")
-    leaks = audit_leakage(result.splits, settings.dedupe, read_dataset(eval_set) if eval_set else None)
-    write_json(out_dir / "leakage.json", {"threshold": leaks.threshold, "pairs": [asdict(p) for p in leaks.pairs]})
-    files["leakage"] = str(out_dir / "leakage.json")
+    with DatasetFolder(out_dir, "split"):
+        if k_folds:
+            folds = k_fold(records, k_folds, settings.split.seed, field_getter(key) if key else None)
+            counts: dict[str, int] = {}
+            leakage: dict[str, int] = {}
+            for index, (train, held) in enumerate(folds):
+                for name, items in (("train", train), ("test", held)):
+                    path = out_dir / f"fold{index}" / f"{name}.jsonl"
+                    write_jsonl(path, items)
+                    files[f"fold{index}/{name}"] = str(path)
+                    counts[f"fold{index}/{name}"] = len(items)
+                fold_leaks = audit_leakage({"train": train, "test": held}, settings.dedupe)
+                write_json(out_dir / f"fold{index}" / "leakage.json", [asdict(p) for p in fold_leaks.pairs])
+                leakage.update({f"fold{index}/{k}": v for k, v in fold_leaks.counts.items()})
+            notes = [f"leakage: {sum(leakage.values())} near-duplicate pair(s) across folds"] if leakage else []
+            folded = SplitResult(counts=counts, files=files, grouped_by=key or "record", notes=notes, leakage=leakage)
+            folded.note_unreadable(bad_lines)
+            return folded
+        result = split_records(records, settings.split, strategy, key)
+        for name, items in result.splits.items():
+            if not items:  # an empty file is what trainers fail on: say so instead of writing one
+                result.notes.append(f"{name} is empty ({len(records)} record(s) in all): no file written")
+                continue
+            write_jsonl(out_dir / f"{name}.jsonl", items)
+            files[name] = str(out_dir / f"{name}.jsonl")
+        leaks = audit_leakage(result.splits, settings.dedupe, evaluation)
+        write_json(out_dir / "leakage.json", {"threshold": leaks.threshold, "pairs": [asdict(p) for p in leaks.pairs]})
+        files["leakage"] = str(out_dir / "leakage.json")
     notes = list(result.notes)
     if leaks.pairs:
         notes.append(f"leakage: {len(leaks.pairs)} near-duplicate pair(s) across splits/eval, see leakage.json")
-    return {
-        "counts": result.counts(),
-        "files": files,
-        "grouped_by": result.grouped_by,
-        "notes": notes,
-        "leakage": leaks.counts,
-        **_unreadable(bad_lines),
-    }
+    summary = SplitResult(
+        counts=result.counts(), files=files, grouped_by=result.grouped_by, notes=notes, leakage=leaks.counts
+    )
+    summary.note_unreadable(bad_lines)
+    return summary
 
 
-def export_file(
-    source: str,
-    out_dir: Path,
-    fmt: str,
-    file_types: Sequence[str] = ("jsonl",),
-    card: CardInfo | None = None,
-    openai_finetune: bool = False,
-) -> dict[str, Any]:
-    """Export a split folder (train/validation/test .jsonl from ``split``) or a single file as 'train'."""
-    path = Path(source)
+def _read_splits(path: Path, bad_lines: BadLines) -> dict[str, list[Any]]:
+    """A split folder's train/validation/test/full files (from ``split``), or one dataset as 'train'; lines
+    that are not JSON are added to ``bad_lines`` (with their file's name when a folder is read)."""
     splits: dict[str, list[Any]] = {}
-    bad_lines: BadLines = []
     if path.is_dir() and not (path / "dataset_info.json").exists() and not (path / "state.json").exists():
         for name in ("train", "validation", "test", "full"):
             for suffix in (".jsonl", ".json", ".parquet", ".csv"):
@@ -212,7 +286,33 @@ def export_file(
         if not splits:
             raise FileNotFoundError(f"{path} has no train/validation/test files; run `ftds-agent split` first")
     else:
-        splits["train"] = read_dataset(source, bad_lines=bad_lines)
+        splits["train"] = read_dataset(path, bad_lines=bad_lines)
+    return splits
+
+
+def export_file(
+    source: str,
+    out_dir: Path,
+    fmt: str,
+    file_types: Sequence[str] = ("jsonl",),
+    card: CardInfo | None = None,
+    openai_finetune: bool = False,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Export a split folder (train/validation/test .jsonl from ``split``), a build's folder (its ``fmt``
+    files) or a single file as 'train', replacing the dataset ``out_dir`` held only when ``overwrite``."""
+    check_output_folder(out_dir, overwrite)
+    path = Path(source)
+    if (path / "dataset_info.json").is_file():  # a build's folder: its files of this format
+        built = [p.name for p in sorted(path.iterdir()) if p.name in FORMATS and (p / "train.jsonl").is_file()]
+        if fmt not in built:
+            raise FileNotFoundError(
+                f"{path} is an exported dataset with {', '.join(built) or 'no'} split folders; "
+                f"pass --format {' or '.join(built) or 'alpaca'}, or one of its files"
+            )
+        path = path / fmt
+    bad_lines: BadLines = []
+    splits = _read_splits(path, bad_lines) if path.exists() else {"train": read_dataset(source)}  # a Hub id
     card = card or CardInfo()
     card.provenance = {
         "source": str(source),
@@ -227,12 +327,14 @@ def export_file(
         card.provenance["leakage_pairs_at_split"] = len(leaks.get("pairs", []))
     if fmt == "classification" and card.task_categories == ["text-generation"]:
         card.task_categories = ["text-classification"]
-    result = export_dataset(splits, out_dir, fmt, file_types, card, openai_finetune=openai_finetune)
-    return {
-        "out_dir": str(out_dir),
-        "counts": result.counts,
-        "files": result.files,
-        "notes": result.notes,
-        "invalid": {k: _errors(v[:PREVIEW]) for k, v in result.errors.items()},
-        **_unreadable(bad_lines),
-    }
+    with DatasetFolder(out_dir, "export"):
+        result = export_dataset(splits, out_dir, fmt, file_types, card, openai_finetune=openai_finetune)
+    summary = ExportResult(
+        out_dir=str(out_dir),
+        counts=result.counts,
+        files=result.files,
+        notes=result.notes,
+        invalid={k: _errors(v[:PREVIEW]) for k, v in result.errors.items()},
+    )
+    summary.note_unreadable(bad_lines)
+    return summary

@@ -1,1 +1,2 @@
-"""Dataset operations: dedupe, split, export and the checks around them (see docs/architecture.md)."""
+"""Dataset engineering: how a dataset lands on disk (atomic files, the output folder's manifest) and the one
+exporter builds and ``ftds-agent export`` share (trainer files, LLaMA-Factory registration, the card)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from ftds.tools.config import ChunkSettings, IngestSettings
+from ftds.tools.confinement import Confinement, LinkLoop, PathNotAllowed
 from ftds.tools.ingest.base import Extracted, LoadError
 from ftds.tools.ingest.cleaning import clean_text, decode_bytes, join_blocks, join_pages, strip_page_furniture
 from ftds.tools.ingest.registry import READERS, reader_for, unsupported_reason
@@ -116,17 +117,21 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _link_problem(path: Path) -> Unread | None:
+def _target(path: Path, show: bool) -> str:
+    return f" (-> {_shown(str(path.readlink()))})" if show else ""
+
+
+def _link_problem(path: Path, show_target: bool = True) -> Unread | None:
     """Why a symbolic link cannot be read (a loop, a missing target), or None when it resolves."""
     if not path.is_symlink():
         return None
-    target = _shown(str(path.readlink()))
+    target = _target(path, show_target)
     try:
         path.resolve(strict=True)
     except (RuntimeError, OSError) as exc:  # RuntimeError: a loop, on Python < 3.13
         if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
-            return "failed", f"symbolic link loop (-> {target}); fix or remove the link"
-        return "failed", f"broken symbolic link (-> {target}, which does not exist); fix or remove the link"
+            return "failed", f"symbolic link loop{target}; fix or remove the link"
+        return "failed", f"broken symbolic link{target}: its target does not exist; fix or remove the link"
     return None
 
 
@@ -142,25 +147,26 @@ def _not_regular(path: Path) -> Unread | None:
     return "skipped", f"not a regular file ({kind}); only regular files are read"
 
 
-def _folder_link(path: Path) -> Unread:
-    target = _shown(str(path.readlink()))
-    return "skipped", f"symbolic link to a folder (-> {target}); links to folders are not followed: pass the folder"
+def _folder_link(path: Path, show_target: bool = True) -> Unread:
+    target = _target(path, show_target)
+    return "skipped", f"symbolic link to a folder{target}; links to folders are not followed: pass the folder"
 
 
 def _unlistable(error: OSError) -> Unread:
     return "failed", f"cannot list this folder ({error.strerror}); make it readable (chmod +rx)"
 
 
-def walk_inputs(inputs: Iterable[Path]) -> Iterable[tuple[Path, Path, Unread | None]]:
+def walk_inputs(inputs: Iterable[Path], show_targets: bool = True) -> Iterable[tuple[Path, Path, Unread | None]]:
     """Every path found under ``inputs`` as (path, root, why it is not read — None for a file to read).
 
     Nothing found is left out silently: hidden entries, symbolic links to folders (not followed, so a link
     cannot loop or lead outside the input; pass the folder itself), links that loop or point nowhere,
     FIFOs and devices and folders that cannot be listed each come back with their reason, so the report
-    accounts for every path.
+    accounts for every path. ``show_targets=False`` leaves out where links lead (an MCP client confined to
+    its roots must not learn paths outside them).
     """
     for item in inputs:
-        problem = _link_problem(item)
+        problem = _link_problem(item, show_targets)
         if problem is not None or not item.is_dir():
             yield item, item.parent, problem or _not_regular(item)
             continue
@@ -173,13 +179,14 @@ def walk_inputs(inputs: Iterable[Path]) -> Iterable[tuple[Path, Path, Unread | N
                 if name.startswith("."):
                     yield folder / name, item, _HIDDEN
                 elif (folder / name).is_symlink():
-                    yield folder / name, item, _folder_link(folder / name)
+                    yield folder / name, item, _folder_link(folder / name, show_targets)
                 else:
                     kept.append(name)
             dirnames[:] = kept
             for name in sorted(filenames):
                 path = folder / name
-                yield path, item, _HIDDEN if name.startswith(".") else _link_problem(path) or _not_regular(path)
+                unread = _HIDDEN if name.startswith(".") else _link_problem(path, show_targets) or _not_regular(path)
+                yield path, item, unread
         yield from ((Path(e.filename), item, _unlistable(e)) for e in errors)  # after the last folder
 
 
@@ -194,8 +201,27 @@ class LiteratureResult:
         return [f for f in self.files if f.status == "failed"]
 
 
-def _load_one(path: Path, root: Path, limits: IngestSettings) -> tuple[FileReport, Document | None]:
+def _refused(path: Path, source: str, confine_to: Confinement) -> FileReport | None:
+    """The report for a file that resolves outside the confinement (a link out of the roots, into a
+    dot-folder, or in a loop); None when it may be read."""
+    try:
+        confine_to.check(path, source)
+    except LinkLoop as exc:
+        return FileReport(source=source, status="failed", reason=f"{exc}; remove or fix the link")
+    except PathNotAllowed as exc:
+        return FileReport(source=source, status="skipped", reason=f"not read: {exc}")
+    return None
+
+
+def _load_one(
+    path: Path, root: Path, limits: IngestSettings, confine_to: Confinement | None = None
+) -> tuple[FileReport, Document | None]:
     source = _source(path, root)
+    if confine_to is not None and (refused := _refused(path, source, confine_to)) is not None:
+        return refused, None
+    if not path.exists() and path.is_symlink():
+        reason = f"{source}: a symlink to nothing (its target does not exist); fix or remove the link"
+        return FileReport(source=source, status="failed", reason=reason), None
     if not path.exists():
         shown = _shown(str(path))
         return FileReport(
@@ -220,16 +246,21 @@ def _load_one(path: Path, root: Path, limits: IngestSettings) -> tuple[FileRepor
 
 
 def load_documents(
-    inputs: Iterable[Path], limits: IngestSettings | None = None, progress: ProgressCallback | None = None
+    inputs: Iterable[Path],
+    limits: IngestSettings | None = None,
+    progress: ProgressCallback | None = None,
+    confine_to: Confinement | None = None,
 ) -> LiteratureResult:
+    """Read every file under ``inputs``. With ``confine_to`` (the MCP server's roots), a file that resolves
+    outside them — a symlink out of a root or into a dot-folder — is reported as skipped, never opened."""
     limits = limits or IngestSettings()
-    files = list(walk_inputs(inputs))
+    files = list(walk_inputs(inputs, show_targets=confine_to is None))  # a client never sees where links lead
     result = LiteratureResult()
     for done, (path, root, unread) in enumerate(files, start=1):
         if unread is not None:
             report, document = FileReport(source=_source(path, root), status=unread[0], reason=unread[1]), None
         else:
-            report, document = _load_one(path, root, limits)
+            report, document = _load_one(path, root, limits, confine_to)
         result.files.append(report)
         if document is not None:
             result.documents.append(document)
@@ -245,18 +276,20 @@ def load_literature(
     *,
     ingest: IngestSettings | None = None,
     progress: ProgressCallback | None = None,
+    confine_to: Confinement | None = None,
 ) -> LiteratureResult:
     """Load every file under ``inputs`` and chunk it; per-file failures are reported, not raised.
 
     ``ingest`` sets the size limits and the text column of tabular files; ``progress`` is called after each
-    file. A chunking setting that cannot work at all (e.g. the token strategy without its tokenizer) raises
+    file; ``confine_to`` keeps every file read inside its roots (see :func:`load_documents`). A chunking
+    setting that cannot work at all (e.g. the token strategy without its tokenizer) raises
     ``ValueError`` before any file is read.
     """
     from ftds.tools.ingest.chunking import chunk_document, prepare
 
     chunking = chunking or ChunkSettings()
     prepare(chunking)
-    result = load_documents(inputs, ingest, progress)
+    result = load_documents(inputs, ingest, progress, confine_to)
     loaded = [report for report in result.files if report.status == "loaded"]  # same order as documents
     for report, document in zip(loaded, result.documents, strict=True):
         chunks = chunk_document(document, chunking, domain=domain)
