@@ -21,7 +21,7 @@ from ftds.agents.cli_common import (
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from ftds.tools.dataset_ops import Unreadable
 
 # Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
 FORMAT_CHOICES = (
@@ -66,22 +66,22 @@ def _run(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         raise fail(f"{shorten(exc.filename or '')}: {reason}; check it") from None
 
 
-def _bad_lines(payload: Any) -> list[str]:
+def _bad_lines(payload: Unreadable) -> list[str]:
     """Detail lines for input lines that were not JSON (the rest of the file was used)."""
     shown = [f"{b.file + ' ' if b.file else ''}line {b.line}: {b.error}" for b in payload.unreadable]
     more = payload.unreadable_count - len(shown)
     return shown + ([f"... and {more} more unreadable line(s)"] if more > 0 else [])
 
 
-def _exit(usable: bool, payload: Any, partial: bool = False) -> typer.Exit:
+def _exit(usable: bool, payload: Unreadable, partial: bool = False) -> typer.Exit:
     """0 all done, 3 when some records or lines could not be used, 1 when nothing usable came out."""
     if not usable:
         return typer.Exit(EXIT_FATAL)
     return typer.Exit(EXIT_PARTIAL if partial or payload.unreadable_count else EXIT_OK)
 
 
-def _emit(payload: BaseModel, as_json: bool, line: str, details: list[str], **more: Any) -> None:
-    details = _bad_lines(payload) + details if hasattr(payload, "unreadable") else details
+def _emit(payload: Unreadable, as_json: bool, line: str, details: list[str], **more: Any) -> None:
+    details = _bad_lines(payload) + details
     if as_json:
         typer.echo(json.dumps({**payload.model_dump(mode="json"), **more}, ensure_ascii=False))
         return

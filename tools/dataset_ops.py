@@ -50,18 +50,14 @@ class UnreadableLine(BaseModel):
     file: str | None = Field(default=None, description="Which split file, when a folder was read.")
 
 
-class _Unreadable(BaseModel):
-    """Input lines that could not be read; every summary carries them, and any makes the result partial."""
+class Unreadable(BaseModel):
+    """Input lines that could not be read at all (the rest of the input was used): every result names them."""
 
     unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
     unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
 
-    def note_unreadable(self, bad_lines: BadLines) -> None:
-        self.unreadable_count = len(bad_lines)
-        self.unreadable = [UnreadableLine.model_validate(b) for b in bad_lines[:PREVIEW]]
 
-
-class ConvertResult(_Unreadable):
+class ConvertResult(Unreadable):
     out: str
     report: str = Field(description="JSON file with every error and dropped field.")
     read: int
@@ -73,7 +69,7 @@ class ConvertResult(_Unreadable):
     errors: list[RecordError] = Field(description="Records that could not be converted (first 20).")
 
 
-class ValidateResult(_Unreadable):
+class ValidateResult(Unreadable):
     format: str
     total: int
     valid: int
@@ -82,7 +78,7 @@ class ValidateResult(_Unreadable):
     errors: list[RecordError] = Field(description="First 20 invalid records.")
 
 
-class DedupeResult(_Unreadable):
+class DedupeResult(Unreadable):
     out: str
     report: str = Field(default="", description="JSON file with every cluster (and eval leaks).")
     total: int
@@ -95,7 +91,7 @@ class DedupeResult(_Unreadable):
     store: str | None = Field(default=None, description="chromadb folder remembering survivors (semantic).")
 
 
-class SplitResult(_Unreadable):
+class SplitResult(Unreadable):
     counts: dict[str, int]
     files: dict[str, str]
     grouped_by: str
@@ -103,7 +99,7 @@ class SplitResult(_Unreadable):
     leakage: dict[str, int] = Field(default_factory=dict, description="Near-duplicate pairs per split pair.")
 
 
-class ExportResult(_Unreadable):
+class ExportResult(Unreadable):
     out_dir: str
     counts: dict[str, int]
     files: dict[str, str]
@@ -120,6 +116,11 @@ def _version() -> str:
 
 def _errors(errors: Sequence[tuple[int, str]]) -> list[RecordError]:
     return [RecordError(index=i, error=e) for i, e in errors]
+
+
+def _unreadable(bad_lines: BadLines) -> dict[str, Any]:
+    """The result fields naming input lines that were not JSON (the rest of the file was used)."""
+    return {"unreadable_count": len(bad_lines), "unreadable": bad_lines[:PREVIEW]}
 
 
 def convert_file(
@@ -139,9 +140,10 @@ def convert_file(
         write_records(out, result.records, file_type if file_type in FILE_TYPES else "jsonl")
     report = out.with_name(out.name + ".report.json")
     errors = _errors(result.errors)
-    details = {"errors": [e.model_dump() for e in errors], "dropped": dict(result.dropped), "unreadable": bad_lines}
-    write_json(report, details)
-    summary = ConvertResult(
+    write_json(
+        report, {"errors": [e.model_dump() for e in errors], "dropped": dict(result.dropped), "unreadable": bad_lines}
+    )
+    return ConvertResult(
         out=str(out),
         report=str(report),
         read=len(records),
@@ -151,9 +153,8 @@ def convert_file(
         dropped=dict(result.dropped),
         error_count=len(errors),
         errors=errors[:PREVIEW],
+        **_unreadable(bad_lines),
     )
-    summary.note_unreadable(bad_lines)
-    return summary
 
 
 def validate_file(
@@ -162,16 +163,15 @@ def validate_file(
     bad_lines: BadLines = []
     records = read_dataset(source, split, mapping, bad_lines=bad_lines)
     report = validate_records(records, fmt)
-    summary = ValidateResult(
+    return ValidateResult(
         format=report.format,
         total=report.total,
         valid=report.valid,
         ok=report.ok and not bad_lines,
         error_count=len(report.errors),
         errors=_errors(report.errors[:PREVIEW]),
+        **_unreadable(bad_lines),
     )
-    summary.note_unreadable(bad_lines)
-    return summary
 
 
 def dedupe_file(
@@ -200,8 +200,8 @@ def dedupe_file(
         clusters=len(report.clusters),
         cluster_preview=details["clusters"][:PREVIEW],
         store=str(store_dir) if "semantic" in methods else None,
+        **_unreadable(bad_lines),
     )
-    summary.note_unreadable(bad_lines)
     if eval_set:
         leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))
         details["eval_leaks"] = [asdict(p) for p in leaks.pairs]
@@ -248,9 +248,14 @@ def split_file(
                 write_json(out_dir / f"fold{index}" / "leakage.json", [asdict(p) for p in fold_leaks.pairs])
                 leakage.update({f"fold{index}/{k}": v for k, v in fold_leaks.counts.items()})
             notes = [f"leakage: {sum(leakage.values())} near-duplicate pair(s) across folds"] if leakage else []
-            folded = SplitResult(counts=counts, files=files, grouped_by=key or "record", notes=notes, leakage=leakage)
-            folded.note_unreadable(bad_lines)
-            return folded
+            return SplitResult(
+                counts=counts,
+                files=files,
+                grouped_by=key or "record",
+                notes=notes,
+                leakage=leakage,
+                **_unreadable(bad_lines),
+            )
         result = split_records(records, settings.split, strategy, key)
         for name, items in result.splits.items():
             if not items:  # an empty file is what trainers fail on: say so instead of writing one
@@ -264,16 +269,19 @@ def split_file(
     notes = list(result.notes)
     if leaks.pairs:
         notes.append(f"leakage: {len(leaks.pairs)} near-duplicate pair(s) across splits/eval, see leakage.json")
-    summary = SplitResult(
-        counts=result.counts(), files=files, grouped_by=result.grouped_by, notes=notes, leakage=leaks.counts
+    return SplitResult(
+        counts=result.counts(),
+        files=files,
+        grouped_by=result.grouped_by,
+        notes=notes,
+        leakage=leaks.counts,
+        **_unreadable(bad_lines),
     )
-    summary.note_unreadable(bad_lines)
-    return summary
 
 
 def _read_splits(path: Path, bad_lines: BadLines) -> dict[str, list[Any]]:
-    """A split folder's train/validation/test/full files (from ``split``), or one dataset as 'train'; lines
-    that are not JSON are added to ``bad_lines`` (with their file's name when a folder is read)."""
+    """A split folder's train/validation/test/full files (from ``split``), or one dataset as 'train'; lines that
+    are not JSON are added to ``bad_lines`` with their file."""
     splits: dict[str, list[Any]] = {}
     if path.is_dir() and not (path / "dataset_info.json").exists() and not (path / "state.json").exists():
         for name in ("train", "validation", "test", "full"):
@@ -329,12 +337,11 @@ def export_file(
         card.task_categories = ["text-classification"]
     with DatasetFolder(out_dir, "export"):
         result = export_dataset(splits, out_dir, fmt, file_types, card, openai_finetune=openai_finetune)
-    summary = ExportResult(
+    return ExportResult(
         out_dir=str(out_dir),
         counts=result.counts,
         files=result.files,
         notes=result.notes,
         invalid={k: _errors(v[:PREVIEW]) for k, v in result.errors.items()},
+        **_unreadable(bad_lines),
     )
-    summary.note_unreadable(bad_lines)
-    return summary
