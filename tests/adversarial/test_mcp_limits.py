@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import Client
 
 from ftds.server import limits
@@ -92,3 +93,14 @@ async def test_each_bounded_argument_refuses_one_past_its_limit_with_a_sentence(
                 assert "at most" in text and name in text and "Traceback" not in text, (tool.name, name, text[:300])
                 checked += 1
     assert checked >= 30
+
+
+async def test_workflow_prompt_arguments_are_bounded_too(tmp_path: Path) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async with Client(create_server(load_settings(server={"roots": [str(tmp_path)]}))) as client:
+        fine = await client.get_prompt("build_law_qa_dataset", {"paths": "statutes/"})
+        with pytest.raises(MCPError) as caught:
+            await client.get_prompt("build_law_qa_dataset", {"paths": "x" * (limits.MAX_PATH_CHARS + 1)})
+    assert "statutes/" in fine.messages[0].content.text
+    assert f"{limits.MAX_PATH_CHARS:,}" in str(caught.value) and len(str(caught.value)) < 2000
