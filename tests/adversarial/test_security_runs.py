@@ -117,3 +117,26 @@ async def test_a_run_inside_the_roots_still_resumes_over_mcp(tmp_path: Path) -> 
             resumed = await client.call_tool("build_dataset", {"resume_run_id": run_id})
     assert not resumed.is_error, resumed.content
     assert resumed.structured_content["run_id"] == run_id and resumed.structured_content["out_dir"] == str(root / "ds")
+
+
+async def test_the_clients_own_roots_decide_which_runs_it_sees_in_tools_and_resources(
+    runs: tuple[Path, RunStore], tmp_path: Path
+) -> None:
+    from mcp.types import ListRootsResult, Root
+
+    root, store = runs
+    workspace = tmp_path / "workspace"  # the client's root; the configured root holds "inside-run"
+    (workspace / "docs").mkdir(parents=True)
+    _register(store, "workspace-run", workspace / "ds", [workspace / "docs"])
+
+    async def list_roots(context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=workspace.as_uri(), name="workspace")])
+
+    server = create_server(load_settings(server={"roots": [str(root)]}))
+    async with Client(server, mode="legacy", list_roots_callback=list_roots) as client:
+        listed = await client.call_tool("list_runs", {})
+        report = await client.read_resource("ftds://runs/workspace-run/report")
+        with pytest.raises(MCPError):
+            await client.read_resource("ftds://runs/inside-run/report")
+    assert [r["run_id"] for r in listed.structured_content["result"]] == ["workspace-run"]
+    assert report.contents[0].text == OUTSIDE_REPORT
