@@ -33,6 +33,8 @@ MAX_LIST_ITEMS = 100
 """Items of a short list (registries, methods, file types, languages)."""
 MAX_MAP_ENTRIES = 200
 """Entries of a mapping (column renames)."""
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+"""One HTTP request body: above every bounded argument even JSON-escaped, far below what would hurt memory."""
 
 
 def too_long(name: str | None, value: str, limit: int, advice: str) -> str:
