@@ -77,7 +77,7 @@ def _run_exporter(
     splits: Mapping[str, Sequence[dict[str, Any]]], out_dir: Path, fmt: str, file_types: Sequence[str], name: str
 ) -> tuple[dict[str, int], dict[str, str], list[tuple[str, int, str]], list[str]]:
     """The one call into the project's exporter (repoint here when the exporter moves)."""
-    from ftds.tools.export_dataset import CardInfo, export_dataset
+    from ftds.tools.dataset.export import CardInfo, export_dataset
 
     result = export_dataset(splits, out_dir, fmt, file_types=file_types, card=CardInfo(name=name), save_to_disk=False)
     errors = [(split, index, message) for split, items in result.errors.items() for index, message in items]
@@ -139,7 +139,7 @@ def export_reviewed(
     split: SplitMode = "keep",
 ) -> ExportSummary:
     """Export the accepted samples (splits kept as imported, or recomputed grouped by source document)."""
-    from ftds.tools.export import write_jsonl
+    from ftds.tools.dataset.files import write_jsonl
     from ftds.tools.formats import FormatError, check_format
     from ftds.tools.studio.operations import get_dataset
 
