@@ -86,9 +86,10 @@ async def fake_build(tmp_path: Path, law_file: Path) -> Path:
     with FakeOpenAIServer() as server:
         await _build(server, inputs, tmp_path / "out")
     out = tmp_path / "out"
-    if not (out / "rejected.jsonl").is_file():
-        # Until the exporter writes rejected.jsonl (the records contract), keep one sample the way it will:
-        # whole, with `rejection` set, so the test can rescue a rejected sample of this build.
+    rejected = out / "rejected.jsonl"
+    if not rejected.is_file() or not rejected.read_text(encoding="utf-8").strip():
+        # The fake reviewer rejected nothing this time: keep one sample as the build keeps rejected ones
+        # (whole, with `rejection` set), so the test can rescue a rejected sample of this build.
         first = json.loads((out / "provenance" / "train.jsonl").read_text(encoding="utf-8").splitlines()[0])
         kept = {**first, "sample_id": "rejected-0", "rejection": {"reason": "precheck:unsupported", "detail": ""}}
         (out / "rejected.jsonl").write_text(json.dumps(kept, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -130,6 +131,8 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
         page.click("#datasets-table a >> text=law-build")
         expect(page.locator("#samples tr.row").first).to_be_visible()
         info = operations.get_dataset(studio.ws, "law-build")
+        rescue_id = operations.list_samples(studio.ws, info.id, operations.SampleFilter(decision="reject")).rows[0]
+        rescue_id = rescue_id.sample_id  # a sample the build rejected
         # filter by label
         sizes = {
             name: operations.list_samples(studio.ws, info.id, operations.SampleFilter(label=name), limit=1).total
@@ -175,9 +178,9 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
         # rescue a sample the build rejected
         page.click("#f-clear")
         page.select_option("#f-decision", "reject")
-        page.locator("#samples tr[data-sample='rejected-0']").click()
+        page.locator(f"#samples tr[data-sample='{rescue_id}']").click()
         page.click("#act-rescue")
-        expect(page.locator("#samples tr[data-sample='rejected-0']")).to_have_count(0)
+        expect(page.locator(f"#samples tr[data-sample='{rescue_id}']")).to_have_count(0)
         # bulk re-label everything under the label, with a preview of every change
         page.click("#f-clear")
         page.select_option("#f-label", label)
@@ -242,7 +245,7 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
     by_id = {r["sample_id"]: r for r in records}
     assert by_id[edited_id]["answer"].startswith("经审阅修改的回答")
     assert by_id[edited_id]["studio"]["reviewer"] == "王审阅"
-    assert by_id["rejected-0"]["studio"]["decision"] == "accept"  # rescued
+    assert by_id[rescue_id]["studio"]["decision"] == "accept"  # rescued
     assert rejected_id not in by_id
     rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text("utf-8").splitlines()]
     assert any(r["sample_id"] == rejected_id and r["rejection"]["detail"] == "答案与原文不符" for r in rejected)
