@@ -340,6 +340,9 @@ def register(server: MCPServer[ServerState]) -> None:
         split: Annotated[Literal["keep", "recompute"], Field(description="Keep the imported split or recompute.")] = (
             "keep"
         ),
+        overwrite: Annotated[
+            bool, Field(description="Replace a dataset already in out_dir (only the files it wrote are removed).")
+        ] = False,
         workspace: WorkspaceArg = DEFAULT_WORKSPACE,
     ) -> ExportSummary:
         """Export the accepted samples through the project's exporter, with reviewer decisions, edits and
@@ -354,4 +357,5 @@ def register(server: MCPServer[ServerState]) -> None:
             Path(target),
             fmt=format,
             split=split,
+            overwrite=overwrite,
         )

@@ -312,8 +312,12 @@ def test_validation_uses_the_trainer_rules_and_export_carries_reviewer_decisions
     assert rejected["s002"]["rejection"]["detail"] == "duplicate of s005" and "s013" not in rejected
     records = [json.loads(line) for line in (out / "data" / "train.jsonl").open(encoding="utf-8")]
     assert {r["output"] for r in records} >= {"第一条的答案"}
-    recomputed = publish.export_reviewed(ws, name, tmp_path / "again", fmt="sharegpt", split="recompute")
+    with pytest.raises(StudioError, match="already holds a dataset"):
+        publish.export_reviewed(ws, name, out, fmt="alpaca")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    recomputed = publish.export_reviewed(ws, name, out, fmt="sharegpt", split="recompute", overwrite=True)
     assert sum(recomputed.counts.values()) == 12
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"  # only the old export's files went
     exports = ops.get_dataset(ws, name).meta["exports"]  # the exported versions, newest last
     assert [e["format"] for e in exports] == ["alpaca", "sharegpt"] and exports[0]["version"] < exports[1][
         "version"

@@ -137,9 +137,13 @@ def export_reviewed(
     fmt: str | None = None,
     file_types: Sequence[str] = ("jsonl",),
     split: SplitMode = "keep",
+    overwrite: bool = False,
 ) -> ExportSummary:
-    """Export the accepted samples (splits kept as imported, or recomputed grouped by source document)."""
-    from ftds.tools.dataset.files import write_jsonl
+    """Export the accepted samples (splits kept as imported, or recomputed grouped by source document).
+
+    A folder that already holds a dataset is refused unless ``overwrite`` (then only the files that dataset
+    wrote are removed first), as every ftds writer does."""
+    from ftds.tools.dataset.files import DatasetFolder, OutputExistsError, check_output_folder, write_jsonl
     from ftds.tools.formats import FormatError, check_format
     from ftds.tools.studio.operations import get_dataset
 
@@ -159,6 +163,11 @@ def export_reviewed(
         for item in good:
             groups.setdefault(item[0].split or "train", []).append(item)
     groups = {name: items for name, items in groups.items() if items}
+    try:
+        check_output_folder(out_dir, overwrite)
+    except OutputExistsError as exc:
+        raise StudioError(str(exc)) from None
+    folder = DatasetFolder(out_dir, "export")
     counts, files, export_errors, notes = _run_exporter(
         {name: [record for _, _, record in items] for name, items in groups.items()},
         out_dir,
@@ -188,6 +197,7 @@ def export_reviewed(
     (out_dir / "studio-export.json").write_text(
         json.dumps({"dataset": info.name, **record}, indent=2, ensure_ascii=False), encoding="utf-8"
     )
+    folder.seal()
     with store.writing(ws) as conn:  # the dataset's exported versions, newest last (not a data change)
         meta = json.loads(conn.execute(sa.select(datasets.c.meta).where(datasets.c.id == info.id)).scalar_one())
         meta["exports"] = [*meta.get("exports", []), record][-20:]
