@@ -395,3 +395,25 @@ def test_a_build_still_running_is_live_until_the_run_registry_says_it_ended(ws: 
     assert importing.sync_build(ws, "live", runs_dir=tmp_path / "runs").added == 1
     runs.update("r1", "finished")
     assert importing.sync_build(ws, "live", runs_dir=tmp_path / "runs").dataset.status == "finished"
+
+
+def test_hostile_dataset_files_import_or_fail_with_a_studio_error(tmp_path: Path) -> None:
+    from ftds.tools.studio.store import open_workspace
+    from tests.adversarial.hostile import build_datasets
+
+    ws = open_workspace(tmp_path / "ws")
+    for name, path in build_datasets(tmp_path / "hostile").items():
+        try:
+            result = importing.import_path(ws, path, name=f"h-{name}")
+        except StudioError as exc:
+            assert str(exc), name  # a sentence, never a traceback
+        else:
+            assert result.added > 0, name
+
+
+def test_a_damaged_line_in_a_build_folder_is_listed_and_the_rest_imported(ws: Workspace, build_folder: Path) -> None:
+    with (build_folder / "provenance" / "train.jsonl").open("ab") as handle:
+        handle.write(b"\xff\xfe not json\n" + b'{"sample_id": "x"}\n')
+    result = importing.import_build(ws, build_folder, name="damaged")
+    assert result.added == 15 and len(result.errors) == 2
+    assert all("train.jsonl line" in error for error in result.errors)

@@ -41,13 +41,18 @@ def sample_files(folder: Path) -> list[tuple[Path, str]]:
 
 def _read_samples(path: Path, split: str, errors: list[str]) -> list[tuple[dict[str, Any], str]]:
     out = []
-    with path.open(encoding="utf-8") as handle:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        errors.append(f"{path.name}: cannot be read ({exc.strerror or exc})")
+        return out
+    with handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
                 data = Sample.model_validate_json(line).model_dump(mode="json")
-            except ValidationError as exc:
+            except ValidationError as exc:  # invalid JSON, invalid UTF-8 or not the Sample shape
                 errors.append(f"{path.name} line {number}: not a Sample record ({exc.errors()[0]['msg']})")
                 continue
             out.append((data, split))
