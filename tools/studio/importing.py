@@ -40,7 +40,7 @@ def sample_files(folder: Path) -> list[tuple[Path, str]]:
 
 
 def _read_samples(path: Path, split: str, errors: list[str]) -> list[tuple[dict[str, Any], str]]:
-    out = []
+    out: list[tuple[dict[str, Any], str]] = []
     try:
         handle = path.open("rb")
     except OSError as exc:
