@@ -13,6 +13,7 @@ import typer
 
 from ftds.agents.cli_common import ConfigOpt, JsonOpt, app, fail, settings_from
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_USAGE
+from ftds.tools.text_safety import printable
 
 DEFAULT_WORKSPACE = Path("ftds-studio")
 
@@ -77,14 +78,14 @@ def studio(
                     ws, path, mapping=columns, documents=docs or [], runs_dir=settings.runs_dir
                 )
         except StudioError as exc:
-            raise fail(f"{path}: {exc}", EXIT_USAGE) from None
+            raise fail(printable(f"{path}: {exc}"), EXIT_USAGE) from None
         imported.append(
             {"path": str(path), "dataset": result.dataset.name, "added": result.added, "errors": result.errors}
         )
         if not as_json:
-            typer.echo(f"{result.dataset.name}: {result.added} new sample(s) from {path}", err=True)
+            typer.echo(printable(f"{result.dataset.name}: {result.added} new sample(s) from {path}"), err=True)
             for error in result.errors[:5]:
-                typer.echo(f"  skipped: {error}", err=True)
+                typer.echo(printable(f"  skipped: {error}"), err=True)
     workspace_dir = Path(workspace) if "://" not in workspace else Path.cwd() / DEFAULT_WORKSPACE
     roots = list(dict.fromkeys([Path.cwd().resolve(), *(p.resolve().parent for p in paths or [])]))
     try:
