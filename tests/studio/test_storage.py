@@ -387,14 +387,35 @@ def test_the_sample_view_shows_the_source_passage_around_chunk_and_evidence(ws: 
 def test_a_build_still_running_is_live_until_the_run_registry_says_it_ended(ws: Workspace, tmp_path: Path) -> None:
     from ftds.agents.runs import RunStore
 
-    folder = write_build(tmp_path / "run-out", {"train": [sample(0, "A")]}, [])
+    folder = tmp_path / "run-out"
+    live = folder / "live" / "samples.jsonl"
+    live.parent.mkdir(parents=True)
+
+    def append(*items: dict[str, object]) -> None:  # what a build appends as each chunk finishes
+        with live.open("a", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+
+    append(sample(0, "A"), sample(1, "A", rejected=True))
     runs = RunStore(tmp_path / "runs")
     runs.create("r1", "law", [str(tmp_path / "docs")], str(folder), {})  # this process: alive, so running
-    assert importing.import_build(ws, folder, name="live", runs_dir=tmp_path / "runs").dataset.status == "live"
-    write_build(folder, {"train": [sample(0, "A"), sample(1, "A")]}, [])  # a chunk finished meanwhile
+    first = importing.import_build(ws, folder, name="live", runs_dir=tmp_path / "runs")
+    assert first.dataset.status == "live" and first.dataset.counts == {
+        "total": 2,
+        "accept": 1,
+        "reject": 1,
+        "reviewed": 0,
+    }
+    append(sample(2, "A"))  # another chunk finished
     assert importing.sync_build(ws, "live", runs_dir=tmp_path / "runs").added == 1
+    ops.update_sample(ws, "live", "s002", {"answer": "reviewed while the build ran"}, "ann")
+    # the build ends: splits and rejected.jsonl are written, the registry says finished
+    write_build(folder, {"train": [sample(0, "A")], "test": [sample(2, "A")]}, [sample(1, "A", rejected=True)])
     runs.update("r1", "finished")
-    assert importing.sync_build(ws, "live", runs_dir=tmp_path / "runs").dataset.status == "finished"
+    done = importing.sync_build(ws, "live", runs_dir=tmp_path / "runs")
+    assert done.dataset.status == "finished" and (done.added, done.updated, done.kept) == (0, 1, 1)
+    assert ops.get_sample(ws, "live", "s000").row.split == "train"
+    assert ops.get_sample(ws, "live", "s002").sample["answer"] == "reviewed while the build ran"
+    assert ops.list_samples(ws, "live", SampleFilter(decision="reject")).total == 1
 
 
 def test_hostile_dataset_files_import_or_fail_with_a_studio_error(tmp_path: Path) -> None:

@@ -27,15 +27,19 @@ from ftds.tools.studio.models import ImportResult, StudioError
 from ftds.tools.studio.store import Workspace, datasets, samples
 
 REJECTED_FILE = "rejected.jsonl"
+LIVE_DIR = "live"
 LABEL_TREE_FILES = ("labels.yaml", "labels.yml", "labels.json", "label_tree.yaml", "label_tree.json")
 _CHAT_FORMATS = ("alpaca", "sharegpt", "openai")
 
 
 def sample_files(folder: Path) -> list[tuple[Path, str]]:
-    """The sample files of a build folder with the split each holds ('' for rejected samples)."""
+    """The sample files of a build folder with the split each holds ('' = none yet): the accepted samples
+    per split, the rejected ones, then ``live/*.jsonl`` — Sample dumps a running build may append as each
+    chunk finishes (rejected ones with ``rejection`` set), shown before the build has split anything."""
     found = [(path, path.stem) for path in sorted((folder / "provenance").glob("*.jsonl"))]
     if (folder / REJECTED_FILE).is_file():
         found.append((folder / REJECTED_FILE, ""))
+    found += [(path, "") for path in sorted((folder / LIVE_DIR).glob("*.jsonl"))]
     return found
 
 
@@ -55,6 +59,8 @@ def _read_samples(path: Path, split: str, errors: list[str]) -> list[tuple[dict[
             except ValidationError as exc:  # invalid JSON, invalid UTF-8 or not the Sample shape
                 errors.append(f"{path.name} line {number}: not a Sample record ({exc.errors()[0]['msg']})")
                 continue
+            if path.name == REJECTED_FILE and data.get("rejection") is None:  # kept there, so rejected
+                data["rejection"] = {"reason": "rejected", "detail": "listed in rejected.jsonl without a reason"}
             out.append((data, split))
     return out
 
@@ -86,7 +92,7 @@ def _insert(conn: Connection, dataset_id: int, start: int, items: Sequence[tuple
     now = time.time()
     rows = []
     for offset, (data, split) in enumerate(items):
-        rejected = data.get("rejection") is not None or split == ""
+        rejected = data.get("rejection") is not None
         rows.append(
             {
                 "dataset_id": dataset_id,
@@ -268,7 +274,7 @@ def sync_build(
         existing = {
             r.sample_id: r
             for r in conn.execute(
-                sa.select(samples.c.id, samples.c.sample_id, samples.c.reviewer, samples.c.data).where(
+                sa.select(samples.c.id, samples.c.sample_id, samples.c.reviewer, samples.c.data, samples.c.split).where(
                     samples.c.dataset_id == info.id
                 )
             )
@@ -283,8 +289,8 @@ def sync_build(
                 fresh.append((data, split))
             elif row.reviewer:
                 kept += 1
-            elif json.loads(row.data) != data:
-                rejected = data.get("rejection") is not None or split == ""
+            elif json.loads(row.data) != data or row.split != split:
+                rejected = data.get("rejection") is not None
                 conn.execute(
                     sa.update(samples)
                     .where(samples.c.id == row.id)
