@@ -196,12 +196,13 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
         page.goto(f"{studio.url}#/d/{info.id}/labels")
         expect(page.locator("#label-tree")).to_contain_text("复核")
         _shot(page, "studio-labels.png")
+        page.locator('#label-tree [data-label="复核/已确认"] > span').first.click()  # a label opens its samples
+        expect(page.locator("#page-info")).to_contain_text(f"{expected} matching")
         page.goto(f"{studio.url}#/d/{info.id}/team")
         page.fill("#assign-form input[name=reviewer]", "李复核")
         page.select_option("#assign-form select[name=label_scope]", "复核/已确认")
         page.click("#assign-form button")
         expect(page.locator("#assignments")).to_contain_text("李复核")
-        _shot(page, "studio-team.png")
         page.click("#lang")
         expect(page.locator("#nav")).to_contain_text("审阅")
         page.goto(f"{studio.url}#/d/{info.id}/review")
@@ -226,6 +227,16 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
         relabelled = operations.list_samples(
             studio.ws, info.id, operations.SampleFilter(label="复核/已确认", decision="accept")
         ).total
+        # a double review of six samples (after the export): the team page shows how far the two agree
+        pairs = [("accept", "accept")] * 3 + [("accept", "reject")] + [("reject", "reject")] * 2
+        others = operations.list_samples(studio.ws, info.id, limit=6).rows
+        for row, (first, second) in zip(others, pairs, strict=True):
+            for name, decision in (("王审阅", first), ("李复核", second)):
+                reason = "" if decision == "accept" else "double review"
+                operations.decide(studio.ws, info.id, row.sample_id, decision, name, reason)  # type: ignore[arg-type]
+        page.goto(f"{studio.url}#/d/{info.id}/team")
+        expect(page.locator("#agreement")).to_contain_text("0.67")  # p_o 5/6, p_e 1/2: kappa 2/3
+        _shot(page, "studio-team.png")
     # the exported files: LLaMA-Factory's own loader takes them, and they carry the reviewer's work
     out = tmp_path / "exported"
     with zipfile.ZipFile(archive) as zipped:

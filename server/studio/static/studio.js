@@ -537,6 +537,14 @@ async function showLabels() {
     if (result) { toast(`${t("done")}: ${result.samples} ${t("samplesWord")}`); showLabels(); }
   }));
   $("#labels-undo").addEventListener("click", async () => { await undoLast(); showLabels(); });
+  $$("#label-tree [data-label] > span:first-child").forEach((name) => {
+    name.style.cursor = "pointer";
+    name.title = t("review");
+    name.addEventListener("click", () => {  // a label opens the review table on its samples
+      state.filter = { label: name.parentElement.dataset.label }; state.offset = 0; state.selected = -1;
+      location.hash = `#/d/${state.dataset.id}/review`;
+    });
+  });
 }
 
 // --- team page ----------------------------------------------------------------------------------------------
