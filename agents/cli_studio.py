@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import webbrowser
@@ -100,6 +101,13 @@ def studio(
         )
     except InsecureBindError as exc:
         raise fail(str(exc.code), EXIT_USAGE) from None
+    try:  # a clear sentence now rather than uvicorn's log line after start-up
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --port", EXIT_USAGE) from None
     url = studio_url(host, port, token)
     if as_json:
         typer.echo(json.dumps({"url": url, "workspace": workspace, "imported": imported}, ensure_ascii=False))

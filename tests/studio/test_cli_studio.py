@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -60,4 +61,10 @@ def test_studio_refuses_bad_usage_with_a_reason(tmp_path: Path) -> None:
     assert bad_map.returncode == 2 and "target=source" in bad_map.stderr
     exposed = run_cli("studio", "--host", "0.0.0.0", "--workspace", str(tmp_path / "ws"), cwd=tmp_path)
     assert exposed.returncode == 2 and "without a token" in exposed.stderr
-    assert "Traceback" not in missing.stderr + bad_map.stderr + exposed.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = run_cli("studio", "--port", port, "--workspace", str(tmp_path / "ws"), cwd=tmp_path)
+    assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
+    assert "Traceback" not in missing.stderr + bad_map.stderr + exposed.stderr + busy.stderr
