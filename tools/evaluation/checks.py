@@ -197,7 +197,7 @@ def difficulty_spread(items: Sequence[EvalItem]) -> tuple[dict[str, int], CheckR
     """Items per difficulty, and whether the set is spread: with at least :data:`SPREAD_MIN_ITEMS` items no
     level may hold more than :data:`MAX_SHARE` of them and every level must be present."""
     counts = Counter(item.difficulty for item in items)
-    table = {level: counts.get(level, 0) for level in DIFFICULTIES}
+    table: dict[str, int] = {level: counts.get(level, 0) for level in DIFFICULTIES}
     problems: list[str] = []
     if len(items) >= SPREAD_MIN_ITEMS:
         problems += [f"no {level} items" for level, n in table.items() if n == 0]
