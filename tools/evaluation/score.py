@@ -32,8 +32,8 @@ _MARKED_LETTERS = re.compile(
 _BARE_LINE = re.compile(rf"^\s*[（(\[【]?\s*({_LETTER_LIST})\s*[)）\]】]?\s*[.。．]?\s*$", re.MULTILINE)
 _PAREN = re.compile(r"[（(\[【]\s*([A-J])\s*[)）\]】]")
 _LEADING = re.compile(r"^\s*([A-J])(?:\s*[.．、:：)）]|\s+|$)")
-_TRUE_WORDS = ("正确", "对", "是", "true", "yes", "correct", "right")
-_FALSE_WORDS = ("错误", "不正确", "不对", "错", "否", "false", "no", "incorrect", "wrong")
+_TRUE_WORDS = ("正确", "对", "对的", "是", "是的", "true", "yes", "correct", "right")
+_FALSE_WORDS = ("错误", "不正确", "不对", "错", "错的", "否", "false", "no", "incorrect", "wrong")
 _MARKED_TRUTH = re.compile(
     r"(?:答案|判断|结论|answer|verdict)\s*(?:is|:|：|是|为)?\s*[:：]?\s*[“\"'（(]?\s*"
     r"(不正确|正确|错误|不对|对|错|是|否|true|false|yes|no|incorrect|correct|wrong|right)",
@@ -50,7 +50,9 @@ def answer_text(reply: str) -> str:
 
 
 def _letters_in(run: str, allowed: str) -> list[str]:
-    return sorted({c for c in run.upper() if c in allowed})
+    """Letters of a matched run like ``AC``, ``A、C`` or ``A and C`` (the connector is not a letter)."""
+    compact = re.sub(r"(?i:\band\b)|和|与|及|[,，、/&\s]", "", run)
+    return sorted({c for c in compact.upper() if c in allowed})
 
 
 def extract_letters(reply: str, options: list[str]) -> list[str]:
@@ -89,7 +91,7 @@ def extract_truth(reply: str) -> bool | None:
     marked = _MARKED_TRUTH.findall(text)
     words = marked[-1:] if marked else []
     if not words:
-        head = re.match(r"^\s*[“\"'（(]?\s*(\S{1,9})", text)
+        head = re.match(r"^\s*[“\"'（(]?\s*([^\s，,。.!！:：；;）)”\"']{1,12})", text)
         words = [head.group(1)] if head else []
     for word in words:
         lowered = word.lower().strip(".。!！,，")
