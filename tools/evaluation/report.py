@@ -269,8 +269,11 @@ def markdown(report: EvalReport, image_dir: str) -> str:
             f"- M{n + 1}: `{m.model}` — {m.scored} of {m.items} items scored, {m.failed} failed"
             for n, m in enumerate(models)
         ],
-        f"- judge of open items: {report.judge or '-'}"
-        + (" (the model under test judged itself)" if report.self_judged else ""),
+        (
+            "- judge of open items: each model judged its own answers (pass --judge for an independent judge)"
+            if report.self_judged
+            else f"- judge of open items: {report.judge or '-'}"
+        ),
         f"- wall time: {report.wall_time_s:.0f} s",
         "",
         "Scores are mean item scores (exact-match items 0/1, open items the share of rubric points met) with "
