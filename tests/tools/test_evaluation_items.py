@@ -186,6 +186,12 @@ CHOICE_REPLY = json.dumps(
                 "difficulty": "medium",
                 "evidence": "国家建立数据分类分级保护制度",
             },
+            {
+                "question": "谁应当报送风险评估报告？",
+                "options": ["重要数据的处理者", "个人", "法院"],
+                "answers": ["第一项"],
+                "evidence": "重要数据的处理者",
+            },
         ]
     },
     ensure_ascii=False,
@@ -211,7 +217,8 @@ async def test_generation_vets_every_draft_and_accounts_for_the_rest() -> None:
     assert multi.answers == ["A", "B"]
     rejected = [o for o in outcomes if o.status == "rejected"]
     failed = [o for o in outcomes if o.status == "failed"]
-    assert [o.reason for o in rejected] == ["answer_key:failed"]  # the key "数据出境审批制度" is not the source's
+    # the key "数据出境审批制度" is not the source's; "第一项" names no option letter
+    assert [o.reason for o in rejected] == ["answer_key:failed", "invalid:no_answer_key"]
     assert len(failed) == 1 and failed[0].reason.startswith("eval_true_false:")
     assert [i.question for i in rejected_items(outcomes)] == ["国家建立什么制度？"]
     prompt = llm.history[0]["messages"][1]["content"]
@@ -221,3 +228,18 @@ async def test_generation_vets_every_draft_and_accounts_for_the_rest() -> None:
 async def test_unknown_kinds_are_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown evaluation item kinds"):
         await generate_eval_items(chunk(), ScriptedChatModel([]), None, ["essay"])  # type: ignore[list-item]
+
+
+async def test_a_finished_set_accounts_for_every_draft(tmp_path) -> None:
+    from ftds.tools.config import Settings
+    from ftds.tools.evaluation.build import finish_eval_set
+    from ftds.tools.evaluation.store import load_eval_set
+
+    llm = ScriptedChatModel([CHOICE_REPLY])
+    items, outcomes = await generate_eval_items(chunk(), llm, BuildSettings(), ["single_choice", "multiple_choice"])
+    info, audit = finish_eval_set(tmp_path / "set", items, outcomes, Settings(), name="t", chunks_used=1)
+    rejected_lines = (tmp_path / "set" / "rejected.jsonl").read_text(encoding="utf-8").splitlines()
+    assert info.generated == info.items + info.rejected == 4
+    assert len(rejected_lines) + len(info.draft_rejections) == info.rejected == 2
+    assert [o.reason for o in info.draft_rejections] == ["invalid:no_answer_key"]
+    assert len(load_eval_set(tmp_path / "set")) == info.items == audit.items_kept == 2

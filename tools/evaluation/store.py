@@ -27,6 +27,8 @@ from ftds.tools.evaluation.items import EvalItem, TrueFalseItem, parse_item
 from ftds.tools.records import CheckResult, ItemOutcome
 
 ITEMS, REJECTED, AUDIT, INFO, CARD = "items.jsonl", "rejected.jsonl", "audit.json", "set.json", "README.md"
+DRAFT_REASONS = ("invalid:", "kind:")
+"""Reason codes of drafts that never became items (see ``ftds.tools.evaluation.generate``)."""
 
 
 class EvalSetError(ValueError):
@@ -52,6 +54,11 @@ class EvalSetInfo(BaseModel):
     rejection_reasons: dict[str, int] = Field(default_factory=dict)
     failure_reasons: dict[str, int] = Field(default_factory=dict)
     failures: list[ItemOutcome] = Field(default_factory=list)
+    draft_rejections: list[ItemOutcome] = Field(
+        default_factory=list,
+        description="Drafts rejected before they were items (no answer key, wrong shape, kind not asked for), "
+        "with the draft's JSON: they have no line in rejected.jsonl.",
+    )
     outputs: dict[str, str] = Field(default_factory=dict)
 
 
@@ -85,6 +92,7 @@ def summarise(
         rejection_reasons=dict(Counter(o.reason for o in rejected)),
         failure_reasons=dict(Counter(o.reason for o in failed)),
         failures=list(failed),
+        draft_rejections=[o for o in rejected if o.reason.startswith(DRAFT_REASONS)],
     )
 
 
