@@ -120,8 +120,12 @@ def test_a_key_missing_from_its_evidence_fails_the_answer_key_check() -> None:
     item = single(["数据出境审批", "风险评估", "人员培训"], answer="A")
     result = check_answer_key(item, chunk(), "对其数据处理活动定期开展风险评估")
     assert not result.passed and "key A" in result.detail
-    lost = check_answer_key(single(["风险评估", "审计", "培训"]), chunk(), "这句话不在资料里面出现过")
-    assert not lost.passed and "not found" in lost.detail
+    garbled = single(["风险评估", "审计", "培训"])
+    found = check_answer_key(garbled, chunk(), "这句话不在资料里面出现过")
+    assert found.passed and garbled.evidence[0].match == "near"  # located from the key itself
+    assert "风险评估" in garbled.evidence[0].text and garbled.evidence[0].text.startswith("第二十二条")
+    lost = check_answer_key(single(["数据出境审批", "审计", "培训"]), chunk(), "这句话不在资料里面出现过")
+    assert not lost.passed and "neither the evidence quote nor the answer key" in lost.detail
 
 
 def test_true_false_statements_are_checked_against_the_source() -> None:
@@ -243,3 +247,15 @@ async def test_a_finished_set_accounts_for_every_draft(tmp_path) -> None:
     assert len(rejected_lines) + len(info.draft_rejections) == info.rejected == 2
     assert [o.reason for o in info.draft_rejections] == ["invalid:no_answer_key"]
     assert len(load_eval_set(tmp_path / "set")) == info.items == audit.items_kept == 2
+
+
+async def test_a_repeated_draft_is_rejected_once_not_kept_twice() -> None:
+    statement = {
+        "statement": "国家建立数据分类分级保护制度。",
+        "answer": True,
+        "evidence": "国家建立数据分类分级保护制度",
+    }
+    reply = json.dumps({"statements": [statement, statement]}, ensure_ascii=False)
+    items, outcomes = await generate_eval_items(chunk(), ScriptedChatModel([reply]), BuildSettings(), ["true_false"])
+    assert len(items) == 1
+    assert [o.reason for o in outcomes] == ["invalid:repeated_draft"]

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from ftds.tools.evaluation.evidence import claim_supported, coverage, folded, locate_quote
+from ftds.tools.evaluation.evidence import claim_supported, coverage, folded, locate_quote, locate_support
 from ftds.tools.evaluation.items import (
     DIFFICULTIES,
     LETTERS,
@@ -61,6 +61,20 @@ def _result(name: str, problems: list[str], detail_ok: str = "") -> CheckResult:
     return CheckResult(name=name, passed=not problems, detail="; ".join(problems) or detail_ok)
 
 
+def key_text(item: EvalItem) -> str:
+    """What the source must hold for the item's key to be right: the correct options, the statement, the short
+    answer, the reference answer."""
+    if isinstance(item, SingleChoiceItem):
+        return item.options[LETTERS.index(item.answer)]
+    if isinstance(item, MultipleChoiceItem):
+        return "；".join(item.options[LETTERS.index(letter)] for letter in item.answers)
+    if isinstance(item, TrueFalseItem):
+        return item.question
+    if isinstance(item, ShortAnswerItem):
+        return item.answer
+    return item.reference_answer
+
+
 def _key_in(key: str, text: str) -> bool:
     return bool(folded(key)) and (folded(key) in folded(text) or coverage(key, text) >= KEY_COVERAGE)
 
@@ -68,9 +82,16 @@ def _key_in(key: str, text: str) -> bool:
 def check_answer_key(item: EvalItem, chunk: Chunk, quote: str) -> CheckResult:
     """Locate ``quote`` in the chunk (stored on ``item.evidence``) and check the key is held by it."""
     span = locate_quote(chunk, quote) if quote.strip() else None
+    if span is None:  # no usable quote: locate the key itself (a small model often garbles its quote)
+        least = OPEN_COVERAGE if isinstance(item, OpenItem) else KEY_COVERAGE
+        span = locate_support(chunk, key_text(item), least)
     item.evidence = [span] if span is not None else []
     if span is None:
-        return CheckResult(name=ANSWER_KEY, passed=False, detail="the evidence quote was not found in the source")
+        return CheckResult(
+            name=ANSWER_KEY,
+            passed=False,
+            detail="neither the evidence quote nor the answer key was found in the source",
+        )
     evidence = span.text
     problems: list[str] = []
     if isinstance(item, SingleChoiceItem | MultipleChoiceItem):

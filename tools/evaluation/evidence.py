@@ -106,6 +106,26 @@ def locate_quote(chunk: Chunk, quote: str) -> EvidenceSpan | None:
     return _span(chunk, best[1], best[2], "near", best[0])
 
 
+def locate_support(chunk: Chunk, key: str, least: float) -> EvidenceSpan | None:
+    """The run of one or two sentences of ``chunk`` that covers most of ``key`` (at least ``least`` of its
+    content units): the evidence when the generator's quote could not be found. Located by code, from the
+    answer key itself, so it is as trustworthy as a found quote; recorded as a near match with the coverage
+    as its score."""
+    spans = sentences(chunk.text)
+    best: tuple[float, int, int] = (0.0, 0, 0)
+    for i, (start, end) in enumerate(spans):
+        for j in (i, i + 1):
+            if j >= len(spans):
+                continue
+            share = coverage(key, chunk.text[start : spans[j][1]])
+            shorter = j == i and share >= best[0]  # prefer one sentence when two add nothing
+            if share > best[0] or (shorter and best[2] - best[1] > end - start):
+                best = (share, start, spans[j][1] if j > i else end)
+    if best[0] < least or best[0] == 0.0:
+        return None
+    return _span(chunk, best[1], best[2], "near", best[0])
+
+
 def units(text: str) -> set[str]:
     """Content units: character bigrams for CJK text, words otherwise (what coverage is counted in)."""
     flat = folded(text)

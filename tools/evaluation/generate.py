@@ -100,6 +100,7 @@ class FamilyResult:
 
     items: list[EvalItem] = field(default_factory=list)
     outcomes: list[ItemOutcome] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
 
 
 def label_for(chunk: Chunk) -> str:
@@ -165,12 +166,17 @@ def _rejected(item_id: str, reason: str, detail: str) -> ItemOutcome:
 
 
 def _finish(result: FamilyResult, chunk: Chunk, build: Any, quote: str) -> None:
-    """Build the item (``build()`` may raise a validation error), vet it and file it as accepted or rejected."""
+    """Build the item (``build()`` may raise a validation error), vet it and file it as accepted or rejected;
+    a draft repeating an earlier one of the same call is a duplicate."""
     try:
         item: EvalItem = build()
     except (ValidationError, ValueError, IndexError) as exc:
         result.outcomes.append(_rejected(f"{chunk.chunk_id}:draft", "invalid:draft", str(exc)[:500]))
         return
+    if item.item_id in result.seen:
+        result.outcomes.append(_rejected(item.item_id, "invalid:repeated_draft", item.model_dump_json()))
+        return
+    result.seen.add(item.item_id)
     item, rejection = vet_item(item, chunk, quote)
     if rejection is not None:
         item.rejection = rejection
