@@ -1,0 +1,2 @@
+"""Dataset engineering: how a dataset lands on disk (atomic files, the output folder's manifest) and the one
+exporter builds and ``ftds-agent export`` share (trainer files, LLaMA-Factory registration, the card)."""
