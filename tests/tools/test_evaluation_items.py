@@ -112,7 +112,7 @@ def test_a_distractor_that_the_evidence_holds_is_dropped_and_options_relettered(
 def test_a_distractor_the_source_supports_elsewhere_rejects_a_small_item() -> None:
     item = single(["定期开展风险评估", "发生数据安全事件，应当立即采取处置措施", "以上都对"], answer="A")
     _, rejection = vet_item(item, chunk(), "对其数据处理活动定期开展风险评估")
-    assert rejection is not None and rejection.reason == "distractors:failed"
+    assert rejection is not None and rejection.reason == "eval:distractors"
     assert "supported by the source" in rejection.detail and "generic" in rejection.detail
 
 
@@ -151,9 +151,7 @@ def test_true_false_balance_drops_the_surplus_with_a_reason() -> None:
     ]
     kept, surplus = balance_true_false(items, seed=1)
     assert sum(i.answer for i in kept) == sum(not i.answer for i in kept) == 1
-    assert len(surplus) == 2 and all(
-        i.rejection and i.rejection.reason == "true_false_balance:surplus" for i in surplus
-    )
+    assert len(surplus) == 2 and all(i.rejection and i.rejection.reason == "eval:true_false_surplus" for i in surplus)
 
 
 def test_difficulty_spread_fails_when_one_level_dominates() -> None:
@@ -222,8 +220,8 @@ async def test_generation_vets_every_draft_and_accounts_for_the_rest() -> None:
     rejected = [o for o in outcomes if o.status == "rejected"]
     failed = [o for o in outcomes if o.status == "failed"]
     # the key "数据出境审批制度" is not the source's; "第一项" names no option letter
-    assert [o.reason for o in rejected] == ["answer_key:failed", "invalid:no_answer_key"]
-    assert len(failed) == 1 and failed[0].reason.startswith("eval_true_false:")
+    assert [o.reason for o in rejected] == ["eval:answer_key", "eval:no_answer_key"]
+    assert [o.reason for o in failed] == ["eval:unparseable"] and failed[0].detail.startswith("eval_true_false")
     assert [i.question for i in rejected_items(outcomes)] == ["国家建立什么制度？"]
     prompt = llm.history[0]["messages"][1]["content"]
     assert "2 道单选题和 2 道多选题" in prompt and TEXT in prompt
@@ -245,7 +243,7 @@ async def test_a_finished_set_accounts_for_every_draft(tmp_path) -> None:
     rejected_lines = (tmp_path / "set" / "rejected.jsonl").read_text(encoding="utf-8").splitlines()
     assert info.generated == info.items + info.rejected == 4
     assert len(rejected_lines) + len(info.draft_rejections) == info.rejected == 2
-    assert [o.reason for o in info.draft_rejections] == ["invalid:no_answer_key"]
+    assert [o.reason for o in info.draft_rejections] == ["eval:no_answer_key"]
     assert len(load_eval_set(tmp_path / "set")) == info.items == audit.items_kept == 2
 
 
@@ -258,4 +256,4 @@ async def test_a_repeated_draft_is_rejected_once_not_kept_twice() -> None:
     reply = json.dumps({"statements": [statement, statement]}, ensure_ascii=False)
     items, outcomes = await generate_eval_items(chunk(), ScriptedChatModel([reply]), BuildSettings(), ["true_false"])
     assert len(items) == 1
-    assert [o.reason for o in outcomes] == ["invalid:repeated_draft"]
+    assert [o.reason for o in outcomes] == ["eval:repeated_draft"]

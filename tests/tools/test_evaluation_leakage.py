@@ -89,7 +89,7 @@ async def test_the_audit_leaves_no_item_within_the_threshold_of_any_training_sam
     excluded = {e.item_id: e for e in report.excluded}
     assert {i.item_id for i in items[::6]} <= set(excluded), "every planted leak must be caught"
     for exclusion in excluded.values():
-        assert exclusion.reason == "near_duplicate" and exclusion.similarity is not None
+        assert exclusion.reason == "eval:leak_near_duplicate" and exclusion.similarity is not None
         assert exclusion.similarity >= threshold and exclusion.training_id is not None
     assert report.items_kept == len(kept) == len(items) - len(excluded)
     assert report.training_records == len(records) == report.training_with_provenance
@@ -101,7 +101,7 @@ async def test_section_holdout_leaves_out_whole_sections_the_training_data_used(
     items, training = await build_both(fake_server)
     chapter_one = [s for s in training if s.provenance.heading_path[-1].startswith("第一章")]
     kept, report = audit_eval_against_training(items, chapter_one, holdout="section")
-    dropped = {e.item_id for e in report.excluded if e.reason == "holdout:section"}
+    dropped = {e.item_id for e in report.excluded if e.reason == "eval:holdout_section"}
     assert dropped == {i.item_id for i in items if i.provenance.heading_path[-1].startswith("第一章")}
     assert kept and all(not i.provenance.heading_path[-1].startswith("第一章") for i in kept)
 
@@ -137,7 +137,7 @@ def test_the_semantic_audit_excludes_items_whose_meaning_matches_a_training_samp
     sample = {"instruction": "国家对数据实行什么制度？", "output": "分类分级保护。"}
     kept, report = audit_eval_against_training([item, other], [sample], semantic=True, embedder=FakeEmbedder())
     assert [i.item_id for i in kept] == ["other"]
-    assert report.excluded[0].reason == "semantic_duplicate" and report.embedder == "fake-first-char"
+    assert report.excluded[0].reason == "eval:leak_semantic_duplicate" and report.embedder == "fake-first-char"
 
 
 def test_training_records_come_from_a_build_folder_or_a_dataset_file(tmp_path: Path) -> None:

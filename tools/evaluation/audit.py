@@ -29,9 +29,11 @@ from pydantic import BaseModel, Field
 
 from ftds.tools.config import DedupeSettings
 from ftds.tools.evaluation.items import EvalItem, item_text
+from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, Provenance, Sample
 
 HoldoutMode = Literal["none", "section", "document"]
+HOLDOUT_REASONS = {"section": Reason.EVAL_HOLDOUT_SECTION, "document": Reason.EVAL_HOLDOUT_DOCUMENT}
 CANDIDATE_MARGIN = 0.15
 """LSH proposes pairs this far below the threshold; the exact Jaccard then decides."""
 
@@ -40,7 +42,10 @@ class Exclusion(BaseModel):
     """One evaluation item left out, and why."""
 
     item_id: str
-    reason: str = Field(description="near_duplicate, semantic_duplicate, holdout:section or holdout:document")
+    reason: str = Field(
+        description="eval:leak_near_duplicate, eval:leak_semantic_duplicate, eval:holdout_section or "
+        "eval:holdout_document (ftds.tools.reasons)"
+    )
     training_index: int | None = Field(default=None, description="Position of the matching training record.")
     training_id: str | None = Field(default=None, description="sample_id of the matching training record, if any.")
     similarity: float | None = None
@@ -194,7 +199,7 @@ def audit_eval_against_training(
                     item,
                     Exclusion(
                         item_id=item.item_id,
-                        reason=f"holdout:{holdout}",
+                        reason=HOLDOUT_REASONS[holdout],
                         training_index=match.index,
                         training_id=match.sample_id,
                         detail=" > ".join(key),
@@ -214,13 +219,13 @@ def audit_eval_against_training(
     for train_side, eval_side, what in comparisons:
         for i, j, similarity in _near_pairs(train_side, eval_side, settings, threshold):
             item = remaining[j]
-            if item.item_id in excluded and excluded[item.item_id].reason != "near_duplicate":
+            if item.item_id in excluded and excluded[item.item_id].reason != Reason.EVAL_LEAK_NEAR_DUPLICATE:
                 continue
             exclude(
                 item,
                 Exclusion(
                     item_id=item.item_id,
-                    reason="near_duplicate",
+                    reason=Reason.EVAL_LEAK_NEAR_DUPLICATE,
                     training_index=training[i].index,
                     training_id=training[i].sample_id,
                     similarity=round(similarity, 4),
@@ -248,7 +253,7 @@ def audit_eval_against_training(
                         item,
                         Exclusion(
                             item_id=item.item_id,
-                            reason="semantic_duplicate",
+                            reason=Reason.EVAL_LEAK_SEMANTIC_DUPLICATE,
                             training_index=training[col].index,
                             training_id=training[col].sample_id,
                             similarity=round(similarity, 4),

@@ -20,6 +20,7 @@ from ftds.tools.evaluation.generate import generate_eval_items, rejected_items
 from ftds.tools.evaluation.items import EvalItem, item_text
 from ftds.tools.evaluation.store import EvalSetInfo, summarise, write_eval_set
 from ftds.tools.llm.base import ChatModel
+from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, ItemOutcome, Rejection, Sample
 
 Progress = Callable[[int, int, str], None]
@@ -60,7 +61,7 @@ def dedupe_items(items: Sequence[EvalItem], settings: Settings) -> tuple[list[Ev
         if left not in dropped:
             dropped.add(right)
             items[right].rejection = Rejection(
-                reason="duplicate", detail=f"Jaccard {similarity:.2f} with {items[left].item_id}"
+                reason=Reason.DUPLICATE_NEAR, detail=f"Jaccard {similarity:.2f} with {items[left].item_id}"
             )
     return [i for n, i in enumerate(items) if n not in dropped], [i for n, i in enumerate(items) if n in dropped]
 
@@ -122,14 +123,14 @@ def finish_eval_set(
     leaked = [i for i in items if i.item_id in excluded]
     for item in leaked:
         exclusion = excluded[item.item_id]
-        item.rejection = Rejection(reason=f"leakage:{exclusion.reason}", detail=exclusion.detail)
+        item.rejection = Rejection(reason=exclusion.reason, detail=exclusion.detail)
     late = [*duplicates, *surplus, *leaked]
     late_outcomes = [
         ItemOutcome(
             item_id=i.item_id,
             kind="sample",
             status="rejected",
-            reason=i.rejection.reason if i.rejection else "rejected",
+            reason=i.rejection.reason if i.rejection else Reason.DUPLICATE,
             detail=i.rejection.detail if i.rejection else "",
         )
         for i in late

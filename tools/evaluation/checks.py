@@ -32,6 +32,7 @@ from ftds.tools.evaluation.items import (
     SingleChoiceItem,
     TrueFalseItem,
 )
+from ftds.tools.reasons import Reason
 from ftds.tools.records import CheckResult, Chunk, Rejection
 
 ANSWER_KEY, DISTRACTORS, BALANCE, SPREAD = "answer_key", "distractors", "true_false_balance", "difficulty_spread"
@@ -188,12 +189,12 @@ def vet_item(item: EvalItem, chunk: Chunk, quote: str) -> tuple[EvalItem, Reject
     key = check_answer_key(item, chunk, quote)
     item.checks.append(key)
     if not key.passed:
-        return item, Rejection(reason=f"{ANSWER_KEY}:failed", detail=key.detail)
+        return item, Rejection(reason=Reason.EVAL_ANSWER_KEY, detail=key.detail)
     if isinstance(item, SingleChoiceItem | MultipleChoiceItem):
         fixed, result = check_distractors(item, chunk)
         item.checks.append(result)
         if fixed is None:
-            return item, Rejection(reason=f"{DISTRACTORS}:failed", detail=result.detail)
+            return item, Rejection(reason=Reason.EVAL_DISTRACTORS, detail=result.detail)
         return fixed, None
     return item, None
 
@@ -210,7 +211,8 @@ def balance_true_false(items: Sequence[EvalItem], seed: int = 0) -> tuple[list[E
     surplus = [i for i in items if i.item_id in surplus_ids]
     for item in surplus:
         item.checks.append(CheckResult(name=BALANCE, passed=False, detail="surplus of one truth value"))
-        item.rejection = Rejection(reason=f"{BALANCE}:surplus", detail=f"{len(trues)} true vs {len(falses)} false")
+        detail = f"{len(trues)} true vs {len(falses)} false"
+        item.rejection = Rejection(reason=Reason.EVAL_TRUE_FALSE_SURPLUS, detail=detail)
     return kept, surplus
 
 

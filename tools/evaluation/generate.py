@@ -39,6 +39,7 @@ from ftds.tools.evaluation.items import (
 )
 from ftds.tools.generate import PromptContext, call_structured, chunk_language, exact_items_schema, prompt_context
 from ftds.tools.llm.base import ChatModel
+from ftds.tools.reasons import Reason, Stage, call_failure
 from ftds.tools.records import Chunk, ItemOutcome
 
 # ------------------------------------------------------------------------------------------ what the model writes
@@ -171,10 +172,10 @@ def _finish(result: FamilyResult, chunk: Chunk, build: Any, quote: str) -> None:
     try:
         item: EvalItem = build()
     except (ValidationError, ValueError, IndexError) as exc:
-        result.outcomes.append(_rejected(f"{chunk.chunk_id}:draft", "invalid:draft", str(exc)[:500]))
+        result.outcomes.append(_rejected(f"{chunk.chunk_id}:draft", Reason.EVAL_INVALID_DRAFT, str(exc)[:500]))
         return
     if item.item_id in result.seen:
-        result.outcomes.append(_rejected(item.item_id, "invalid:repeated_draft", item.model_dump_json()))
+        result.outcomes.append(_rejected(item.item_id, Reason.EVAL_REPEATED_DRAFT, item.model_dump_json()))
         return
     result.seen.add(item.item_id)
     item, rejection = vet_item(item, chunk, quote)
@@ -185,8 +186,15 @@ def _finish(result: FamilyResult, chunk: Chunk, build: Any, quote: str) -> None:
         result.items.append(item)
 
 
-def _failed(chunk: Chunk, stage: str, reason: str, detail: str) -> ItemOutcome:
-    return ItemOutcome(item_id=chunk.chunk_id, kind="chunk", status="failed", reason=f"{stage}:{reason}", detail=detail)
+def _failed(chunk: Chunk, family: str, reason: str, detail: str) -> ItemOutcome:
+    """A family call that gave nothing usable: ``eval:`` + the call failure, the family named in the detail."""
+    return ItemOutcome(
+        item_id=chunk.chunk_id,
+        kind="chunk",
+        status="failed",
+        reason=call_failure(Stage.EVAL, reason),
+        detail=f"{family}: {detail}",
+    )
 
 
 # ------------------------------------------------------------------------------------------------- the families
@@ -224,10 +232,10 @@ async def generate_choice_items(
         kind: ItemKind = "single_choice" if len(keys) == 1 else "multiple_choice"
         item_id = EvalItemBase.new_id(chunk.chunk_id, kind, draft.question, ",".join(keys))
         if not keys:
-            result.outcomes.append(_rejected(item_id, "invalid:no_answer_key", draft.model_dump_json()))
+            result.outcomes.append(_rejected(item_id, Reason.EVAL_NO_ANSWER_KEY, draft.model_dump_json()))
             continue
         if not wanted[kind]:
-            result.outcomes.append(_rejected(item_id, "kind:not_requested", draft.model_dump_json()))
+            result.outcomes.append(_rejected(item_id, Reason.EVAL_KIND_NOT_REQUESTED, draft.model_dump_json()))
             continue
         base = {**common, "item_id": item_id, "question": draft.question.strip(), "options": options}
         base["difficulty"] = _difficulty(draft.difficulty)

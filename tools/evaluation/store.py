@@ -24,10 +24,16 @@ from ftds.tools.evaluation.audit import AuditReport
 from ftds.tools.evaluation.checks import difficulty_spread
 from ftds.tools.evaluation.export import export_all
 from ftds.tools.evaluation.items import EvalItem, TrueFalseItem, parse_item
+from ftds.tools.reasons import Reason
 from ftds.tools.records import CheckResult, ItemOutcome
 
 ITEMS, REJECTED, AUDIT, INFO, CARD = "items.jsonl", "rejected.jsonl", "audit.json", "set.json", "README.md"
-DRAFT_REASONS = ("invalid:", "kind:")
+DRAFT_REASONS = (
+    Reason.EVAL_INVALID_DRAFT,
+    Reason.EVAL_NO_ANSWER_KEY,
+    Reason.EVAL_REPEATED_DRAFT,
+    Reason.EVAL_KIND_NOT_REQUESTED,
+)
 """Reason codes of drafts that never became items (see ``ftds.tools.evaluation.generate``)."""
 
 
@@ -92,7 +98,7 @@ def summarise(
         rejection_reasons=dict(Counter(o.reason for o in rejected)),
         failure_reasons=dict(Counter(o.reason for o in failed)),
         failures=list(failed),
-        draft_rejections=[o for o in rejected if o.reason.startswith(DRAFT_REASONS)],
+        draft_rejections=[o for o in rejected if o.reason in DRAFT_REASONS],
     )
 
 
