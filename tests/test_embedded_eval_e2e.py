@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MODEL_CACHE, fake_llm_flags
+from tests.conftest import CORPUS, MODEL_CACHE, fake_llm_flags
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.embedded
-DOCS = Path(__file__).resolve().parent / "data" / "evaluation" / "docs"
+LAW = CORPUS / "law_zh" / "数据安全法(2021-06-10).md"
 
 
 def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -40,7 +40,7 @@ def test_the_embedded_model_is_evaluated_and_judged_end_to_end(tmp_path: Path) -
     kinds = ["--kind", "single_choice", "--kind", "true_false", "--kind", "short_answer", "--kind", "open"]
     with FakeOpenAIServer() as server:
         built = cli(
-            "eval-set", "build", str(DOCS), "--out", str(tmp_path / "set"), "--max-chunks", "1",
+            "eval-set", "build", str(LAW), "--out", str(tmp_path / "set"), "--max-chunks", "1",
             "--items-per-kind", "1", *kinds, *fake_llm_flags(server), "--json", env=env, cwd=tmp_path,
         )  # fmt: skip
     assert built.returncode == 0, built.stderr[-2000:]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fake_llm_flags, run_cli
+from tests.conftest import CORPUS, fake_llm_flags, run_cli
 from tests.fakes.fake_eval import is_exam_question
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
 
-DOCS = Path(__file__).resolve().parents[1] / "data" / "evaluation" / "docs"
+LAW = CORPUS / "law_zh" / "数据安全法(2021-06-10).md"
 
 
 def exam_requests(server: FakeOpenAIServer, since: int = 0) -> int:
@@ -21,7 +21,17 @@ def exam_requests(server: FakeOpenAIServer, since: int = 0) -> int:
 
 def build_set(server: FakeOpenAIServer, cwd: Path, out: Path, *extra: str) -> dict:
     result = run_cli(
-        "eval-set", "build", str(DOCS), "--out", str(out), *fake_llm_flags(server), "--json", *extra, cwd=cwd
+        "eval-set",
+        "build",
+        str(LAW),
+        "--max-chunks",
+        "3",
+        "--out",
+        str(out),
+        *fake_llm_flags(server),
+        "--json",
+        *extra,
+        cwd=cwd,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)

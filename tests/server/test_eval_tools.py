@@ -8,14 +8,15 @@ from mcp import Client
 
 from ftds.server.app import create_server
 from ftds.tools.config import load_settings
-from tests.conftest import fake_llm_overrides
+from tests.conftest import CORPUS, fake_llm_overrides
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
-DOCS = Path(__file__).resolve().parents[1] / "data" / "evaluation" / "docs"
+LAW = CORPUS / "law_zh" / "数据安全法(2021-06-10).md"
 
 
 async def test_an_eval_set_is_built_and_run_with_progress(tmp_path: Path, fake_server: FakeOpenAIServer) -> None:
-    shutil.copytree(DOCS, tmp_path / "docs")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(LAW, tmp_path / "docs" / LAW.name)
     server = create_server(load_settings(server={"roots": [str(tmp_path)]}, llm=fake_llm_overrides(fake_server)))
     progress: list[tuple[str, float]] = []
 
@@ -33,6 +34,7 @@ async def test_an_eval_set_is_built_and_run_with_progress(tmp_path: Path, fake_s
                 "out_dir": "set",
                 "kinds": ["single_choice", "true_false", "open"],
                 "items_per_kind": 1,
+                "max_chunks": 3,
             },
             progress_callback=recorder("build"),
         )
