@@ -88,6 +88,9 @@ def eval_set_build(
     max_chunks: Annotated[int | None, typer.Option(help="Use at most N chunks, spread over the documents.")] = None,
     domain: Annotated[str | None, typer.Option(help="Domain preset: law, medicine, finance, general.")] = None,
     no_semantic: Annotated[bool, typer.Option("--no-semantic", help="Skip the embedding audit.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the set (or dataset) --out already holds.")
+    ] = False,
     backend: Annotated[str | None, typer.Option(help="Generator: embedded or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Generator model (embedded key or endpoint model name).")] = None,
     base_url: Annotated[str | None, typer.Option(help="Generator's OpenAI-compatible base URL.")] = None,
@@ -126,7 +129,13 @@ def eval_set_build(
             async def run() -> EvalSetInfo:
                 try:
                     return await build_eval_set(
-                        inputs, out, settings, llm, training_paths=training or [], progress=progress
+                        inputs,
+                        out,
+                        settings,
+                        llm,
+                        training_paths=training or [],
+                        progress=progress,
+                        overwrite=overwrite,
                     )
                 finally:
                     await _aclose(llm)

@@ -115,6 +115,7 @@ def register(server: MCPServer[ServerState]) -> None:
         items_per_kind: Annotated[int, Field(description="Items asked for per kind and chunk.", ge=1, le=10)] = 2,
         max_chunks: Annotated[int | None, Field(description="Use at most N chunks.", ge=1)] = None,
         domain: Annotated[str, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
+        overwrite: Annotated[bool, Field(description="Replace the set (or dataset) out_dir already holds.")] = False,
     ) -> EvalSetResult:
         """Generate evaluation items (single/multiple choice, true/false, short answer, open with rubric) from
         documents, each with its evidence span; check answer keys and distractors against the source, balance
@@ -143,7 +144,9 @@ def register(server: MCPServer[ServerState]) -> None:
         relay = _Relay(ctx)
         pump = asyncio.create_task(relay.pump())
         try:
-            info = await build(inputs, target, settings, llm, training_paths=training_paths, progress=relay)
+            info = await build(
+                inputs, target, settings, llm, training_paths=training_paths, progress=relay, overwrite=overwrite
+            )
         except (TrainingDataError, ValueError) as exc:
             raise ToolError(str(exc)) from None
         finally:

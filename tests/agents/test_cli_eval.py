@@ -148,3 +148,17 @@ def test_an_unreachable_endpoint_fails_every_item_with_a_reason(
     summary = json.loads(result.stdout)["models"][0]
     assert summary["scored"] == 0 and summary["failed"] == summary["items"] > 0
     assert all(reason.startswith("llm_error") for reason in summary["failures"].values())
+
+
+def test_a_used_folder_is_refused_then_replaced_exactly_with_overwrite(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        build_set(server, tmp_path, tmp_path / "set")
+        (tmp_path / "set" / "notes.txt").write_text("mine", encoding="utf-8")
+        again = run_cli(
+            "eval-set", "build", str(LAW), "--out", str(tmp_path / "set"), *fake_llm_flags(server), cwd=tmp_path
+        )
+        assert again.returncode == 2 and "already holds" in again.stderr and "--overwrite" in again.stderr
+        build_set(server, tmp_path, tmp_path / "set", "--kind", "true_false", "--overwrite")
+    assert not (tmp_path / "set" / "exports" / "evalscope" / "mcq" / "single_choice_val.jsonl").exists()
+    assert (tmp_path / "set" / "exports" / "evalscope" / "mcq" / "true_false_val.jsonl").is_file()
+    assert (tmp_path / "set" / "notes.txt").read_text(encoding="utf-8") == "mine"

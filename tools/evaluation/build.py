@@ -158,11 +158,16 @@ async def build_eval_set(
     training_paths: Sequence[Path] = (),
     name: str | None = None,
     progress: Progress | None = None,
+    overwrite: bool = False,
 ) -> EvalSetInfo:
-    """The whole standalone flow; raises ``ValueError`` (or :class:`TrainingDataError`) for bad input."""
+    """The whole standalone flow; raises ``ValueError`` (or :class:`TrainingDataError`) for bad input, and
+    :class:`~ftds.tools.dataset.files.OutputExistsError` (a ValueError) before any work when ``out_dir`` already
+    holds a dataset or a set and ``overwrite`` is not given."""
+    from ftds.tools.dataset.files import check_output_folder
     from ftds.tools.ingest import load_literature
     from ftds.tools.pipeline import select_chunks
 
+    check_output_folder(out_dir, overwrite)
     training: list[Any] = load_training_records(training_paths) if training_paths else []
     literature = await asyncio.to_thread(
         load_literature, inputs, settings.chunking, settings.build.domain, ingest=settings.ingest

@@ -16,12 +16,11 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ftds.tools.dataset.files import write_jsonl, write_records
 from ftds.tools.evaluation.items import (
     LETTERS,
     EvalItem,
@@ -37,19 +36,12 @@ from ftds.tools.evaluation.items import (
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl(path, rows)
     return str(path)
 
 
 def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_records(path, rows, "csv")
     return str(path)
 
 

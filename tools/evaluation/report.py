@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ftds.tools.dataset.files import write_bytes, write_text
 from ftds.tools.evaluation.items import (
     DIFFICULTIES,
     EvalItem,
@@ -373,9 +374,9 @@ def write_report(out_dir: Path, report: EvalReport) -> dict[str, str]:
     plot_dir = out_dir / "plots"
     plot_dir.mkdir(exist_ok=True)
     for name, data in images.items():
-        (plot_dir / f"{name}.png").write_bytes(base64.b64decode(data))
+        write_bytes(plot_dir / f"{name}.png", base64.b64decode(data))
     text = markdown(report, "plots")
-    (out_dir / "report.md").write_text(text, encoding="utf-8")
+    write_text(out_dir / "report.md", text)
     inline = text
     for name, data in images.items():
         inline = inline.replace(f"(plots/{name}.png)", f"(data:image/png;base64,{data})")
@@ -386,12 +387,12 @@ def write_report(out_dir: Path, report: EvalReport) -> dict[str, str]:
         "td,th{border:1px solid #ccc;padding:2px 8px}</style></head>"
         f"<body>{body}</body></html>"
     )
-    (out_dir / "report.html").write_text(page, encoding="utf-8")
+    write_text(out_dir / "report.html", page)
     report.outputs = {
         "report_json": str(out_dir / "report.json"),
         "report_md": str(out_dir / "report.md"),
         "report_html": str(out_dir / "report.html"),
         "answers": str(out_dir / "answers"),
     }
-    (out_dir / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    write_text(out_dir / "report.json", report.model_dump_json(indent=2))
     return report.outputs

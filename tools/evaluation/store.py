@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ftds.tools.dataset.files import DatasetFolder, write_jsonl, write_text
 from ftds.tools.evaluation.audit import AuditReport
 from ftds.tools.evaluation.checks import difficulty_spread
 from ftds.tools.evaluation.export import export_all
@@ -102,10 +103,6 @@ def summarise(
     )
 
 
-def _jsonl(path: Path, lines: Sequence[str]) -> None:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-
 def write_eval_set(
     out_dir: Path,
     items: Sequence[EvalItem],
@@ -115,18 +112,18 @@ def write_eval_set(
     audit: AuditReport | None = None,
 ) -> EvalSetInfo:
     """Write the set folder (items, rejected, audit, exports, card, set.json); returns ``info`` with outputs."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _jsonl(out_dir / ITEMS, [item.model_dump_json() for item in items])
-    _jsonl(out_dir / REJECTED, [item.model_dump_json() for item in rejected])
-    outputs = {"items": str(out_dir / ITEMS), "rejected": str(out_dir / REJECTED)}
-    if audit is not None:
-        (out_dir / AUDIT).write_text(audit.model_dump_json(indent=2), encoding="utf-8")
-        outputs["audit"] = str(out_dir / AUDIT)
-    outputs.update(export_all(items, out_dir / "exports"))
-    (out_dir / CARD).write_text(card(info, audit), encoding="utf-8")
-    outputs["card"] = str(out_dir / CARD)
-    info.outputs = outputs
-    (out_dir / INFO).write_text(info.model_dump_json(indent=2), encoding="utf-8")
+    with DatasetFolder(out_dir, "eval-set build"):  # replaces exactly the files an earlier set here wrote
+        write_jsonl(out_dir / ITEMS, (item.model_dump(mode="json") for item in items))
+        write_jsonl(out_dir / REJECTED, (item.model_dump(mode="json") for item in rejected))
+        outputs = {"items": str(out_dir / ITEMS), "rejected": str(out_dir / REJECTED)}
+        if audit is not None:
+            write_text(out_dir / AUDIT, audit.model_dump_json(indent=2))
+            outputs["audit"] = str(out_dir / AUDIT)
+        outputs.update(export_all(items, out_dir / "exports"))
+        write_text(out_dir / CARD, card(info, audit))
+        outputs["card"] = str(out_dir / CARD)
+        info.outputs = outputs
+        write_text(out_dir / INFO, info.model_dump_json(indent=2))
     return info
 
 
