@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ftds.tools.config import LLMSettings, Settings
+from ftds.tools.dataset.files import write_json
 from ftds.tools.evaluation.items import OpenItem
 from ftds.tools.evaluation.report import EvalReport, compare, summarise_model, write_report, wrong_items
 from ftds.tools.evaluation.run import run_model, usage_of
@@ -71,7 +72,7 @@ def prepare_out_dir(out_dir: Path, set_dir: Path, item_ids: list[str], fresh: bo
             )
         resuming = True
     out_dir.mkdir(parents=True, exist_ok=True)
-    run_file.write_text(json.dumps({"set_dir": str(set_dir), "fingerprint": fingerprint, "items": len(item_ids)}))
+    write_json(run_file, {"set_dir": str(set_dir), "fingerprint": fingerprint, "items": len(item_ids)})
     return resuming
 
 
