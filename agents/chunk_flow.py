@@ -98,7 +98,7 @@ async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> di
     reviewed: list[Sample] = []
     for sample in pending:
         label = position or verdicts.labels.get(sample.sample_id, sample.label)
-        verdict = verdicts.verdicts.get(sample.sample_id) or verdicts.to_revise.get(sample.sample_id)
+        verdict = verdicts.scored.get(sample.sample_id) or verdicts.to_revise.get(sample.sample_id)
         labelled = sample.model_copy(update={"label": label, "review": verdict or sample.review})
         reviewed.append(labelled)
         if sample.sample_id in verdicts.verdicts:

@@ -90,6 +90,8 @@ def register(server: MCPServer[ServerState]) -> None:
             errors=summary.errors,
             dropped=summary.dropped,
             report_path=summary.report,
+            unreadable_count=summary.unreadable_count,
+            unreadable=summary.unreadable,
         )
 
     @server.tool(

@@ -118,7 +118,10 @@ class ChunkSettings(_Section):
     max_chars: int = Field(default=1200, ge=50)
     min_chars: int = Field(default=200, ge=0)
     overlap_chars: int = Field(
-        default=0, ge=0, description="Characters repeated from the end of the previous chunk (at most all of it)."
+        default=0,
+        ge=0,
+        description="Characters repeated from the end of the previous chunk; they count within max_chars (the limit "
+        "is hard), so text is cut this much shorter (at most half of max_chars is kept for the overlap).",
     )
     max_tokens: int = Field(default=512, ge=16, description="Largest chunk in tokens (token strategy).")
     tokenizer_model: str = Field(

@@ -30,6 +30,7 @@ from ftds.tools.dataset.files import (
 )
 from ftds.tools.dedupe import dedupe_records
 from ftds.tools.formats import FORMATS, convert_records, read_dataset, validate_records
+from ftds.tools.formats.io import BadLines
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import split_records
 
@@ -41,7 +42,22 @@ class RecordError(BaseModel):
     error: str
 
 
-class ConvertResult(BaseModel):
+class UnreadableLine(BaseModel):
+    """A JSONL line that is not JSON: the file's other records were used, this one is named."""
+
+    line: int = Field(description="1-based line number in the file.")
+    error: str
+    file: str | None = Field(default=None, description="Which split file, when a folder was read.")
+
+
+class Unreadable(BaseModel):
+    """Input lines that could not be read at all (the rest of the input was used): every result names them."""
+
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
+
+
+class ConvertResult(Unreadable):
     out: str
     report: str = Field(description="JSON file with every error and dropped field.")
     read: int
@@ -53,7 +69,7 @@ class ConvertResult(BaseModel):
     errors: list[RecordError] = Field(description="Records that could not be converted (first 20).")
 
 
-class ValidateResult(BaseModel):
+class ValidateResult(Unreadable):
     format: str
     total: int
     valid: int
@@ -62,7 +78,7 @@ class ValidateResult(BaseModel):
     errors: list[RecordError] = Field(description="First 20 invalid records.")
 
 
-class DedupeResult(BaseModel):
+class DedupeResult(Unreadable):
     out: str
     report: str = Field(default="", description="JSON file with every cluster (and eval leaks).")
     total: int
@@ -75,7 +91,7 @@ class DedupeResult(BaseModel):
     store: str | None = Field(default=None, description="chromadb folder remembering survivors (semantic).")
 
 
-class SplitResult(BaseModel):
+class SplitResult(Unreadable):
     counts: dict[str, int]
     files: dict[str, str]
     grouped_by: str
@@ -83,7 +99,7 @@ class SplitResult(BaseModel):
     leakage: dict[str, int] = Field(default_factory=dict, description="Near-duplicate pairs per split pair.")
 
 
-class ExportResult(BaseModel):
+class ExportResult(Unreadable):
     out_dir: str
     counts: dict[str, int]
     files: dict[str, str]
@@ -102,6 +118,11 @@ def _errors(errors: Sequence[tuple[int, str]]) -> list[RecordError]:
     return [RecordError(index=i, error=e) for i, e in errors]
 
 
+def _unreadable(bad_lines: BadLines) -> dict[str, Any]:
+    """The result fields naming input lines that were not JSON (the rest of the file was used)."""
+    return {"unreadable_count": len(bad_lines), "unreadable": bad_lines[:PREVIEW]}
+
+
 def convert_file(
     source: str,
     out: Path,
@@ -111,14 +132,17 @@ def convert_file(
     defaults: Mapping[str, Any] | None = None,
     split: str | None = None,
 ) -> ConvertResult:
-    records = read_dataset(source, split, mapping, defaults)
+    bad_lines: BadLines = []
+    records = read_dataset(source, split, mapping, defaults, bad_lines=bad_lines)
     result = convert_records(records, to, source_format)
     if result.records:  # an empty file is what trainers fail on ("Cannot find valid samples"): never write one
         file_type = out.suffix.lstrip(".").lower()
         write_records(out, result.records, file_type if file_type in FILE_TYPES else "jsonl")
     report = out.with_name(out.name + ".report.json")
     errors = _errors(result.errors)
-    write_json(report, {"errors": [e.model_dump() for e in errors], "dropped": dict(result.dropped)})
+    write_json(
+        report, {"errors": [e.model_dump() for e in errors], "dropped": dict(result.dropped), "unreadable": bad_lines}
+    )
     return ConvertResult(
         out=str(out),
         report=str(report),
@@ -129,21 +153,24 @@ def convert_file(
         dropped=dict(result.dropped),
         error_count=len(errors),
         errors=errors[:PREVIEW],
+        **_unreadable(bad_lines),
     )
 
 
 def validate_file(
     source: str, fmt: str = "auto", mapping: Mapping[str, str] | None = None, split: str | None = None
 ) -> ValidateResult:
-    records = read_dataset(source, split, mapping)
+    bad_lines: BadLines = []
+    records = read_dataset(source, split, mapping, bad_lines=bad_lines)
     report = validate_records(records, fmt)
     return ValidateResult(
         format=report.format,
         total=report.total,
         valid=report.valid,
-        ok=report.ok,
+        ok=report.ok and not bad_lines,
         error_count=len(report.errors),
         errors=_errors(report.errors[:PREVIEW]),
+        **_unreadable(bad_lines),
     )
 
 
@@ -156,7 +183,8 @@ def dedupe_file(
     store_dir: Path | None = None,
     eval_set: str | None = None,
 ) -> DedupeResult:
-    records = read_dataset(source)
+    bad_lines: BadLines = []
+    records = read_dataset(source, bad_lines=bad_lines)
     if "semantic" in methods and store_dir is None:  # remember survivors across runs by default
         store_dir = settings.cache_dir / "dedupe-store"
     report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir)
@@ -172,6 +200,7 @@ def dedupe_file(
         clusters=len(report.clusters),
         cluster_preview=details["clusters"][:PREVIEW],
         store=str(store_dir) if "semantic" in methods else None,
+        **_unreadable(bad_lines),
     )
     if eval_set:
         leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))
@@ -195,10 +224,13 @@ def split_file(
 ) -> SplitResult:
     """Split into ``out_dir`` (train/validation/test/full JSONL and leakage.json, or k folds), replacing the
     dataset it held only when ``overwrite``."""
-    from ftds.tools.split import field_getter, k_fold
+    from ftds.tools.split import SplitError, field_getter, k_fold
 
+    if k_folds is not None and k_folds < 2:
+        raise SplitError(f"k_folds must be 2 or more (got {k_folds}); leave it out for a train/validation/test split")
     check_output_folder(out_dir, overwrite)
-    records = read_dataset(source)
+    bad_lines: BadLines = []
+    records = read_dataset(source, bad_lines=bad_lines)
     evaluation = read_dataset(eval_set) if eval_set else None
     files: dict[str, str] = {}
     with DatasetFolder(out_dir, "split"):
@@ -216,7 +248,14 @@ def split_file(
                 write_json(out_dir / f"fold{index}" / "leakage.json", [asdict(p) for p in fold_leaks.pairs])
                 leakage.update({f"fold{index}/{k}": v for k, v in fold_leaks.counts.items()})
             notes = [f"leakage: {sum(leakage.values())} near-duplicate pair(s) across folds"] if leakage else []
-            return SplitResult(counts=counts, files=files, grouped_by=key or "record", notes=notes, leakage=leakage)
+            return SplitResult(
+                counts=counts,
+                files=files,
+                grouped_by=key or "record",
+                notes=notes,
+                leakage=leakage,
+                **_unreadable(bad_lines),
+            )
         result = split_records(records, settings.split, strategy, key)
         for name, items in result.splits.items():
             if not items:  # an empty file is what trainers fail on: say so instead of writing one
@@ -231,23 +270,31 @@ def split_file(
     if leaks.pairs:
         notes.append(f"leakage: {len(leaks.pairs)} near-duplicate pair(s) across splits/eval, see leakage.json")
     return SplitResult(
-        counts=result.counts(), files=files, grouped_by=result.grouped_by, notes=notes, leakage=leaks.counts
+        counts=result.counts(),
+        files=files,
+        grouped_by=result.grouped_by,
+        notes=notes,
+        leakage=leaks.counts,
+        **_unreadable(bad_lines),
     )
 
 
-def _read_splits(path: Path) -> dict[str, list[Any]]:
-    """A split folder's train/validation/test/full files (from ``split``), or one dataset as 'train'."""
+def _read_splits(path: Path, bad_lines: BadLines) -> dict[str, list[Any]]:
+    """A split folder's train/validation/test/full files (from ``split``), or one dataset as 'train'; lines that
+    are not JSON are added to ``bad_lines`` with their file."""
     splits: dict[str, list[Any]] = {}
     if path.is_dir() and not (path / "dataset_info.json").exists() and not (path / "state.json").exists():
         for name in ("train", "validation", "test", "full"):
             for suffix in (".jsonl", ".json", ".parquet", ".csv"):
                 if (path / f"{name}{suffix}").is_file():
-                    splits[name] = read_dataset(path / f"{name}{suffix}")
+                    found: BadLines = []
+                    splits[name] = read_dataset(path / f"{name}{suffix}", bad_lines=found)
+                    bad_lines += [{"file": f"{name}{suffix}", **bad} for bad in found]
                     break
         if not splits:
             raise FileNotFoundError(f"{path} has no train/validation/test files; run `ftds-agent split` first")
     else:
-        splits["train"] = read_dataset(path)
+        splits["train"] = read_dataset(path, bad_lines=bad_lines)
     return splits
 
 
@@ -272,7 +319,8 @@ def export_file(
                 f"pass --format {' or '.join(built) or 'alpaca'}, or one of its files"
             )
         path = path / fmt
-    splits = _read_splits(path) if path.exists() else {"train": read_dataset(source)}  # a Hub id
+    bad_lines: BadLines = []
+    splits = _read_splits(path, bad_lines) if path.exists() else {"train": read_dataset(source)}  # a Hub id
     card = card or CardInfo()
     card.provenance = {
         "source": str(source),
@@ -295,4 +343,5 @@ def export_file(
         files=result.files,
         notes=result.notes,
         invalid={k: _errors(v[:PREVIEW]) for k, v in result.errors.items()},
+        **_unreadable(bad_lines),
     )

@@ -1,2 +1,3 @@
-"""Dataset engineering: how a dataset lands on disk (atomic files, the output folder's manifest) and the one
-exporter builds and ``ftds-agent export`` share (trainer files, LLaMA-Factory registration, the card)."""
+"""Dataset engineering: how a dataset lands on disk (atomic files, the output folder's manifest), the one
+exporter builds and ``ftds-agent export`` share (trainer files, LLaMA-Factory registration, the card), and the
+checks around them (output locations)."""
