@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ftds.agents.cli_common import ConfigOpt, JsonOpt, app, fail, settings_from
+from ftds.agents.cli_common import ConfigOpt, JsonOpt, app, check_inputs, fail, output_path, settings_from
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 eval_set_app = typer.Typer(help="Build evaluation sets from documents.", no_args_is_help=True)
@@ -105,9 +105,7 @@ def eval_set_build(
     from ftds.tools.evaluation.store import EvalSetInfo
     from ftds.tools.llm import LLMError, make_chat_model
 
-    missing = [str(p) for p in [*inputs, *(training or [])] if not p.exists()]
-    if missing:
-        raise fail(f"not found: {', '.join(missing)}; check the path")
+    check_inputs([*inputs, *(training or [])])
     settings = settings_from(
         config,
         llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
@@ -119,6 +117,13 @@ def eval_set_build(
             "semantic_audit": False if no_semantic else None,
         },
     )
+    from ftds.tools.dataset.files import OutputExistsError, check_output_folder
+
+    output_path(out, "folder")
+    try:
+        check_output_folder(out, overwrite)
+    except OutputExistsError as exc:
+        raise fail(str(exc)) from None
     try:
         llm = make_chat_model(settings.llm, settings.cache_dir)
     except LLMError as exc:
@@ -196,6 +201,7 @@ def eval_command(
     if not set_dir.exists():
         raise fail(f"evaluation set not found: {set_dir}; build one with `ftds-agent eval-set build`")
     settings = settings_from(config, llm={"cache": False if no_cache else None})
+    output_path(out, "folder")
     try:
         under_test = endpoint(settings.llm, model, base_url=base_url, backend=backend, api_key_env=api_key_env)
         other = (
