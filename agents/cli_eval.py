@@ -65,6 +65,24 @@ async def _aclose(*models: Any) -> None:
             await model.aclose()
 
 
+def _training_paths(values: list[Path], runs_dir: Path) -> list[Path]:
+    """Each ``--training`` value as a path: an existing file or folder, else the output folder of the build run
+    with that id (``ftds-agent runs`` lists them)."""
+    from ftds.agents.runs import RunStore
+
+    resolved: list[Path] = []
+    for value in values:
+        if value.exists():
+            resolved.append(value)
+            continue
+        record = RunStore(runs_dir).get(str(value)) if runs_dir.exists() else None
+        if record is None:
+            raise fail(f"training data not found: {value} is neither a file, a folder nor a build run id")
+        resolved.append(Path(record.out_dir))
+    check_inputs(resolved)
+    return resolved
+
+
 @eval_set_app.command("build")
 def eval_set_build(
     inputs: Annotated[list[Path], typer.Argument(help="Files or folders of literature.", show_default=False)],
@@ -74,7 +92,7 @@ def eval_set_build(
         typer.Option(
             "--training",
             "--holdout-from",
-            help="Training data to keep the set off: a build's output folder or a dataset file; repeatable.",
+            help="Training data to keep the set off: a build's run id or output folder, or a dataset file; repeatable.",
         ),
     ] = None,
     holdout: Annotated[
@@ -105,7 +123,7 @@ def eval_set_build(
     from ftds.tools.evaluation.store import EvalSetInfo
     from ftds.tools.llm import LLMError, make_chat_model
 
-    check_inputs([*inputs, *(training or [])])
+    check_inputs(inputs)
     settings = settings_from(
         config,
         llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
@@ -119,6 +137,7 @@ def eval_set_build(
     )
     from ftds.tools.dataset.files import OutputExistsError, check_output_folder
 
+    training = _training_paths(training or [], settings.runs_dir)
     output_path(out, "folder")
     try:
         check_output_folder(out, overwrite)

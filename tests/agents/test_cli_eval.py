@@ -162,3 +162,22 @@ def test_a_used_folder_is_refused_then_replaced_exactly_with_overwrite(tmp_path:
     assert not (tmp_path / "set" / "exports" / "evalscope" / "mcq" / "single_choice_val.jsonl").exists()
     assert (tmp_path / "set" / "exports" / "evalscope" / "mcq" / "true_false_val.jsonl").is_file()
     assert (tmp_path / "set" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_holdout_from_a_build_run_leaves_out_its_sections_and_audits_its_samples(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        built = run_cli(
+            "build", str(LAW), "--out", str(tmp_path / "ds"), "--max-chunks", "2", "--questions-per-chunk", "2",
+            "--no-labels", *fake_llm_flags(server), "--json", cwd=tmp_path,
+        )  # fmt: skip
+        assert built.returncode in (0, 3), built.stderr[-2000:]
+        run_id = json.loads(built.stdout)["run_id"]
+        info = build_set(server, tmp_path, tmp_path / "set", "--holdout-from", run_id, "--holdout", "section")
+    trained = [json.loads(line) for p in (tmp_path / "ds" / "provenance").glob("*.jsonl") for line in p.open()]
+    audit = json.loads((tmp_path / "set" / "audit.json").read_text(encoding="utf-8"))
+    assert audit["training_records"] == len(trained) > 0 and audit["holdout"] == "section"
+    sections = {tuple(s["provenance"]["heading_path"]) for s in trained}
+    items = [json.loads(line) for line in (tmp_path / "set" / "items.jsonl").open()]
+    assert items and not {tuple(i["provenance"]["heading_path"]) for i in items} & sections
+    held = [e for e in audit["excluded"] if e["reason"] == "eval:holdout_section"]
+    assert held and info["rejection_reasons"]["eval:holdout_section"] == len(held)
