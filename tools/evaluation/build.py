@@ -21,7 +21,7 @@ from ftds.tools.evaluation.items import EvalItem, item_text
 from ftds.tools.evaluation.store import EvalSetInfo, summarise, write_eval_set
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.reasons import Reason
-from ftds.tools.records import Chunk, ItemOutcome, Rejection, Sample
+from ftds.tools.records import Chunk, ItemOutcome, Rejection
 
 Progress = Callable[[int, int, str], None]
 
@@ -193,14 +193,3 @@ async def build_eval_set(
         extra_failures=file_failures,
     )
     return info
-
-
-def training_samples(records: Iterable[Any]) -> list[Sample]:
-    """The records that are ftds samples (for callers that need provenance), others left out."""
-    out = []
-    for record in records:
-        if isinstance(record, Sample):
-            out.append(record)
-        elif isinstance(record, dict) and "provenance" in record and "question" in record:
-            out.append(Sample.model_validate(record))
-    return out

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -27,7 +25,6 @@ from ftds.tools.evaluation.items import (
     OpenItem,
     SingleChoiceItem,
     option_lines,
-    reference_answer,
 )
 from ftds.tools.evaluation.score import score_exact
 from ftds.tools.llm.base import ChatModel, LLMError, Message
@@ -230,11 +227,3 @@ async def run_model(
 def usage_of(model: ChatModel) -> TokenUsage:
     usage = getattr(model, "usage", None)
     return usage if isinstance(usage, TokenUsage) else TokenUsage()
-
-
-def reference_of(item: EvalItem) -> str:
-    return reference_answer(item)
-
-
-def dump_results(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
-    return [json.loads(r.model_dump_json()) for r in results]
