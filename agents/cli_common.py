@@ -17,6 +17,7 @@ import typer
 from ftds.agents.exit_codes import EXIT_USAGE
 from ftds.tools.config import Settings, load_settings
 from ftds.tools.redact import redact_text
+from ftds.tools.text_safety import printable
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -33,14 +34,6 @@ app.add_typer(models_app, name="models")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (TOML).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
-
-
-def printable(text: str) -> str:
-    """``text`` safe for one line of a terminal or log: newlines, tabs and other control characters (a file
-    may be named "a\nb.md") are written as escapes, so a progress line can never be split or forged."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -20,12 +20,12 @@ from ftds.agents.cli_common import (
     check_inputs,
     fail,
     output_path,
-    printable,
     settings_from,
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from ftds.tools.config import ChunkStrategy
 from ftds.tools.records import FileReport
+from ftds.tools.text_safety import printable
 
 
 class FileProgress:

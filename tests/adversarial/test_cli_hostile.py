@@ -73,8 +73,9 @@ def test_build_on_the_hostile_folder_with_the_fake_model_accounts_for_every_file
 @pytest.mark.parametrize("verb", sorted(DATASET_VERBS))
 def test_every_dataset_verb_survives_every_hostile_dataset_file(tmp_path: Path, verb: str) -> None:
     paths = build_datasets(tmp_path / "data")
-    for name, path in paths.items():
-        done = cli(verb, str(path), *DATASET_VERBS[verb], "--json", cwd=tmp_path)
+    for index, (name, path) in enumerate(paths.items()):
+        arguments = [a.replace("out/", f"out{index}/") for a in DATASET_VERBS[verb]]  # a fresh --out each time
+        done = cli(verb, str(path), *arguments, "--json", cwd=tmp_path)
         assert "Traceback" not in done.stderr, (name, done.stderr[-3000:])
         assert done.returncode in EXIT_CODES, (name, done.returncode)
         if done.returncode == 2 and not done.stdout:  # refused before any result: one sentence saying why

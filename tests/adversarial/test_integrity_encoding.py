@@ -84,3 +84,12 @@ def test_cyrillic_and_chinese_still_go_to_the_detector() -> None:
     chinese = "中华人民共和国数据安全法。为了规范数据处理活动，保障数据安全，促进数据开发利用。"
     assert decode_document(russian.encode("cp1251"), Path("r.txt")).text == russian
     assert decode_document(chinese.encode("gb18030"), Path("z.txt")).text == chinese
+
+
+def test_utf8_with_one_damaged_byte_stays_utf8_and_says_so() -> None:
+    text = "Le responsable tient un registre très précis; déjà vu à l'été. " * 20
+    data = text.encode("utf-8")
+    damaged = data[:100] + b"\xc3" + data[100:]  # a lead byte with no continuation, as a bad cut leaves
+    decoded = decode_document(damaged, Path("d.md"))
+    assert decoded.encoding == "utf-8" and "très" in decoded.text and "Ã" not in decoded.text
+    assert "not valid UTF-8" in decoded.note and "replaced" in decoded.note

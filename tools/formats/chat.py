@@ -373,9 +373,6 @@ def write_dialogue(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
     if conv.tools:
         dropped.append("tools")
     if conv.kto_tag is not None:
-        dropped.append("kto_tag")
+        dropped.append(conv.kto_key)
     dropped.extend(kind for kind, files in conv.media.items() if files)
-    record: dict[str, Any] = {"dialogue": turns}
-    for key, value in conv.extra.items():
-        record.setdefault(key, value)
-    return record
+    return put_extras({"dialogue": turns}, conv.extra, dropped)

@@ -140,6 +140,18 @@ def _latin_guess(data: bytes) -> tuple[str, str, float, bool] | None:
     return text, codec, fit, tied
 
 
+def _mostly_utf8(data: bytes) -> Decoded | None:
+    """UTF-8 with a few damaged bytes (a bad cut, one stray byte) stays UTF-8, the damage replaced and noted;
+    read as a legacy code page instead, every good accented letter would turn into two ("Ã©")."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    multibyte = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    if bad <= 0 or multibyte < 2 * bad or bad > max(3, len(text) // 1000):
+        return None
+    note = f"{bad} byte(s) are not valid UTF-8 and were replaced with \ufffd; re-save the file as UTF-8"
+    return Decoded(text, "utf-8", note)
+
+
 def _control_check(text: str, path: Path) -> None:
     sample = text[:4096]
     controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
@@ -170,6 +182,9 @@ def _decode_8bit(data: bytes, path: Path, declared: str | None) -> Decoded:
         except (UnicodeDecodeError, LookupError):
             pass  # the declaration is wrong: guess as if there were none, and say so below
     lie = f"declares {declared} but is not; " if declared else ""
+    damaged = _mostly_utf8(data)
+    if damaged is not None:
+        return damaged
     latin = _latin_guess(data)
     if latin is not None:
         text, codec, fit, tied = latin

@@ -117,17 +117,21 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _link_problem(path: Path) -> Unread | None:
+def _target(path: Path, show: bool) -> str:
+    return f" (-> {_shown(str(path.readlink()))})" if show else ""
+
+
+def _link_problem(path: Path, show_target: bool = True) -> Unread | None:
     """Why a symbolic link cannot be read (a loop, a missing target), or None when it resolves."""
     if not path.is_symlink():
         return None
-    target = _shown(str(path.readlink()))
+    target = _target(path, show_target)
     try:
         path.resolve(strict=True)
     except (RuntimeError, OSError) as exc:  # RuntimeError: a loop, on Python < 3.13
         if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
-            return "failed", f"symbolic link loop (-> {target}); fix or remove the link"
-        return "failed", f"broken symbolic link (-> {target}, which does not exist); fix or remove the link"
+            return "failed", f"symbolic link loop{target}; fix or remove the link"
+        return "failed", f"broken symbolic link{target}: its target does not exist; fix or remove the link"
     return None
 
 
@@ -143,25 +147,26 @@ def _not_regular(path: Path) -> Unread | None:
     return "skipped", f"not a regular file ({kind}); only regular files are read"
 
 
-def _folder_link(path: Path) -> Unread:
-    target = _shown(str(path.readlink()))
-    return "skipped", f"symbolic link to a folder (-> {target}); links to folders are not followed: pass the folder"
+def _folder_link(path: Path, show_target: bool = True) -> Unread:
+    target = _target(path, show_target)
+    return "skipped", f"symbolic link to a folder{target}; links to folders are not followed: pass the folder"
 
 
 def _unlistable(error: OSError) -> Unread:
     return "failed", f"cannot list this folder ({error.strerror}); make it readable (chmod +rx)"
 
 
-def walk_inputs(inputs: Iterable[Path]) -> Iterable[tuple[Path, Path, Unread | None]]:
+def walk_inputs(inputs: Iterable[Path], show_targets: bool = True) -> Iterable[tuple[Path, Path, Unread | None]]:
     """Every path found under ``inputs`` as (path, root, why it is not read — None for a file to read).
 
     Nothing found is left out silently: hidden entries, symbolic links to folders (not followed, so a link
     cannot loop or lead outside the input; pass the folder itself), links that loop or point nowhere,
     FIFOs and devices and folders that cannot be listed each come back with their reason, so the report
-    accounts for every path.
+    accounts for every path. ``show_targets=False`` leaves out where links lead (an MCP client confined to
+    its roots must not learn paths outside them).
     """
     for item in inputs:
-        problem = _link_problem(item)
+        problem = _link_problem(item, show_targets)
         if problem is not None or not item.is_dir():
             yield item, item.parent, problem or _not_regular(item)
             continue
@@ -174,13 +179,14 @@ def walk_inputs(inputs: Iterable[Path]) -> Iterable[tuple[Path, Path, Unread | N
                 if name.startswith("."):
                     yield folder / name, item, _HIDDEN
                 elif (folder / name).is_symlink():
-                    yield folder / name, item, _folder_link(folder / name)
+                    yield folder / name, item, _folder_link(folder / name, show_targets)
                 else:
                     kept.append(name)
             dirnames[:] = kept
             for name in sorted(filenames):
                 path = folder / name
-                yield path, item, _HIDDEN if name.startswith(".") else _link_problem(path) or _not_regular(path)
+                unread = _HIDDEN if name.startswith(".") else _link_problem(path, show_targets) or _not_regular(path)
+                yield path, item, unread
         yield from ((Path(e.filename), item, _unlistable(e)) for e in errors)  # after the last folder
 
 
@@ -248,7 +254,7 @@ def load_documents(
     """Read every file under ``inputs``. With ``confine_to`` (the MCP server's roots), a file that resolves
     outside them — a symlink out of a root or into a dot-folder — is reported as skipped, never opened."""
     limits = limits or IngestSettings()
-    files = list(walk_inputs(inputs))
+    files = list(walk_inputs(inputs, show_targets=confine_to is None))  # a client never sees where links lead
     result = LiteratureResult()
     for done, (path, root, unread) in enumerate(files, start=1):
         if unread is not None:
