@@ -16,9 +16,13 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from ftds.server.limits import NameText, PathList, PathText, bounded_list
 from ftds.server.state import ServerState, state_of, tool_annotations
+from ftds.server.tools_dataset import OverwriteArg
 
 ItemKindName = Literal["single_choice", "multiple_choice", "true_false", "short_answer", "open"]
+UrlText = PathText  # an endpoint URL: bounded like a path (4,096 characters)
+KindList = Annotated[list[ItemKindName], bounded_list(5, "name each kind once"), Field(max_length=5)]
 
 
 class EvalSetResult(BaseModel):
@@ -101,21 +105,21 @@ def register(server: MCPServer[ServerState]) -> None:
     )
     async def build_eval_set(
         ctx: Context,
-        paths: Annotated[list[str], Field(description="Files or folders of literature, inside the allowed roots.")],
-        out_dir: Annotated[str, Field(description="Folder for the evaluation set.")] = "ftds-eval-set",
+        paths: Annotated[PathList, Field(description="Files or folders of literature, inside the allowed roots.")],
+        out_dir: Annotated[PathText, Field(description="Folder for the evaluation set.")] = "ftds-eval-set",
         training: Annotated[
-            list[str],
+            PathList,
             Field(description="Training data to keep the set off: a build's output folder or a dataset file."),
         ] = [],  # noqa: B006
         holdout: Annotated[
             Literal["none", "section", "document"],
             Field(description="Also leave out items from sections (or documents) the training data used."),
         ] = "none",
-        kinds: Annotated[list[ItemKindName] | None, Field(description="Item kinds; default all five.")] = None,
+        kinds: Annotated[KindList | None, Field(description="Item kinds; default all five.")] = None,
         items_per_kind: Annotated[int, Field(description="Items asked for per kind and chunk.", ge=1, le=10)] = 2,
         max_chunks: Annotated[int | None, Field(description="Use at most N chunks.", ge=1)] = None,
-        domain: Annotated[str, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
-        overwrite: Annotated[bool, Field(description="Replace the set (or dataset) out_dir already holds.")] = False,
+        domain: Annotated[NameText, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
+        overwrite: OverwriteArg = False,
     ) -> EvalSetResult:
         """Generate evaluation items (single/multiple choice, true/false, short answer, open with rubric) from
         documents, each with its evidence span; check answer keys and distractors against the source, balance
@@ -177,16 +181,16 @@ def register(server: MCPServer[ServerState]) -> None:
     )
     async def run_eval(
         ctx: Context,
-        set_dir: Annotated[str, Field(description="Evaluation set folder (from build_eval_set).")],
-        model: Annotated[str, Field(description="Model under test: endpoint model name or embedded model key.")],
+        set_dir: Annotated[PathText, Field(description="Evaluation set folder (from build_eval_set).")],
+        model: Annotated[NameText, Field(description="Model under test: endpoint model name or embedded model key.")],
         base_url: Annotated[
-            str | None, Field(description="OpenAI-compatible base URL of the model under test; none = embedded.")
+            UrlText | None, Field(description="OpenAI-compatible base URL of the model under test; none = embedded.")
         ] = None,
-        out_dir: Annotated[str, Field(description="Folder for answers and the report.")] = "ftds-eval-report",
-        judge: Annotated[str | None, Field(description="Judge model for open items (default: the model).")] = None,
-        judge_base_url: Annotated[str | None, Field(description="The judge's base URL.")] = None,
-        compare: Annotated[str | None, Field(description="A second model to compare on the same items.")] = None,
-        compare_base_url: Annotated[str | None, Field(description="The second model's base URL.")] = None,
+        out_dir: Annotated[PathText, Field(description="Folder for answers and the report.")] = "ftds-eval-report",
+        judge: Annotated[NameText | None, Field(description="Judge model for open items (default: the model).")] = None,
+        judge_base_url: Annotated[UrlText | None, Field(description="The judge's base URL.")] = None,
+        compare: Annotated[NameText | None, Field(description="A second model to compare on the same items.")] = None,
+        compare_base_url: Annotated[UrlText | None, Field(description="The second model's base URL.")] = None,
         fresh: Annotated[bool, Field(description="Discard saved answers in out_dir and ask again.")] = False,
     ) -> RunEvalResult:
         """Answer every item with the model (and the comparison model), score choice / true-false / short items
