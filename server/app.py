@@ -17,6 +17,7 @@ from mcp.server import MCPServer
 from ftds.server import (
     tools_build,
     tools_dataset,
+    tools_eval,
     tools_generation,
     tools_ingest,
     tools_prompts,
@@ -53,7 +54,15 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
         middleware=[ClientRootsMiddleware()],
     )
 
-    for module in (tools_ingest, tools_generation, tools_dataset, tools_sources, tools_build, tools_prompts):
+    for module in (
+        tools_ingest,
+        tools_generation,
+        tools_dataset,
+        tools_sources,
+        tools_build,
+        tools_prompts,
+        tools_eval,
+    ):
         module.register(server)
     return server
 
