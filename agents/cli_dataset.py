@@ -21,7 +21,7 @@ from ftds.agents.cli_common import (
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from ftds.tools.dataset_ops import Unreadable
+    from ftds.tools.dataset.operations import Unreadable
 
 # Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
 FORMAT_CHOICES = (
@@ -50,8 +50,8 @@ R = TypeVar("R")
 
 
 def _run(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    from ftds.tools.dataset.split import SplitError
     from ftds.tools.formats import FormatError
-    from ftds.tools.split import SplitError
 
     try:
         return func(*args, **kwargs)
@@ -104,7 +104,7 @@ def convert(
     as_json: JsonOpt = False,
 ) -> None:
     """Convert a dataset between formats; records that do not fit are listed, never dropped silently."""
-    from ftds.tools.dataset_ops import convert_file
+    from ftds.tools.dataset.operations import convert_file
 
     output_path(out, "file")
     payload = _run(
@@ -126,7 +126,7 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check every record against the trainer's rules; exit 0 only when all are valid."""
-    from ftds.tools.dataset_ops import validate_file
+    from ftds.tools.dataset.operations import validate_file
 
     payload = _run(validate_file, input_file, fmt, _pairs(mapping, "--map"))
     details = [f"record {e.index}: {e.error}" for e in payload.errors]
@@ -148,7 +148,7 @@ def dedupe(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove exact, near and semantic duplicates, keeping the best-scored record of each cluster."""
-    from ftds.tools.dataset_ops import dedupe_file
+    from ftds.tools.dataset.operations import dedupe_file
 
     settings = settings_from(config)
     output_path(out, "file")
@@ -179,7 +179,7 @@ def split(
     as_json: JsonOpt = False,
 ) -> None:
     """Split into train/validation/test (+ full), then audit near-duplicate leakage across them."""
-    from ftds.tools.dataset_ops import split_file
+    from ftds.tools.dataset.operations import split_file
 
     settings = settings_from(config, split={"train": train, "validation": validation, "test": test, "seed": seed})
     if k_folds is not None and k_folds < 2:
@@ -210,7 +210,7 @@ def export(
 ) -> None:
     """Write trainer-ready files, a DatasetDict, a dataset card and LLaMA-Factory's dataset_info.json."""
     from ftds.tools.dataset.export import CardInfo, push_to_hub
-    from ftds.tools.dataset_ops import export_file
+    from ftds.tools.dataset.operations import export_file
 
     output_path(out, "folder")
     card = CardInfo(name=name, license=license_id, languages=[x for x in languages.split(",") if x])

@@ -17,6 +17,7 @@ from mcp.server import MCPServer
 from ftds.server import (
     tools_build,
     tools_dataset,
+    tools_eval,
     tools_generation,
     tools_ingest,
     tools_prompts,
@@ -62,6 +63,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
         tools_sources,
         tools_build,
         tools_prompts,
+        tools_eval,
         tools_studio,
     ):
         module.register(server)

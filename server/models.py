@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ftds.tools.dataset_ops import RecordError, UnreadableLine
+from ftds.tools.dataset.operations import RecordError, UnreadableLine
 from ftds.tools.records import Chunk, FileReport, PairCritique, Sample
 
 

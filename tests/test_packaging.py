@@ -53,7 +53,7 @@ def test_built_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) ->
     python = venv / "bin" / "python"
     probe = (
         "import ftds.tools.records as r, ftds.server.app, ftds.agents.cli;"
-        "from ftds.tools.prompts import load_template;"
+        "from ftds.tools.generation.prompts import load_template;"
         "print(r.__file__); print(load_template('qa_generate', 'zh').version)"
     )
     out = subprocess.run(

@@ -1,5 +1,5 @@
 """Issue 13 item 14: a bad output location is refused before any work, with a sentence and exit 2, on every
-verb that writes (ingest, convert, split, export, dedupe, build)."""
+verb that writes (ingest, convert, split, export, dedupe, build, eval-set build, eval)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ VERBS = {
     "dedupe": (["data.jsonl", "--methods", "exact"], "file"),
     "split": (["data.jsonl"], "folder"),
     "export": (["data.jsonl"], "folder"),
+    "eval-set": (["build", "doc.md"], "folder"),
+    "eval": (["--set", "a_folder", "--model", "m"], "folder"),
 }
 BAD = {
     "an existing folder where a file goes": ("a_folder", {"file"}, "is a folder"),

@@ -11,7 +11,7 @@ from mcp import Client
 
 from ftds.server.app import create_server
 from ftds.tools.config import load_settings
-from ftds.tools.dataset_ops import validate_file
+from ftds.tools.dataset.operations import validate_file
 from ftds.tools.formats import FormatError
 from tests.adversarial.inprocess import cli
 from tests.conftest import run_cli

@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from ftds.tools.build.steps import ChunkResult, finalize_dataset
 from ftds.tools.config import load_settings
-from ftds.tools.pipeline import ChunkResult, finalize_dataset
 from ftds.tools.records import ItemOutcome, Provenance, Rejection, ReviewVerdict, Sample
 
 

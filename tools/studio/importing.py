@@ -130,7 +130,7 @@ def _seed_labels(conn: Connection, dataset_id: int, tree_paths: Sequence[str]) -
 
 
 def _tree_paths(folder: Path) -> list[str]:
-    from ftds.tools.labels import LabelTree
+    from ftds.tools.generation.labels import LabelTree
 
     for name in LABEL_TREE_FILES:
         if (folder / name).is_file():

@@ -122,7 +122,7 @@ def _recompute(
     samples_: list[tuple[Any, Sample, dict[str, Any]]],
 ) -> dict[str, list[tuple[Any, Sample, dict[str, Any]]]]:
     from ftds.tools.config import SplitSettings
-    from ftds.tools.split import effective_settings, split_grouped
+    from ftds.tools.dataset.split import effective_settings, split_grouped
 
     settings = effective_settings(len(samples_), SplitSettings())
     result = split_grouped(samples_, settings, [("source", lambda item: item[1].provenance.source)])

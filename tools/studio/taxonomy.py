@@ -187,7 +187,7 @@ def remove_label(ws: Workspace, dataset: int | str, path: str, actor: str) -> Ap
 def taxonomy_paths(path: Path) -> list[str]:
     """Label paths from a taxonomy: a YAML/JSON tree (``{labels: [...]}`` or a nested mapping), or any
     document ftds reads, whose table of contents (a statute's 编/章/节, Markdown headings) becomes the tree."""
-    from ftds.tools.labels import LabelTree
+    from ftds.tools.generation.labels import LabelTree
 
     if not path.is_file():
         raise StudioError(f"{path} does not exist; pass a YAML/JSON label tree or a document")

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import Settings
+from ftds.tools.dataset.dedupe import dedupe_records
 from ftds.tools.dataset.export import CardInfo, export_dataset
 from ftds.tools.dataset.files import (
     FILE_TYPES,
@@ -28,11 +29,10 @@ from ftds.tools.dataset.files import (
     write_jsonl,
     write_records,
 )
-from ftds.tools.dedupe import dedupe_records
+from ftds.tools.dataset.leakage import audit_leakage
+from ftds.tools.dataset.split import split_records
 from ftds.tools.formats import FORMATS, convert_records, read_dataset, validate_records
 from ftds.tools.formats.io import BadLines
-from ftds.tools.leakage import audit_leakage
-from ftds.tools.split import split_records
 
 PREVIEW = 20  # errors / clusters included in a summary; the rest are in the report file
 
@@ -224,7 +224,7 @@ def split_file(
 ) -> SplitResult:
     """Split into ``out_dir`` (train/validation/test/full JSONL and leakage.json, or k folds), replacing the
     dataset it held only when ``overwrite``."""
-    from ftds.tools.split import SplitError, field_getter, k_fold
+    from ftds.tools.dataset.split import SplitError, field_getter, k_fold
 
     if k_folds is not None and k_folds < 2:
         raise SplitError(f"k_folds must be 2 or more (got {k_folds}); leave it out for a train/validation/test split")

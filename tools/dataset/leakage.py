@@ -48,8 +48,8 @@ def audit_leakage(
     eval_name: str = "eval",
 ) -> LeakageReport:
     """Near-duplicate pairs (MinHash Jaccard >= leakage_threshold) across splits and against ``eval_records``."""
-    from ftds.tools.dedupe import record_text
-    from ftds.tools.near_dup import cross_pairs
+    from ftds.tools.dataset.dedupe import record_text
+    from ftds.tools.dataset.near_dup import cross_pairs
 
     threshold = settings.leakage_threshold
     texts = {name: [record_text(r) for r in items] for name, items in splits.items() if items and name != "full"}

@@ -19,13 +19,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.examples import FewShotExample, load_examples, render_examples
+from ftds.tools.generation.examples import FewShotExample, load_examples, render_examples
+from ftds.tools.generation.prompts import DomainPreset, PromptTemplate, domain_preset, load_template
+from ftds.tools.generation.structured import ParseFailure, T, parse_reply, retry_message, split_think
 from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel, ChatResult, LLMError, Message
-from ftds.tools.prompts import DomainPreset, PromptTemplate, domain_preset, load_template
 from ftds.tools.reasons import call_failure
 from ftds.tools.records import Chunk, ItemOutcome, Sample, TokenUsage
-from ftds.tools.structured import ParseFailure, T, parse_reply, retry_message, split_think
 
 
 class QAPair(BaseModel):

@@ -187,7 +187,7 @@ def dedupe_records(
             else:
                 first[key] = index
     if "near" in methods:
-        from ftds.tools.near_dup import near_duplicate_pairs
+        from ftds.tools.dataset.near_dup import near_duplicate_pairs
 
         for i, j, similarity in near_duplicate_pairs(texts, settings):
             clusters.union(i, j, "near", similarity)
@@ -195,7 +195,7 @@ def dedupe_records(
     vectors = None
     ids = [content_hash(text) for text in texts]
     if "semantic" in methods:
-        from ftds.tools.semantic import make_embedder, semantic_matches
+        from ftds.tools.dataset.semantic import make_embedder, semantic_matches
 
         embedder = embedder or make_embedder(settings)
         matches, vectors = semantic_matches(ids, texts, settings, embedder, store_dir)
@@ -216,8 +216,8 @@ def dedupe_records(
             report.clusters.append(DuplicateCluster(root, [i for i in group if i != root], method, similarity))
     report.kept.sort()
     if "semantic" in methods and vectors is not None and (store_dir is not None or remember is not None):
-        from ftds.tools.semantic import forget_collection
-        from ftds.tools.semantic import remember as store
+        from ftds.tools.dataset.semantic import forget_collection
+        from ftds.tools.dataset.semantic import remember as store
 
         target_dir, target = (store_dir, settings) if remember is None else (remember[0], None)
         if remember is not None:

@@ -17,9 +17,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generate import call_structured
+from ftds.tools.generation.generate import call_structured
+from ftds.tools.generation.prompts import domain_preset, load_template
 from ftds.tools.llm.base import ChatModel
-from ftds.tools.prompts import domain_preset, load_template
 from ftds.tools.reasons import Reason, Stage, call_failure
 from ftds.tools.records import ItemOutcome, TokenUsage
 

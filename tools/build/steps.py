@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from ftds.tools.config import Settings
 from ftds.tools.dataset.export import CardInfo, export_build, write_rejected
 from ftds.tools.dataset.files import DatasetFolder, write_json
-from ftds.tools.dedupe import dedupe_samples
+from ftds.tools.dataset.dedupe import dedupe_samples
 from ftds.tools.generation.task_table import task_spec
-from ftds.tools.leakage import audit_leakage
+from ftds.tools.dataset.leakage import audit_leakage
 from ftds.tools.reasons import Reason
 from ftds.tools.records import (
     Chunk,
@@ -31,8 +31,8 @@ from ftds.tools.records import (
     Sample,
     TokenUsage,
 )
-from ftds.tools.report import write_report
-from ftds.tools.split import effective_settings, split_grouped
+from ftds.tools.build.report import write_report
+from ftds.tools.dataset.split import effective_settings, split_grouped
 
 
 def select_chunks(chunks: Sequence[Chunk], limit: int | None, min_chars: int = 0) -> list[Chunk]:

@@ -6,7 +6,7 @@ failure of form that a rewrite can mend (a statement or a heading instead of a q
 goes to revision with the pre-check's own feedback instead, and is rejected with the pre-check's reason if
 the rewrites do not mend it. Everything left is scored by the reviewer model in one call per chunk on four
 dimensions; the weighted total gives the verdict: ``accept`` at or above the accept threshold, ``revise``
-(with the reviewer's concrete feedback, which :func:`ftds.tools.revise.revise_samples` hands back to the
+(with the reviewer's concrete feedback, which :func:`ftds.tools.generation.revise.revise_samples` hands back to the
 generator) between the revise and accept thresholds, ``reject`` below. When a label tree is given, the same
 call also labels each sample, so labelling costs no extra call.
 """
@@ -19,13 +19,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ftds.tools.citations import invented_citations
 from ftds.tools.config import BuildSettings
-from ftds.tools.generate import call_structured, chunk_language, exact_items_schema
-from ftds.tools.labels import LabelTree, label_instruction
+from ftds.tools.generation.citations import invented_citations
+from ftds.tools.generation.generate import call_structured, chunk_language, exact_items_schema
+from ftds.tools.generation.labels import LabelTree, label_instruction
+from ftds.tools.generation.prompts import domain_preset, load_template
 from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel
-from ftds.tools.prompts import domain_preset, load_template
 from ftds.tools.records import (
     PRECHECK,
     Chunk,

@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generate import (
+from ftds.tools.generation.generate import (
     GenerationResult,
     PromptContext,
     StructuredCall,

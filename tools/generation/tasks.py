@@ -21,8 +21,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.examples import FewShotExample
-from ftds.tools.generate import (
+from ftds.tools.generation.examples import FewShotExample
+from ftds.tools.generation.generate import (
     GenerationResult,
     call_structured,
     chunk_language,
@@ -31,11 +31,11 @@ from ftds.tools.generate import (
     prompt_context,
     question_count,
 )
-from ftds.tools.labels import LabelTree
+from ftds.tools.generation.labels import LabelTree
+from ftds.tools.generation.review import lexical_support, review_samples
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, ItemOutcome, Provenance, ReviewVerdict, Sample, TokenUsage, content_hash
-from ftds.tools.review import lexical_support, review_samples
 
 # ---------------------------------------------------------------- chain of thought
 
