@@ -1,6 +1,6 @@
 """The dataset's label tree: view, edit (add, rename, move, merge, remove), import, and label balance.
 
-Labels are ``Parent/Child`` paths, as :class:`ftds.tools.labels.LabelTree` writes them. The tree is stored
+Labels are ``Parent/Child`` paths, as :class:`ftds.tools.generation.labels.LabelTree` writes them. The tree is stored
 as its list of paths; every edit records the whole list before and after (trees are small), and re-labels
 the samples it affects in the same transaction and audit entry, so one undo puts both back.
 """
