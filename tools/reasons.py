@@ -30,6 +30,7 @@ class Stage(StrEnum):
     DISTILL_QUESTIONS = "distill_questions"
     CHECK = "check"
     EVAL = "eval"
+    DUPLICATE = "duplicate"
 
 
 CALL_FAILURES = ("empty", "refusal", "unparseable", "llm_error")
@@ -43,6 +44,7 @@ class Reason(StrEnum):
     DUPLICATE_NEAR = "duplicate:near"
     DUPLICATE_SEMANTIC = "duplicate:semantic"
     DUPLICATE_EARLIER_RUN = "duplicate:earlier-run"
+    DUPLICATE_MIXED = "duplicate:mixed"
     OVER_TARGET = "over_target"
     GENERATION_NO_PAIRS = "generation:no_pairs"
     DIALOGUE_BAD_TURNS = "dialogue:bad_turns"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ftds.tools.config import DedupeSettings
+from ftds.tools.reasons import Reason
 from ftds.tools.records import ItemOutcome, Sample, content_hash
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -34,6 +35,15 @@ def exact_key(question: str, answer: str = "") -> str:
 
 def _score(sample: Sample) -> float:
     return sample.review.total if sample.review else 0.0
+
+
+DUPLICATE_REASONS = {
+    "exact": Reason.DUPLICATE,
+    "near": Reason.DUPLICATE_NEAR,
+    "semantic": Reason.DUPLICATE_SEMANTIC,
+    "earlier-run": Reason.DUPLICATE_EARLIER_RUN,
+}
+"""The reason code of a sample dropped by each dedupe method (a cluster joined by several is ``mixed``)."""
 
 
 def dedupe_samples(
@@ -64,7 +74,7 @@ def dedupe_samples(
     dropped: list[ItemOutcome] = []
     for cluster in report.clusters:
         for index in cluster.removed:
-            reason = "duplicate" if cluster.method == "exact" else f"duplicate:{cluster.method}"
+            reason = DUPLICATE_REASONS.get(cluster.method, Reason.DUPLICATE_MIXED)
             survivor = samples[cluster.kept].question[:80] if cluster.kept >= 0 else cluster.matched_earlier
             dropped.append(
                 ItemOutcome(
