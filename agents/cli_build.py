@@ -133,8 +133,11 @@ def run_build(
     from ftds.tools.llm import LLMError
 
     reporter = make_reporter(quiet=as_json)
-    if not resume and settings.build.task == "eval" and not paths:
-        raise fail("--task eval needs documents to write items from: give files or folders")
+    if not resume and settings.build.task == "eval":
+        if not paths:
+            raise fail("--task eval needs documents to write items from: give files or folders")
+        if settings.build.target is not None:
+            raise fail("--target sizes a training set; size an evaluation set with --max-chunks")
     try:
         if resume:
             record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event, current=settings)

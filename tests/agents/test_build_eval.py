@@ -156,3 +156,24 @@ def test_a_killed_eval_build_resumes_asking_only_the_unfinished_chunks(tmp_path:
     assert (summary["accepted"], summary["rejected"]) == (base["accepted"], base["rejected"])
     ids = sorted(row["item_id"] for row in _lines(tmp_path / "run" / "items.jsonl"))
     assert ids == sorted(row["item_id"] for row in _lines(tmp_path / "base" / "items.jsonl"))
+
+
+def test_eval_options_misused_are_usage_errors_before_any_work(tmp_path: Path) -> None:
+    from ftds.agents.runs import RunStore
+
+    doc = tmp_path / "doc.md"
+    doc.write_text("# 第一章\n\n第一条 国家建立数据分类分级保护制度。\n", encoding="utf-8")
+    settings = load_settings()
+    RunStore(settings.runs_dir).create("half-run", "law", [str(doc)], str(tmp_path / "ds"), {})
+    cases = [
+        (["build", str(doc), "--holdout", "section"], "are for --task eval"),
+        (["build", "--task", "eval"], "needs documents"),
+        (["build", str(doc), "--task", "eval", "--target", "5"], "--max-chunks"),
+        (["build", str(doc), "--task", "eval", "--holdout-from", "nope"], "neither a file, a folder nor a build run"),
+        (["build", str(doc), "--task", "eval", "--holdout-from", "half-run"], "has not finished"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr[-500:])
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
