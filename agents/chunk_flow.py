@@ -59,7 +59,7 @@ class ChunkFlowState(TypedDict, total=False):
 
 
 def _inputs(ctx: BuildContext) -> DraftInputs:
-    return DraftInputs(ctx.generator, ctx.reviewer, ctx.settings.build, ctx.labels)
+    return DraftInputs(ctx.generator, ctx.reviewer, ctx.settings.build, ctx.labels, ctx.settings.evaluation)
 
 
 async def draft(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
@@ -70,6 +70,7 @@ async def draft(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dic
         chunk_id=chunk.chunk_id,
         generated=made.generated,
         accepted=made.accepted,
+        eval_items=made.eval_items,
         rejected=made.rejected,
         failed=made.failed,
         chunk_failure=made.chunk_failure,

@@ -21,6 +21,7 @@ from ftds.agents.cli_common import (
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from ftds.agents.progress import make_reporter
+from ftds.tools.config import Settings
 from ftds.tools.records import RunSummary
 
 EXIT_INTERRUPTED = 130
@@ -46,7 +47,20 @@ def build(
     threshold: Annotated[float | None, typer.Option(help="Minimum review score to accept (0-1).")] = None,
     seed: Annotated[int | None, typer.Option(help="Split seed.")] = None,
     task: Annotated[
-        str | None, typer.Option(help="Record type: qa, cot, dialogue, classification, preference, reward.")
+        str | None,
+        typer.Option(help="Record type: qa, cot, dialogue, classification, preference, reward, or eval (a test set)."),
+    ] = None,
+    holdout_from: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--holdout-from",
+            help="--task eval: training data to keep the set off (a finished run id, a build folder or a dataset "
+            "file); repeatable.",
+        ),
+    ] = None,
+    holdout: Annotated[
+        str | None,
+        typer.Option(help="--task eval: none, section or document: also leave out what the training data used."),
     ] = None,
     target: Annotated[
         int | None, typer.Option(help="Accepted samples wanted (sizes the work, balances labels).")
@@ -68,12 +82,8 @@ def build(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build a dataset: load, chunk, generate Q&A, review, dedupe, split and export (resumable)."""
-    from ftds.agents import runner
-    from ftds.agents.runs import RunStore
-    from ftds.tools.llm import LLMError
-
-    reporter = make_reporter(quiet=as_json)
+    """Build a dataset: load, chunk, generate Q&A, review, dedupe, split and export (resumable). With
+    ``--task eval``, an evaluation set instead, audited against ``--holdout-from`` training data."""
     settings = settings_from(
         config,
         llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
@@ -92,13 +102,47 @@ def build(
             "dedupe_against": dedupe_against,
         },
         split={"seed": seed},
+        evaluation={"holdout": holdout},
     )
     paths = [*(inputs or []), *(input_opt or [])]
+    if (holdout_from or holdout) and settings.build.task != "eval":
+        raise fail("--holdout-from and --holdout are for --task eval (an evaluation set kept off training data)")
+    if holdout_from:
+        from ftds.agents.cli_eval import training_paths
+
+        settings.evaluation.training = training_paths(holdout_from, settings.runs_dir)
+    summary = run_build(settings, paths, out, run_id=run_id, resume=resume, overwrite=overwrite, as_json=as_json)
+    _finish(summary, as_json)
+
+
+def run_build(
+    settings: Settings,
+    paths: list[Path],
+    out: Path,
+    *,
+    run_id: str | None = None,
+    resume: str | None = None,
+    overwrite: bool = False,
+    as_json: bool = False,
+) -> RunSummary:
+    """Start (or resume) a run of the build graph and wait for it, with progress: ``build`` and its wrapper
+    ``eval-set build`` both end here. Exits 2 for bad input, 130 when interrupted (the run stays resumable)."""
+    from ftds.agents import runner
+    from ftds.agents.runs import RunStore
+    from ftds.tools.evaluation.build import TrainingDataError
+    from ftds.tools.llm import LLMError
+
+    reporter = make_reporter(quiet=as_json)
+    if not resume and settings.build.task == "eval":
+        if not paths:
+            raise fail("--task eval needs documents to write items from: give files or folders")
+        if settings.build.target is not None:
+            raise fail("--target sizes a training set; size an evaluation set with --max-chunks")
     try:
         if resume:
             record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event, current=settings)
             if record.status in ("finished", "partial") and record.summary:
-                _finish(RunSummary.model_validate(record.summary), reporter, as_json)
+                return RunSummary.model_validate(record.summary)
             run_inputs: list[Path] | None = None
         else:
             if not paths and not as_json:
@@ -132,14 +176,16 @@ def build(
             err=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _finish(summary, reporter, as_json)
+    except TrainingDataError as exc:  # read at the start too, so only a file changed during the run gets here
+        raise fail(f"{exc}; fix it and resume with: ftds-agent build --resume {context.run_id}") from None
+    return summary
 
 
-def _finish(summary: RunSummary, reporter: object, as_json: bool) -> None:
+def _finish(summary: RunSummary, as_json: bool) -> None:
     if as_json:
         typer.echo(summary.model_dump_json(indent=2))
     else:
-        reporter.print_summary(summary)  # type: ignore[attr-defined]
+        make_reporter(quiet=False).print_summary(summary)
     if summary.accepted == 0:
         raise typer.Exit(EXIT_FATAL)
     raise typer.Exit(EXIT_OK if summary.complete else EXIT_PARTIAL)

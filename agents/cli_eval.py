@@ -1,5 +1,6 @@
-"""``ftds-agent eval-set build`` (an evaluation set from documents) and ``ftds-agent eval`` (answer a set with
-a model, or two to compare, and write the report). Both are thin: the work is in ``ftds.tools.evaluation``."""
+"""``ftds-agent eval-set build`` (an evaluation set from documents: ``ftds-agent build --task eval`` with the
+set's options) and ``ftds-agent eval`` (answer a set with a model, or two to compare, and write the report).
+Both are thin: the work is in the build graph and ``ftds.tools.evaluation``."""
 
 from __future__ import annotations
 
@@ -65,10 +66,12 @@ async def _aclose(*models: Any) -> None:
             await model.aclose()
 
 
-def _training_paths(values: list[Path], runs_dir: Path) -> list[Path]:
-    """Each ``--training`` value as a path: an existing file or folder, else the output folder of the build run
-    with that id (``ftds-agent runs`` lists them)."""
+def training_paths(values: list[Path], runs_dir: Path) -> list[Path]:
+    """Each ``--holdout-from`` value as a path: an existing file or folder, else the output folder of the
+    finished build run with that id (``ftds-agent runs`` lists them). The data is read once here, so a file
+    that cannot be read is refused before any work."""
     from ftds.agents.runs import RunStore
+    from ftds.tools.evaluation.build import TrainingDataError, load_training_records
 
     resolved: list[Path] = []
     for value in values:
@@ -78,9 +81,18 @@ def _training_paths(values: list[Path], runs_dir: Path) -> list[Path]:
         record = RunStore(runs_dir).get(str(value)) if runs_dir.exists() else None
         if record is None:
             raise fail(f"training data not found: {value} is neither a file, a folder nor a build run id")
+        if record.status not in ("finished", "partial"):
+            raise fail(
+                f"run {value} has not finished ({record.status}); finish it with `ftds-agent build --resume "
+                f"{value}` or pass its output folder"
+            )
         resolved.append(Path(record.out_dir))
     check_inputs(resolved)
-    return resolved
+    try:
+        load_training_records(resolved)
+    except TrainingDataError as exc:
+        raise fail(str(exc)) from None
+    return [path.resolve() for path in resolved]
 
 
 @eval_set_app.command("build")
@@ -118,16 +130,15 @@ def eval_set_build(
 ) -> None:
     """Generate an evaluation set (choice, true/false, short-answer and open items with evidence), vet every
     item, balance true/false, audit it against training data, and write it with EvalScope/OpenCompass/lighteval
-    exports and a card."""
-    from ftds.tools.evaluation.build import TrainingDataError, build_eval_set
-    from ftds.tools.evaluation.store import EvalSetInfo
-    from ftds.tools.llm import LLMError, make_chat_model
+    exports and a card. The same run as `ftds-agent build --task eval` (resumable with `build --resume`), with
+    the set's own options; prints the set's summary (set.json)."""
+    from ftds.agents.cli_build import run_build
+    from ftds.tools.evaluation.store import read_info
 
-    check_inputs(inputs)
     settings = settings_from(
         config,
         llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
-        build={"domain": domain, "max_chunks": max_chunks},
+        build={"domain": domain, "max_chunks": max_chunks, "task": "eval"},
         evaluation={
             "kinds": kinds,
             "items_per_kind": items_per_kind,
@@ -135,48 +146,19 @@ def eval_set_build(
             "semantic_audit": False if no_semantic else None,
         },
     )
-    from ftds.tools.dataset.files import OutputExistsError, check_output_folder
-
-    training = _training_paths(training or [], settings.runs_dir)
-    output_path(out, "folder")
-    try:
-        check_output_folder(out, overwrite)
-    except OutputExistsError as exc:
-        raise fail(str(exc)) from None
-    try:
-        llm = make_chat_model(settings.llm, settings.cache_dir)
-    except LLMError as exc:
-        raise fail(str(exc)) from None
-    try:
-        with StepProgress("chunks", as_json) as progress:
-
-            async def run() -> EvalSetInfo:
-                try:
-                    return await build_eval_set(
-                        inputs,
-                        out,
-                        settings,
-                        llm,
-                        training_paths=training or [],
-                        progress=progress,
-                        overwrite=overwrite,
-                    )
-                finally:
-                    await _aclose(llm)
-
-            info = asyncio.run(run())
-    except KeyboardInterrupt:
-        typer.echo("\ninterrupted: nothing written; run the command again (the response cache keeps replies)", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (TrainingDataError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    check_inputs(inputs)
+    settings.evaluation.training = training_paths(training or [], settings.runs_dir)
+    summary = run_build(settings, inputs, out, overwrite=overwrite, as_json=as_json)
+    info = read_info(out)
+    if info is None:
+        raise fail(f"the run {summary.run_id} wrote no evaluation set into {out}; see {out / 'report.md'}", EXIT_FATAL)
     if as_json:
         typer.echo(info.model_dump_json(indent=2))
     else:
         typer.echo(
             f"{info.items} items ({', '.join(f'{k} {v}' for k, v in sorted(info.by_kind.items()))}); "
             f"{info.rejected} left out ({', '.join(f'{k} {v}' for k, v in sorted(info.rejection_reasons.items()))}); "
-            f"{info.failed} failed -> {out}",
+            f"{info.failed} failed -> {out} (run {summary.run_id})",
             err=True,
         )
     if info.items == 0:

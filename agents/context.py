@@ -41,7 +41,7 @@ class BuildContext:
             ChunkDoneEvent(
                 chunk_id=result.chunk_id,
                 generated=result.generated,
-                accepted=len(result.accepted),
+                accepted=len(result.accepted) + len(result.eval_items),
                 rejected=len(result.rejected),
                 failed=len(result.failed) + (1 if result.chunk_failure else 0),
                 tokens=result.generator_usage.total_tokens + result.reviewer_usage.total_tokens,

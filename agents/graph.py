@@ -22,11 +22,12 @@ from ftds.agents.chunk_flow import chunk_flow
 from ftds.agents.context import BuildContext
 from ftds.agents.events import ChunksEvent, FileEvent, FinishedEvent, NoteEvent
 from ftds.agents.state import BuildState
-from ftds.tools.build.steps import ChunkResult, finalize_dataset, revision_exhausted, select_chunks
+from ftds.tools.build.steps import ChunkResult, FinalizeJob, finalize_build, revision_exhausted, select_chunks
 from ftds.tools.generation.generate import chunk_language
 from ftds.tools.generation.labels import LabelTree, build_label_tree, outline_tree
 from ftds.tools.generation.prompts import domain_preset
 from ftds.tools.generation.review import review_samples
+from ftds.tools.generation.task_table import task_spec
 from ftds.tools.generation.tasks import distill_topic, topic_chunk
 from ftds.tools.ingest import load_literature
 from ftds.tools.language import detect_language
@@ -76,7 +77,7 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
     update: dict[str, Any] = {}
     if build.label_tree_file is not None:
         tree = LabelTree.load(build.label_tree_file)
-    elif build.labels == "auto" and chunks:
+    elif build.labels == "auto" and chunks and task_spec(build.task).uses_label_tree:
         ctx.on_event(NoteEvent(message="building a label tree from the documents' outlines (one LLM call)"))
         outline = state.get("outline") or [c.provenance.heading_path for c in chunks]
         language = chunk_language(chunks[0], build.language)
@@ -146,7 +147,7 @@ def in_chunk_order(results: list[ChunkResult], chunks: list[Any]) -> list[ChunkR
 def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
     ctx = runtime.context
     chunks = state.get("chunks", [])
-    summary = finalize_dataset(
+    job = FinalizeJob(
         run_id=ctx.run_id,
         settings=ctx.settings,
         files=state.get("files", []),
@@ -157,6 +158,7 @@ def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, 
         started=ctx.started,
         models={"generator": ctx.generator.label, "reviewer": ctx.reviewer.label},
     )
+    summary = finalize_build(job)  # the task's finalize: a training dataset, or an evaluation set
     ctx.on_event(FinishedEvent(accepted=summary.accepted, out_dir=str(ctx.out_dir)))
     return {"summary": summary}
 

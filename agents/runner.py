@@ -42,6 +42,11 @@ _STATE_TYPES = (
     ("ftds.tools.build.steps", "ChunkResult"),
     ("ftds.tools.generation.labels", "LabelTree"),
     ("ftds.tools.generation.labels", "LabelNode"),
+    ("ftds.tools.evaluation.items", "SingleChoiceItem"),
+    ("ftds.tools.evaluation.items", "MultipleChoiceItem"),
+    ("ftds.tools.evaluation.items", "TrueFalseItem"),
+    ("ftds.tools.evaluation.items", "ShortAnswerItem"),
+    ("ftds.tools.evaluation.items", "OpenItem"),
 )
 _FINISHED = ("finished", "partial")
 GRAPH_VERSION = 2

@@ -85,7 +85,7 @@ def _info(record: RunRecord) -> RunInfo:
     )
 
 
-class _ProgressRelay:
+class BuildProgressRelay:
     """Turns the graph's synchronous progress events into ordered MCP progress notifications."""
 
     def __init__(self, ctx: Context) -> None:
@@ -135,7 +135,7 @@ def register(server: MCPServer[ServerState]) -> None:
         from ftds.agents import runner  # langgraph is imported on first use, keeping server start-up fast
 
         state = state_of(ctx)
-        relay = _ProgressRelay(ctx)
+        relay = BuildProgressRelay(ctx)
         try:
             if resume_run_id:
                 record = _visible_run(state, resume_run_id)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from ftds.server.limits import NameText, PathList, PathText, bounded_list
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.server.tools_dataset import OverwriteArg
+from ftds.tools.redact import redact_text
 
 ItemKindName = Literal["single_choice", "multiple_choice", "true_false", "short_answer", "open"]
 UrlText = PathText  # an endpoint URL: bounded like a path (4,096 characters)
@@ -124,38 +125,54 @@ def register(server: MCPServer[ServerState]) -> None:
         """Generate evaluation items (single/multiple choice, true/false, short answer, open with rubric) from
         documents, each with its evidence span; check answer keys and distractors against the source, balance
         true/false, exclude items near any training sample, and write the set with EvalScope / OpenCompass /
-        lighteval exports and a card. Streams progress per chunk."""
-        from ftds.tools.evaluation.build import TrainingDataError
-        from ftds.tools.evaluation.build import build_eval_set as build
+        lighteval exports and a card. The same resumable run as a build with task eval (the one per-chunk flow);
+        streams progress per chunk."""
+        from ftds.agents import runner  # langgraph is imported on first use, keeping server start-up fast
+        from ftds.agents.runs import RunStore
+        from ftds.server.tools_build import BuildProgressRelay
+        from ftds.tools.dataset.files import OutputExistsError
+        from ftds.tools.evaluation.build import TrainingDataError, load_training_records
+        from ftds.tools.evaluation.store import read_info
+        from ftds.tools.llm import LLMError
 
         state = state_of(ctx)
         if not paths:
             raise ToolError("give at least one file or folder in paths")
-        inputs = [state.path(p) for p in paths]
+        inputs = [state.path(p, whole_folder=False) for p in paths]  # the walk reports links per file
         training_paths = [state.path(p) for p in training]
         missing = [p for p, r in zip([*paths, *training], [*inputs, *training_paths], strict=True) if not r.exists()]
         if missing:
             raise ToolError(f"not found: {', '.join(missing)}; pass existing files or folders")
         target = state.path(out_dir)
         settings = state.settings.model_copy(deep=True)
+        settings.build.task = "eval"
         settings.build.domain = domain
         settings.build.max_chunks = max_chunks
         settings.evaluation.holdout = holdout
         settings.evaluation.items_per_kind = items_per_kind
+        settings.evaluation.training = training_paths
         if kinds:
             settings.evaluation.kinds = list(kinds)
-        llm = await state.llm()
-        relay = _Relay(ctx)
+        relay = BuildProgressRelay(ctx)
+        try:
+            load_training_records(training_paths)  # refuse unreadable training data before any work
+            _, context = runner.start(settings, inputs, target, relay.event, overwrite=overwrite)
+        except (TrainingDataError, runner.RunError, LLMError, OutputExistsError) as exc:
+            raise ToolError(redact_text(str(exc))) from None
+        context.confinement = state.confinement()  # every file the run reads stays inside the roots
+        hint = f"resume with `ftds-agent build --resume {context.run_id}`"
         pump = asyncio.create_task(relay.pump())
         try:
-            info = await build(
-                inputs, target, settings, llm, training_paths=training_paths, progress=relay, overwrite=overwrite
-            )
-        except (TrainingDataError, ValueError) as exc:
-            raise ToolError(str(exc)) from None
+            summary = await runner.execute(RunStore(settings.runs_dir), context, inputs)
+        except Exception as exc:
+            raise ToolError(f"run {context.run_id} failed: {redact_text(str(exc))}; {hint}") from None
         finally:
             relay.close()
             await pump
+            await _aclose([context.generator, context.reviewer])
+        info = read_info(target)
+        if info is None:
+            raise ToolError(f"run {summary.run_id} wrote no evaluation set; see {target / 'report.md'}")
         return EvalSetResult(
             out_dir=str(target),
             items=info.items,

@@ -38,7 +38,7 @@ StructuredMode = Literal["json_schema", "json_object", "none"]
 ExportFormat = Literal["alpaca", "sharegpt", "openai"]
 DedupeMethod = Literal["exact", "near", "semantic"]
 DEFAULT_DEDUPE: tuple[DedupeMethod, ...] = ("exact", "near")
-BuildTask = Literal["qa", "cot", "dialogue", "classification", "preference", "reward"]
+BuildTask = Literal["qa", "cot", "dialogue", "classification", "preference", "reward", "eval"]
 DEFAULT_EXPORT_FORMATS: tuple[ExportFormat, ...] = ("alpaca", "sharegpt")
 
 
@@ -256,7 +256,8 @@ ALL_EVAL_KINDS: tuple[EvalItemKind, ...] = ("single_choice", "multiple_choice", 
 
 
 class EvaluationSettings(_Section):
-    """Evaluation sets (``ftds-agent eval-set build``) and evaluation runs (``ftds-agent eval``)."""
+    """Evaluation sets (``ftds-agent build --task eval``, ``ftds-agent eval-set build``) and evaluation runs
+    (``ftds-agent eval``)."""
 
     kinds: list[EvalItemKind] = Field(
         default_factory=lambda: list(ALL_EVAL_KINDS), description="Item kinds generated per chunk."
@@ -269,6 +270,11 @@ class EvaluationSettings(_Section):
     )
     semantic_audit: bool = Field(
         default=True, description="Also exclude items whose meaning matches a training sample (embeddings)."
+    )
+    training: list[Path] = Field(
+        default_factory=list,
+        description="Training data the set is audited against (`--holdout-from`): build output folders or "
+        "dataset files.",
     )
     seed: int = Field(default=0, description="Seed for true/false balancing and the bootstrap.")
     answer_max_tokens: int = Field(default=512, ge=16, description="Reply budget of the model under test.")

@@ -1,6 +1,8 @@
 """THE matrix: every task of the task table x every build format, built by `ftds-agent build` against the FAKE
 OpenAI-compatible server, loads in LLaMA-Factory's own loader with no row dropped, and every dataset name the
-card tells the user to train with exists in dataset_info.json."""
+card tells the user to train with exists in dataset_info.json. A task with its own finalize (``eval``: an
+evaluation set, asked of a trained model, never trained on) is not a training set: it is checked for its own
+exports instead."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from tests.fakes.fake_openai_server import FakeOpenAIServer
 from tests.tools import llamafactory_oracle
 
 BUILD_FORMATS: tuple[ExportFormat, ...] = ("alpaca", "sharegpt", "openai")
+TRAINING_TASKS = [name for name, spec in TASKS.items() if spec.finalize is None]
+OTHER_OUTPUT_TASKS = [name for name, spec in TASKS.items() if spec.finalize is not None]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +73,7 @@ def _lines(path: Path) -> list[dict]:
 
 @pytest.mark.skipif(not llamafactory_oracle.available(), reason="llamafactory not installed (pip install --no-deps)")
 @pytest.mark.parametrize("fmt", BUILD_FORMATS)
-@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("task", TRAINING_TASKS)
 def test_every_task_in_every_build_format_loads_in_llamafactory_with_no_row_dropped(
     task: str, fmt: str, built: Callable[[str], Path]
 ) -> None:
@@ -90,7 +94,7 @@ def test_every_task_in_every_build_format_loads_in_llamafactory_with_no_row_drop
 
 
 @pytest.mark.skipif(not llamafactory_oracle.available(), reason="llamafactory not installed (pip install --no-deps)")
-@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("task", TRAINING_TASKS)
 def test_the_card_names_only_datasets_that_exist_and_rejected_samples_are_kept_whole(
     task: str, built: Callable[[str], Path]
 ) -> None:
@@ -133,3 +137,24 @@ def test_export_of_a_build_folder_reexports_one_format_that_still_loads(
     assert result.exit_code == 0, result.output
     kept, warnings = llamafactory_oracle.load_like_llamafactory(tmp_path / "e", "ftds_train")
     assert len(kept) == len(_lines(out / "openai" / "train.jsonl")) and not warnings
+
+
+def test_every_task_is_either_a_training_set_or_checked_for_its_own_output() -> None:
+    assert OTHER_OUTPUT_TASKS == ["eval"], "a new task with its own finalize needs its own output test here"
+
+
+def test_the_eval_task_writes_an_evaluation_set_with_its_exports_not_a_training_set(
+    built: Callable[[str], Path],
+) -> None:
+    out = built("eval")
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    items = _lines(out / "items.jsonl")
+    assert report["task"] == "eval" and report["accepted"] == len(items) > 0
+    assert report["generated"] == report["accepted"] + report["rejected"] + report["failed"]
+    assert not (out / "dataset_info.json").exists() and not any((out / fmt).exists() for fmt in BUILD_FORMATS)
+    lighteval = _lines(out / "exports" / "lighteval" / "eval.jsonl")
+    assert sorted(row["id"] for row in lighteval) == sorted(item["item_id"] for item in items)
+    evalscope = [row for path in (out / "exports" / "evalscope").rglob("*.jsonl") for row in _lines(path)]
+    opencompass = [row for path in (out / "exports" / "opencompass").glob("*.jsonl") for row in _lines(path)]
+    assert len(evalscope) == len(opencompass) == len(items)  # every item in each tool's files, once
+    assert all(Path(path).is_file() for path in report["outputs"].values())

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from ftds.tools.build.steps import ChunkResult, finalize_dataset
+from ftds.tools.build.steps import ChunkResult, FinalizeJob, finalize_dataset
 from ftds.tools.config import load_settings
 from ftds.tools.records import ItemOutcome, Provenance, Rejection, ReviewVerdict, Sample
 
@@ -39,19 +39,21 @@ def test_finalize_keeps_every_rejected_sample_whole_with_its_reason(tmp_path: Pa
     review_reject = ItemOutcome(item_id="r1", kind="sample", status="rejected", reason="review:below_threshold")
     settings = load_settings(build={"domain": "law", "target": 2, "dedupe": ["exact"], "labels": "none"})
     summary = finalize_dataset(
-        run_id="r",
-        settings=settings,
-        files=[],
-        total_chunks=1,
-        selected_chunks=[],
-        results=[
-            ChunkResult(
-                chunk_id="c1", generated=5, accepted=accepted, rejected=[review_reject], rejected_samples=[weak]
-            )
-        ],
-        out_dir=tmp_path / "out",
-        started=time.perf_counter(),
-        models={},
+        FinalizeJob(
+            run_id="r",
+            settings=settings,
+            files=[],
+            total_chunks=1,
+            selected_chunks=[],
+            results=[
+                ChunkResult(
+                    chunk_id="c1", generated=5, accepted=accepted, rejected=[review_reject], rejected_samples=[weak]
+                )
+            ],
+            out_dir=tmp_path / "out",
+            started=time.perf_counter(),
+            models={},
+        )
     )
     assert summary.accepted == 2 and summary.rejected == 3  # counts as before: outcomes, not the file
     assert summary.rejection_reasons == {"review:below_threshold": 1, "duplicate": 1, "over_target": 1}

@@ -239,7 +239,8 @@ async def test_a_finished_set_accounts_for_every_draft(tmp_path) -> None:
 
     llm = ScriptedChatModel([CHOICE_REPLY])
     items, outcomes = await generate_eval_items(chunk(), llm, BuildSettings(), ["single_choice", "multiple_choice"])
-    info, audit = finish_eval_set(tmp_path / "set", items, outcomes, Settings(), name="t", chunks_used=1)
+    done = finish_eval_set(tmp_path / "set", items, outcomes, Settings(), name="t", chunks_used=1)
+    info, audit = done.info, done.audit
     rejected_lines = (tmp_path / "set" / "rejected.jsonl").read_text(encoding="utf-8").splitlines()
     assert info.generated == info.items + info.rejected == 4
     assert len(rejected_lines) + len(info.draft_rejections) == info.rejected == 2

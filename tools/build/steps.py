@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -20,6 +21,7 @@ from ftds.tools.dataset.files import DatasetFolder, write_json
 from ftds.tools.dataset.dedupe import dedupe_samples
 from ftds.tools.generation.task_table import task_spec
 from ftds.tools.dataset.leakage import audit_leakage
+from ftds.tools.evaluation.items import EvalItem
 from ftds.tools.reasons import Reason
 from ftds.tools.records import (
     Chunk,
@@ -68,6 +70,9 @@ class ChunkResult(BaseModel):
     chunk_id: str
     generated: int = 0
     accepted: list[Sample] = Field(default_factory=list)
+    eval_items: list[EvalItem] = Field(
+        default_factory=list, description="The `eval` task's items (vetted by code, not reviewed)."
+    )
     rejected: list[ItemOutcome] = Field(default_factory=list)
     failed: list[ItemOutcome] = Field(default_factory=list)
     chunk_failure: ItemOutcome | None = None
@@ -84,6 +89,7 @@ def merge_results(parts: Sequence[ChunkResult]) -> ChunkResult:
     for part in parts:
         merged.generated += part.generated
         merged.accepted += part.accepted
+        merged.eval_items += part.eval_items
         merged.rejected += part.rejected
         merged.failed += part.failed
         merged.rejected_samples += part.rejected_samples
@@ -166,24 +172,36 @@ def _reasons(items: Sequence[ItemOutcome]) -> dict[str, int]:
     return dict(Counter(item.reason for item in items).most_common())
 
 
-def finalize_dataset(
-    *,
-    run_id: str,
-    settings: Settings,
-    files: Sequence[FileReport],
-    total_chunks: int,
-    selected_chunks: Sequence[Chunk],
-    results: Sequence[ChunkResult],
-    out_dir: Path,
-    started: float,
-    models: dict[str, str],
-) -> RunSummary:
+@dataclass(frozen=True)
+class FinalizeJob:
+    """What finalizing a build works from: what was loaded and selected, and every chunk's result (in chunk
+    order, so a resumed run gives the same output)."""
+
+    run_id: str
+    settings: Settings
+    files: Sequence[FileReport]
+    total_chunks: int
+    selected_chunks: Sequence[Chunk]
+    results: Sequence[ChunkResult]
+    out_dir: Path
+    started: float
+    models: dict[str, str]
+
+
+def finalize_build(job: FinalizeJob) -> RunSummary:
+    """The task's own finalize (``TaskSpec.finalize``: the ``eval`` task writes an evaluation set), else the
+    training dataset."""
+    return (task_spec(job.settings.build.task).finalize or finalize_dataset)(job)
+
+
+def finalize_dataset(job: FinalizeJob) -> RunSummary:
     """Dedupe, split and export the accepted samples, and write ``report.json`` accounting for everything.
 
     ``results`` may hold several fragments per chunk; counts are summed over them. The samples each result
     rejected (``ChunkResult.rejected_samples``, with ``rejection`` set) go to ``rejected.jsonl`` whole, with
     the duplicates and over-target samples rejected here (the counts in report.json come from the outcomes).
     The dataset ``out_dir`` held before is replaced: every file its manifest lists is removed first."""
+    settings, results, out_dir = job.settings, job.results, job.out_dir
     accepted = [sample for result in results for sample in result.accepted]
     methods = list(settings.build.dedupe)
     if settings.build.dedupe_against and "semantic" not in methods:
@@ -212,7 +230,7 @@ def finalize_dataset(
         if settings.split.group_by_source
         else [],
     )
-    folder = DatasetFolder(out_dir, "build", run_id)
+    folder = DatasetFolder(out_dir, "build", job.run_id)
     exported = export_build(
         split.splits, out_dir, settings.build.task, settings.build.formats, card_info(settings, kept)
     )
@@ -228,7 +246,39 @@ def finalize_dataset(
         },
         settings.dedupe,
     )
-    rejected = [item for result in results for item in result.rejected] + duplicates + over_target
+    summary = write_run_report(
+        job,
+        kept=kept,
+        late_rejected=[*duplicates, *over_target],
+        duplicates_removed=len(duplicates),
+        outputs=outputs,
+        splits=split.counts(),
+        split_grouped_by=split.grouped_by,
+        split_notes=split.notes + exported.notes,
+        leakage_pairs=len(leakage.pairs),
+    )
+    folder.seal()
+    return summary
+
+
+def write_run_report(
+    job: FinalizeJob,
+    *,
+    kept: Sequence[Sample],
+    late_rejected: Sequence[ItemOutcome],
+    duplicates_removed: int,
+    outputs: dict[str, str],
+    splits: dict[str, int],
+    split_grouped_by: str = "",
+    split_notes: Sequence[str] = (),
+    leakage_pairs: int = 0,
+) -> RunSummary:
+    """The run's accounting — every file, chunk and generated item: ``generated = accepted + rejected + failed``
+    — as ``report.json``, ``report.md`` and ``report.html``, whatever the task wrote. ``kept`` are the items in
+    the output (an evaluation set passes its items as samples), ``late_rejected`` what finalizing rejected
+    (duplicates, over target, leakage)."""
+    settings, files, results, selected = job.settings, job.files, job.results, job.selected_chunks
+    rejected = [item for result in results for item in result.rejected] + list(late_rejected)
     failed = [item for result in results for item in result.failed]
     chunk_failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
     generated_by_chunk: dict[str, int] = {}
@@ -237,7 +287,7 @@ def finalize_dataset(
     generated = sum(generated_by_chunk.values())
     covered = {sample.provenance.chunk_id for sample in kept}
     summary = RunSummary(
-        run_id=run_id,
+        run_id=job.run_id,
         domain=settings.build.domain,
         task=settings.build.task,
         target=settings.build.target,
@@ -253,36 +303,33 @@ def finalize_dataset(
             for f in files
             if f.status == "skipped"
         ],
-        chunks=total_chunks,
-        chunks_selected=len(selected_chunks),
-        chunks_processed=len(selected_chunks) - len({failure.item_id for failure in chunk_failures}),
+        chunks=job.total_chunks,
+        chunks_selected=len(selected),
+        chunks_processed=len(selected) - len({failure.item_id for failure in chunk_failures}),
         chunks_failed=chunk_failures,
         generated=generated,
         accepted=len(kept),
         acceptance_rate=round(len(kept) / generated, 4) if generated else 0.0,
-        coverage=round(sum(1 for c in selected_chunks if c.chunk_id in covered) / len(selected_chunks), 4)
-        if selected_chunks
-        else 0.0,
+        coverage=round(sum(1 for c in selected if c.chunk_id in covered) / len(selected), 4) if selected else 0.0,
         revision_rounds=sum(sample.revision_rounds for sample in kept),
         rejected=len(rejected),
         failed=len(failed),
-        duplicates_removed=len(duplicates),
+        duplicates_removed=duplicates_removed,
         rejection_reasons=_reasons(rejected),
         failure_reasons=_reasons(failed + chunk_failures),
         rejected_items=rejected,
         failed_items=failed,
-        splits=split.counts(),
-        split_grouped_by=split.grouped_by,
-        split_notes=split.notes + exported.notes,
-        leakage_pairs=len(leakage.pairs),
-        outputs=outputs,
+        splits=splits,
+        split_grouped_by=split_grouped_by,
+        split_notes=list(split_notes),
+        leakage_pairs=leakage_pairs,
+        outputs=dict(outputs),
         generator_usage=sum((r.generator_usage for r in results), TokenUsage()),
         reviewer_usage=sum((r.reviewer_usage for r in results), TokenUsage()),
-        models=models,
-        wall_time_s=round(time.perf_counter() - started, 2),
+        models=job.models,
+        wall_time_s=round(time.perf_counter() - job.started, 2),
     )
-    summary.outputs.update(write_report(out_dir, summary, selected_chunks, generated_by_chunk, kept))
-    summary.outputs["report"] = str(out_dir / "report.json")
-    write_json(out_dir / "report.json", summary.model_dump(mode="json"))
-    folder.seal()
+    summary.outputs.update(write_report(job.out_dir, summary, selected, generated_by_chunk, kept))
+    summary.outputs["report"] = str(job.out_dir / "report.json")
+    write_json(job.out_dir / "report.json", summary.model_dump(mode="json"))
     return summary

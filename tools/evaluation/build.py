@@ -1,29 +1,42 @@
-"""Build an evaluation set from documents, standalone: load, chunk, generate items per chunk, vet, balance,
-audit against the training data, write the set folder.
+"""Finalize an evaluation set: the ``eval`` task's finalize (``TaskSpec.finalize``) in the build graph.
 
-This is what ``ftds-agent eval-set build`` and the MCP tool ``build_eval_set`` run. Inside a training build
-the task table calls :func:`ftds.tools.evaluation.generate.generate_eval_items` per chunk instead and the
-finalize step calls the same :func:`finish_eval_set`.
+``ftds-agent build --task eval`` (and its wrappers ``ftds-agent eval-set build``, MCP ``build_eval_set``) runs
+the one per-chunk flow: each chunk's items come from :func:`ftds.tools.evaluation.generate.generate_eval_items`
+(the task table's ``eval`` draft). This module does what needs every chunk: in-set dedupe, true/false balance,
+the leakage audit against the training data (``--holdout-from``), the set folder with its exports and card,
+and the run's ``report.json`` through the same accounting as a training build.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftds.tools.config import Settings
 from ftds.tools.evaluation.audit import AuditReport, audit_eval_against_training
 from ftds.tools.evaluation.checks import balance_true_false
-from ftds.tools.evaluation.generate import generate_eval_items, rejected_items
-from ftds.tools.evaluation.items import EvalItem, item_text
-from ftds.tools.evaluation.store import EvalSetInfo, summarise, write_eval_set
-from ftds.tools.llm.base import ChatModel
+from ftds.tools.evaluation.generate import rejected_items
+from ftds.tools.evaluation.items import EvalItem, item_text, reference_answer
+from ftds.tools.evaluation.store import EvalSetInfo, summarise, write_eval_files
 from ftds.tools.reasons import Reason
-from ftds.tools.records import Chunk, ItemOutcome, Rejection
+from ftds.tools.records import ItemOutcome, Rejection, RunSummary, Sample
 
-Progress = Callable[[int, int, str], None]
+if TYPE_CHECKING:
+    from ftds.tools.build.steps import FinalizeJob
+
+
+@dataclass
+class FinishedSet:
+    """A written set: its info and audit, the items kept, and the set-level rejections (in-set duplicates,
+    true/false surplus, leakage) as outcomes."""
+
+    info: EvalSetInfo
+    audit: AuditReport
+    kept: list[EvalItem]
+    late: list[ItemOutcome]
+    duplicates: int
 
 
 class TrainingDataError(ValueError):
@@ -66,31 +79,6 @@ def dedupe_items(items: Sequence[EvalItem], settings: Settings) -> tuple[list[Ev
     return [i for n, i in enumerate(items) if n not in dropped], [i for n, i in enumerate(items) if n in dropped]
 
 
-async def generate_for_chunks(
-    chunks: Sequence[Chunk], llm: ChatModel, settings: Settings, progress: Progress | None = None
-) -> tuple[list[EvalItem], list[ItemOutcome]]:
-    """Items of every chunk, ``llm.concurrency`` chunks at a time; progress after each chunk."""
-    slots = asyncio.Semaphore(settings.llm.concurrency)
-    items: list[EvalItem] = []
-    outcomes: list[ItemOutcome] = []
-    done = 0
-
-    async def one(chunk: Chunk) -> None:
-        nonlocal done
-        async with slots:
-            got, other = await generate_eval_items(chunk, llm, settings.build, evaluation=settings.evaluation)
-        items.extend(got)
-        outcomes.extend(other)
-        done += 1
-        if progress is not None:
-            progress(done, len(chunks), f"chunk {chunk.chunk_id}: {len(got)} items, {len(other)} left out")
-
-    await asyncio.gather(*(one(chunk) for chunk in chunks))
-    order = {chunk.chunk_id: n for n, chunk in enumerate(chunks)}
-    items.sort(key=lambda i: (order.get(i.provenance.chunk_id or "", 0), i.kind, i.item_id))
-    return items, outcomes
-
-
 def finish_eval_set(
     out_dir: Path,
     items: Sequence[EvalItem],
@@ -102,10 +90,10 @@ def finish_eval_set(
     generator: str = "",
     chunks_used: int = 0,
     extra_failures: Sequence[ItemOutcome] = (),
-) -> tuple[EvalSetInfo, AuditReport]:
+) -> FinishedSet:
     """Set-level steps after generation — in-set dedupe, true/false balance, the leakage audit — then write the
-    folder. Every draft ends up in ``items.jsonl`` or ``rejected.jsonl`` (with its reason), every failed call
-    in ``set.json``'s failures."""
+    set's files into ``out_dir`` (a folder the caller holds). Every draft ends up in ``items.jsonl`` or
+    ``rejected.jsonl`` (with its reason), every failed call in ``set.json``'s failures."""
     evaluation = settings.evaluation
     rejected_outcomes = [o for o in outcomes if o.status == "rejected"]
     failed = [o for o in outcomes if o.status == "failed"] + list(extra_failures)
@@ -145,51 +133,66 @@ def finish_eval_set(
         generator=generator,
         chunks_used=chunks_used,
     )
-    info = write_eval_set(out_dir, kept, info, rejected=[*rejected, *late], audit=audit)
-    return info, audit
+    info = write_eval_files(out_dir, kept, info, rejected=[*rejected, *late], audit=audit)
+    return FinishedSet(info, audit, kept, late_outcomes, len(duplicates))
 
 
-async def build_eval_set(
-    inputs: Sequence[Path],
-    out_dir: Path,
-    settings: Settings,
-    llm: ChatModel,
-    *,
-    training_paths: Sequence[Path] = (),
-    name: str | None = None,
-    progress: Progress | None = None,
-    overwrite: bool = False,
-) -> EvalSetInfo:
-    """The whole standalone flow; raises ``ValueError`` (or :class:`TrainingDataError`) for bad input, and
-    :class:`~ftds.tools.dataset.files.OutputExistsError` (a ValueError) before any work when ``out_dir`` already
-    holds a dataset or a set and ``overwrite`` is not given."""
-    from ftds.tools.build.steps import select_chunks
-    from ftds.tools.dataset.files import check_output_folder
-    from ftds.tools.ingest import load_literature
-
-    check_output_folder(out_dir, overwrite)
-    training: list[Any] = load_training_records(training_paths) if training_paths else []
-    literature = await asyncio.to_thread(
-        load_literature, inputs, settings.chunking, settings.build.domain, ingest=settings.ingest
+def report_view(item: EvalItem) -> Sample:
+    """An item as the run report sees a sample (question, reference answer, label, provenance), so the same
+    report counts and plots an evaluation set."""
+    return Sample(
+        sample_id=item.item_id,
+        task="eval",
+        question=item.question,
+        answer=reference_answer(item),
+        label=item.label,
+        domain=item.domain,
+        language=item.language,
+        provenance=item.provenance,
+        model=item.model,
+        prompt_version=item.prompt_version,
+        evidence=item.evidence,
+        checks=item.checks,
     )
-    file_failures = [
+
+
+def finalize_eval_build(job: FinalizeJob) -> RunSummary:
+    """The ``eval`` task's finalize: every chunk's items -> :func:`finish_eval_set` (audited against
+    ``evaluation.training``) -> the set folder, and ``report.json`` / ``report.md`` accounting for every file,
+    chunk and item like any build. Raises :class:`TrainingDataError` when the training data cannot be read."""
+    from ftds.tools.build.steps import write_run_report
+    from ftds.tools.dataset.files import DatasetFolder
+
+    settings, results = job.settings, job.results
+    training = load_training_records(settings.evaluation.training)
+    items = [item for result in results for item in result.eval_items]
+    outcomes = [outcome for result in results for outcome in (*result.rejected, *result.failed)]
+    failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
+    failures += [
         ItemOutcome(item_id=f.source, kind="file", status="failed", reason=f.reason or "unreadable")
-        for f in literature.files
+        for f in job.files
         if f.status == "failed"
     ]
-    if not literature.chunks:
-        raise ValueError("no text to build items from: every input was empty, skipped or failed to load")
-    chunks = select_chunks(literature.chunks, settings.build.max_chunks, settings.chunking.min_chars)
-    items, outcomes = await generate_for_chunks(chunks, llm, settings, progress)
-    info, _ = finish_eval_set(
-        out_dir,
+    folder = DatasetFolder(job.out_dir, "build", job.run_id)
+    done = finish_eval_set(
+        job.out_dir,
         items,
         outcomes,
         settings,
         training=training,
-        name=name or out_dir.name,
-        generator=llm.label,
-        chunks_used=len(chunks),
-        extra_failures=file_failures,
+        name=settings.build.dataset_name or job.out_dir.resolve().name,
+        generator=job.models.get("generator", ""),
+        chunks_used=len(job.selected_chunks),
+        extra_failures=failures,
     )
-    return info
+    summary = write_run_report(
+        job,
+        kept=[report_view(item) for item in done.kept],
+        late_rejected=done.late,
+        duplicates_removed=done.duplicates,
+        outputs=done.info.outputs,
+        splits={"test": len(done.kept)},
+        split_notes=[f"an evaluation set: {len(done.kept)} items in items.jsonl (exports/ for evaluation tools)"],
+    )
+    folder.seal()
+    return summary

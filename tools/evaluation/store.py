@@ -111,19 +111,33 @@ def write_eval_set(
     rejected: Sequence[EvalItem] = (),
     audit: AuditReport | None = None,
 ) -> EvalSetInfo:
-    """Write the set folder (items, rejected, audit, exports, card, set.json); returns ``info`` with outputs."""
-    with DatasetFolder(out_dir, "eval-set build"):  # replaces exactly the files an earlier set here wrote
-        write_jsonl(out_dir / ITEMS, (item.model_dump(mode="json") for item in items))
-        write_jsonl(out_dir / REJECTED, (item.model_dump(mode="json") for item in rejected))
-        outputs = {"items": str(out_dir / ITEMS), "rejected": str(out_dir / REJECTED)}
-        if audit is not None:
-            write_text(out_dir / AUDIT, audit.model_dump_json(indent=2))
-            outputs["audit"] = str(out_dir / AUDIT)
-        outputs.update(export_all(items, out_dir / "exports"))
-        write_text(out_dir / CARD, card(info, audit))
-        outputs["card"] = str(out_dir / CARD)
-        info.outputs = outputs
-        write_text(out_dir / INFO, info.model_dump_json(indent=2))
+    """Write the set folder (items, rejected, audit, exports, card, set.json) as a folder of its own, replacing
+    exactly the files an earlier set there wrote; returns ``info`` with outputs."""
+    with DatasetFolder(out_dir, "eval-set build"):
+        return write_eval_files(out_dir, items, info, rejected=rejected, audit=audit)
+
+
+def write_eval_files(
+    out_dir: Path,
+    items: Sequence[EvalItem],
+    info: EvalSetInfo,
+    *,
+    rejected: Sequence[EvalItem] = (),
+    audit: AuditReport | None = None,
+) -> EvalSetInfo:
+    """The set's files, written into a folder the caller holds (a build's :class:`DatasetFolder`)."""
+    write_jsonl(out_dir / ITEMS, (item.model_dump(mode="json") for item in items))
+    write_jsonl(out_dir / REJECTED, (item.model_dump(mode="json") for item in rejected))
+    outputs = {"items": str(out_dir / ITEMS), "rejected": str(out_dir / REJECTED)}
+    if audit is not None:
+        write_text(out_dir / AUDIT, audit.model_dump_json(indent=2))
+        outputs["audit"] = str(out_dir / AUDIT)
+    outputs.update(export_all(items, out_dir / "exports"))
+    write_text(out_dir / CARD, card(info, audit))
+    outputs["card"] = str(out_dir / CARD)
+    outputs["set"] = str(out_dir / INFO)
+    info.outputs = outputs
+    write_text(out_dir / INFO, info.model_dump_json(indent=2))
     return info
 
 

@@ -1,5 +1,6 @@
 """The task table: one entry per task type — how its samples are drafted from a chunk, whether they go through
-the review -> revise loop, and which record shape they are written in.
+the review -> revise loop, which record shape they are written in, and (when it is not a training dataset) how
+the build's output is finalized.
 
 The per-chunk flow (``agents/chunk_flow.py``) and the exporter read this table instead of branching on task
 names, so a new task is one module with its draft function plus one :class:`TaskSpec` here (and its name in
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ftds.tools.config import BuildSettings
+from ftds.tools.config import BuildSettings, EvaluationSettings
+from ftds.tools.evaluation.generate import generate_eval_items
+from ftds.tools.evaluation.items import EvalItem
 from ftds.tools.generation.generate import GenerationResult, generate_qa, question_count
 from ftds.tools.generation.labels import LabelTree
 from ftds.tools.generation.tasks import (
@@ -24,27 +27,34 @@ from ftds.tools.generation.tasks import (
 )
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.reasons import Reason
-from ftds.tools.records import Chunk, ItemOutcome, Sample, TokenUsage
+from ftds.tools.records import Chunk, ItemOutcome, RunSummary, Sample, TokenUsage
+
+if TYPE_CHECKING:
+    from ftds.tools.build.steps import FinalizeJob
 
 
 @dataclass(frozen=True)
 class DraftInputs:
-    """What a draft function may use: both roles' models, the build settings and the label tree (if any)."""
+    """What a draft function may use: both roles' models, the build settings, the label tree (if any) and the
+    evaluation settings (item kinds and counts of the ``eval`` task)."""
 
     generator: ChatModel
     reviewer: ChatModel
     settings: BuildSettings
     labels: LabelTree | None = None
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
 
 @dataclass
 class Draft:
     """A chunk's first draft. ``pending`` samples still need the reviewer; everything else is decided:
     ``accepted`` (checked inside the draft, e.g. scored preference pairs), ``rejected``, ``failed``, or the
-    whole chunk failed (``chunk_failure``). ``generated`` counts every item the generator produced."""
+    whole chunk failed (``chunk_failure``). ``generated`` counts every item the generator produced.
+    ``eval_items`` are the ``eval`` task's items, vetted by code inside the draft (they are not samples)."""
 
     pending: list[Sample] = field(default_factory=list)
     accepted: list[Sample] = field(default_factory=list)
+    eval_items: list[EvalItem] = field(default_factory=list)
     rejected: list[ItemOutcome] = field(default_factory=list)
     failed: list[ItemOutcome] = field(default_factory=list)
     chunk_failure: ItemOutcome | None = None
@@ -54,6 +64,8 @@ class Draft:
 
 
 DraftFn = Callable[[Chunk, DraftInputs], Awaitable[Draft]]
+FinalizeFn = Callable[["FinalizeJob"], RunSummary]
+"""Writes a build's output from every chunk's result and returns the run's summary (``report.json``)."""
 LlamaFactoryKind = Literal["sft", "ranking"]
 """How LLaMA-Factory registers a task's trainer files: ``sft`` (prompt -> response; trained with ``stage: sft``)
 or ``ranking`` (``ranking: true`` with chosen/rejected; ``stage: dpo`` or ``rm``)."""
@@ -73,6 +85,10 @@ class TaskSpec:
     after_review: Callable[[Sequence[Sample]], list[Sample]] | None = None
     """Applied to the accepted samples before dedupe (reward: review scores become reward records)."""
     needs_labels: bool = False
+    uses_label_tree: bool = True
+    """False: the task labels its items itself (``eval``: by section), so the plan step builds no label tree."""
+    finalize: FinalizeFn | None = None
+    """How the build's output is written; None: the training dataset (``tools/build/steps.finalize_dataset``)."""
 
 
 def no_output(chunk: Chunk) -> ItemOutcome:
@@ -148,6 +164,29 @@ async def draft_preference(chunk: Chunk, inputs: DraftInputs) -> Draft:
     )
 
 
+async def draft_eval(chunk: Chunk, inputs: DraftInputs) -> Draft:
+    """Evaluation items of every kind asked for: vetted by code in ``generate_eval_items`` (answer key located in
+    the chunk, distractors verifiably wrong), so no review call. A rejected draft keeps the item's JSON in its
+    outcome's detail; a failed family call is one failed item, and a chunk where every call failed is a chunk
+    failure."""
+    items, outcomes = await generate_eval_items(chunk, inputs.generator, inputs.settings, evaluation=inputs.evaluation)
+    rejected = [o for o in outcomes if o.status == "rejected"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    if not items and not rejected:
+        if not failed:
+            return Draft(chunk_failure=no_output(chunk))
+        detail = "; ".join(f"{o.reason}: {o.detail}" for o in failed)
+        return Draft(chunk_failure=failed[0].model_copy(update={"detail": detail[:2000]}))
+    return Draft(eval_items=items, rejected=rejected, failed=failed, generated=len(items) + len(rejected) + len(failed))
+
+
+def finalize_eval(job: FinalizeJob) -> RunSummary:
+    """The evaluation set instead of a training dataset (imported on use: it builds on the build steps)."""
+    from ftds.tools.evaluation.build import finalize_eval_build
+
+    return finalize_eval_build(job)
+
+
 TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
@@ -177,6 +216,15 @@ TASKS: dict[str, TaskSpec] = {
             reviewed=True,
             record_format="reward",
             after_review=reward_records,
+        ),
+        TaskSpec(
+            "eval",
+            "evaluation items (choice, true/false, short answer, open) with evidence, audited against training data",
+            draft_eval,
+            reviewed=False,
+            record_format="alpaca",  # never used: the set has its own exports (tools/evaluation/export.py)
+            uses_label_tree=False,
+            finalize=finalize_eval,
         ),
     )
 }
