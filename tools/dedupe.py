@@ -32,6 +32,12 @@ def exact_key(question: str, answer: str = "") -> str:
     return hashlib.blake2b(f"{normalise(question)}\x1f{normalise(answer)}".encode(), digest_size=16).hexdigest()
 
 
+def _exact_key_of_clean(clean: str) -> str:
+    """:func:`exact_key` of a text from its ``near_dup.clean_texts`` form (already NFKC + casefolded;
+    dropping the noise characters from it gives the same string as :func:`normalise`)."""
+    return hashlib.blake2b(f"{_NOISE.sub('', clean)}\x1f".encode(), digest_size=16).hexdigest()
+
+
 def _score(sample: Sample) -> float:
     return sample.review.total if sample.review else 0.0
 
@@ -183,10 +189,15 @@ def dedupe_records(
     scores = [record_score(r, score_field) for r in records]
     clusters = _Clusters(scores)
     report = DedupeReport(total=len(records), methods=list(methods))
-    if "exact" in methods:
+    cleaned = None
+    if "exact" in methods or "near" in methods:
+        from ftds.tools.near_dup import clean_texts
+
+        cleaned = clean_texts(texts)  # NFKC + casefold once, for both the exact key and the n-grams
+    if "exact" in methods and cleaned is not None:
         first: dict[str, int] = {}
-        for index, text in enumerate(texts):
-            key = exact_key(text)
+        for index, clean in enumerate(cleaned):
+            key = _exact_key_of_clean(clean)
             if key in first:
                 clusters.union(first[key], index, "exact", 1.0)
             else:
@@ -194,7 +205,7 @@ def dedupe_records(
     if "near" in methods:
         from ftds.tools.near_dup import near_duplicate_pairs
 
-        for i, j, similarity in near_duplicate_pairs(texts, settings):
+        for i, j, similarity in near_duplicate_pairs(texts, settings, cleaned=cleaned):
             clusters.union(i, j, "near", similarity)
     earlier: dict[int, tuple[str, float]] = {}
     vectors = None
