@@ -26,6 +26,7 @@ from ftds.tools.generate import GenerationResult, chunk_language, generate_qa, q
 from ftds.tools.ingest import load_literature
 from ftds.tools.labels import LabelTree, build_label_tree, outline_tree
 from ftds.tools.language import detect_language
+from ftds.tools.llm.adaptive import endpoint_figures
 from ftds.tools.pipeline import ChunkResult, finalize_dataset, revision_exhausted, select_chunks
 from ftds.tools.prompts import domain_preset
 from ftds.tools.records import Chunk, ItemOutcome
@@ -307,6 +308,7 @@ def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, 
         out_dir=ctx.out_dir,
         started=ctx.started,
         models={"generator": ctx.generator.label, "reviewer": ctx.reviewer.label},
+        endpoints=endpoint_figures([ctx.generator, ctx.reviewer]),
     )
     ctx.on_event("finished", {"accepted": summary.accepted, "out_dir": str(ctx.out_dir)})
     return {"summary": summary}

@@ -62,7 +62,17 @@ class LLMSettings(_Section):
     max_tokens: int = Field(default=1024, ge=16)
     timeout_s: float = Field(default=180.0, gt=0)
     max_retries: int = Field(default=4, ge=0)
-    concurrency: int = Field(default=4, ge=1, description="Calls in flight at once for this endpoint.")
+    concurrency: int = Field(
+        default=4, ge=1, description="Most calls in flight at once for this endpoint (the adaptive limit's ceiling)."
+    )
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="Halve the in-flight limit on a 429 or timeout and grow it back by one after "
+        "concurrency_increase_after successes (AIMD); False keeps it fixed at concurrency.",
+    )
+    concurrency_increase_after: int = Field(
+        default=8, ge=1, description="Successful calls in a row before the adaptive limit grows by one."
+    )
     structured_output: StructuredMode | None = Field(
         default=None,
         description="How JSON is requested; None picks the backend's best (schema for embedded, "

@@ -22,7 +22,16 @@ from ftds.tools.generate import generate_qa
 from ftds.tools.labels import LabelTree
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.llm.base import ChatModel
-from ftds.tools.records import Chunk, FileReport, ItemOutcome, ReviewVerdict, RunSummary, Sample, TokenUsage
+from ftds.tools.records import (
+    Chunk,
+    EndpointFigures,
+    FileReport,
+    ItemOutcome,
+    ReviewVerdict,
+    RunSummary,
+    Sample,
+    TokenUsage,
+)
 from ftds.tools.report import write_report
 from ftds.tools.review import review_samples
 from ftds.tools.revise import revise_samples
@@ -206,8 +215,10 @@ def finalize_dataset(
     out_dir: Path,
     started: float,
     models: dict[str, str],
+    endpoints: dict[str, EndpointFigures] | None = None,
 ) -> RunSummary:
     """Dedupe, split and export the accepted samples, and write ``report.json`` accounting for everything.
+    ``endpoints`` are the adaptive concurrency figures of the endpoints the run called.
 
     ``results`` may hold several fragments per chunk (the graph reports generation and review separately);
     counts are summed over them."""
@@ -296,6 +307,7 @@ def finalize_dataset(
         generator_usage=sum((r.generator_usage for r in results), TokenUsage()),
         reviewer_usage=sum((r.reviewer_usage for r in results), TokenUsage()),
         models=models,
+        endpoints=endpoints or {},
         wall_time_s=round(time.perf_counter() - started, 2),
     )
     summary.outputs.update(write_report(out_dir, summary, selected_chunks, generated_by_chunk, kept))
