@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -183,6 +183,18 @@ class SplitSettings(_Section):
 class DedupeSettings(_Section):
     """Duplicate and leakage detection thresholds (``ftds-agent dedupe``, ``split``, MCP ``embed_dedupe``)."""
 
+    @field_validator("chroma_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"chroma_url {value!r} is not an http(s)://HOST[:PORT] address of a Chroma server")
+        return value.rstrip("/")
+
     near_threshold: float = Field(default=0.8, gt=0, le=1, description="MinHash Jaccard at or above = near-duplicate.")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations (accuracy vs speed).")
     cjk_ngram: int = Field(default=3, ge=1, description="Character n-gram size for CJK text.")
@@ -194,6 +206,11 @@ class DedupeSettings(_Section):
     )
     st_model: str = Field(default="sentence-transformers/all-MiniLM-L6-v2", description="sentence-transformers model.")
     collection: str = Field(default="ftds_dedupe", description="chromadb collection remembering earlier runs.")
+    chroma_url: str | None = Field(
+        default=None,
+        description="A Chroma server (http://HOST:PORT, started with `chroma run`) holding the semantic "
+        "memory, shared by many workers and builds; None = an embedded store in a folder.",
+    )
     leakage_threshold: float = Field(
         default=0.8,
         gt=0,

@@ -90,7 +90,7 @@ def dedupe_file(
     eval_set: str | None = None,
 ) -> dict[str, Any]:
     records = read_dataset(source)
-    if "semantic" in methods and store_dir is None:  # remember survivors across runs by default
+    if "semantic" in methods and store_dir is None and not settings.dedupe.chroma_url:  # remember by default
         store_dir = settings.cache_dir / "dedupe-store"
     report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir)
     kept = [records[i] for i in report.kept]
@@ -104,7 +104,7 @@ def dedupe_file(
         "methods": list(methods),
         "clusters": len(report.clusters),
         "cluster_preview": details["clusters"][:PREVIEW],
-        "store": str(store_dir) if "semantic" in methods else None,
+        "store": (settings.dedupe.chroma_url or str(store_dir)) if "semantic" in methods else None,
     }
     if eval_set:
         leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))

@@ -179,8 +179,9 @@ def dedupe_records(
 ) -> DedupeReport:
     """Cluster duplicates by the chosen methods and keep the best-scored member of each cluster.
 
-    ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir``, also
-    drops records matching ones kept by earlier runs, then remembers this run's survivors.
+    ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir`` or
+    ``settings.chroma_url``, also drops records matching ones kept by earlier runs, then remembers this
+    run's survivors.
     """
     unknown = set(methods) - {"exact", "near", "semantic"}
     if unknown:
@@ -231,15 +232,16 @@ def dedupe_records(
             method, similarity = clusters.how.get(root, ("exact", 1.0))
             report.clusters.append(DuplicateCluster(root, [i for i in group if i != root], method, similarity))
     report.kept.sort()
-    if "semantic" in methods and store_dir is not None and vectors is not None:
-        from ftds.tools.semantic import remember
+    if "semantic" in methods and vectors is not None:
+        from ftds.tools.semantic import remember, remembers
 
-        remember(
-            [ids[i] for i in report.kept],
-            [texts[i] for i in report.kept],
-            vectors[report.kept],
-            settings,
-            embedder,
-            store_dir,
-        )
+        if remembers(settings, store_dir):
+            remember(
+                [ids[i] for i in report.kept],
+                [texts[i] for i in report.kept],
+                vectors[report.kept],
+                settings,
+                embedder,
+                store_dir,
+            )
     return report
