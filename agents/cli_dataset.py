@@ -113,6 +113,12 @@ def dedupe(
         typer.Option("--chroma-url", help="Chroma server (http://HOST:PORT) remembering earlier runs, shared."),
     ] = None,
     eval_set: Annotated[str | None, typer.Option("--eval", help="Evaluation set to audit for leakage.")] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local, or ray: exact and near dedupe on a Ray cluster (extra: ray).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to use (HOST:PORT); default a local Ray.")
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -123,7 +129,7 @@ def dedupe(
         raise fail("--store and --chroma-url both name where earlier runs are remembered; give one")
     settings = settings_from(config, dedupe={"chroma_url": chroma_url})
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
-    payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set)
+    payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set, executor, ray_address)
     details = [f"kept {c['kept']}, removed {c['removed']} ({c['method']})" for c in payload["cluster_preview"]]
     if payload.get("eval_leaks"):
         details.append(f"{payload['eval_leaks']} record(s) near-duplicate the evaluation set (see report)")

@@ -88,11 +88,24 @@ def dedupe_file(
     score_field: str | None = None,
     store_dir: Path | None = None,
     eval_set: str | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
+    """``executor='ray'`` finds exact and near duplicates on a Ray cluster (``ray_address``, or a local
+    Ray instance); the clusters are the same as with the local executor."""
+    engine = None
+    if executor == "ray":
+        from ftds.tools.dataset.ray_dedupe import RayEngine
+
+        engine = RayEngine(ray_address)
+    elif executor != "local":
+        raise ValueError(f"unknown executor {executor!r}; choose local or ray")
+    elif ray_address:
+        raise ValueError("--ray-address needs --executor ray")
     records = read_dataset(source)
     if "semantic" in methods and store_dir is None and not settings.dedupe.chroma_url:  # remember by default
         store_dir = settings.cache_dir / "dedupe-store"
-    report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir)
+    report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir, engine=engine)
     kept = [records[i] for i in report.kept]
     write_jsonl(out, kept)
     details: dict[str, Any] = {"clusters": [asdict(c) for c in report.clusters]}
@@ -105,6 +118,7 @@ def dedupe_file(
         "clusters": len(report.clusters),
         "cluster_preview": details["clusters"][:PREVIEW],
         "store": (settings.dedupe.chroma_url or str(store_dir)) if "semantic" in methods else None,
+        "executor": executor,
     }
     if eval_set:
         leaks = audit_leakage({"dataset": kept}, settings.dedupe, read_dataset(eval_set))

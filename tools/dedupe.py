@@ -13,10 +13,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ftds.tools.config import DedupeSettings
 from ftds.tools.records import ItemOutcome, Sample, content_hash
@@ -169,6 +169,36 @@ class _Clusters:
         self.how[keep] = (previous[0] if previous[0] == method else "mixed", min(previous[1], similarity))
 
 
+Edge = tuple[int, int, str, float]  # (earlier index, later index, method, similarity)
+
+
+class DedupeEngine(Protocol):
+    def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterable[Edge]:
+        """Exact edges (first record with the key, later record) by the later index, then near-duplicate
+        edges by (later, earlier) index: the order the union-find consumes them in."""
+        ...
+
+
+class LocalEngine:
+    """Exact keys and MinHash LSH in this process (:mod:`ftds.tools.near_dup`)."""
+
+    def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterator[Edge]:
+        from ftds.tools.near_dup import clean_texts, near_duplicate_pairs
+
+        cleaned = clean_texts(texts)  # NFKC + casefold once, for both the exact key and the n-grams
+        if "exact" in methods:
+            first: dict[str, int] = {}
+            for index, clean in enumerate(cleaned):
+                key = _exact_key_of_clean(clean)
+                if key in first:
+                    yield first[key], index, "exact", 1.0
+                else:
+                    first[key] = index
+        if "near" in methods:
+            for i, j, similarity in near_duplicate_pairs(texts, settings, cleaned=cleaned):
+                yield i, j, "near", similarity
+
+
 def dedupe_records(
     records: Sequence[Any],
     settings: DedupeSettings,
@@ -176,8 +206,13 @@ def dedupe_records(
     score_field: str | None = None,
     store_dir: Path | None = None,
     embedder: Any = None,
+    engine: DedupeEngine | None = None,
 ) -> DedupeReport:
     """Cluster duplicates by the chosen methods and keep the best-scored member of each cluster.
+
+    ``engine`` finds the exact and near duplicate edges (default: this process, :class:`LocalEngine`;
+    ``ftds.tools.dataset.ray_dedupe.RayEngine`` on a Ray cluster); any engine yields the same edges in
+    the same order, so the clusters do not depend on where they were computed.
 
     ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir`` or
     ``settings.chroma_url``, also drops records matching ones kept by earlier runs, then remembers this
@@ -190,24 +225,10 @@ def dedupe_records(
     scores = [record_score(r, score_field) for r in records]
     clusters = _Clusters(scores)
     report = DedupeReport(total=len(records), methods=list(methods))
-    cleaned = None
-    if "exact" in methods or "near" in methods:
-        from ftds.tools.near_dup import clean_texts
-
-        cleaned = clean_texts(texts)  # NFKC + casefold once, for both the exact key and the n-grams
-    if "exact" in methods and cleaned is not None:
-        first: dict[str, int] = {}
-        for index, clean in enumerate(cleaned):
-            key = _exact_key_of_clean(clean)
-            if key in first:
-                clusters.union(first[key], index, "exact", 1.0)
-            else:
-                first[key] = index
-    if "near" in methods:
-        from ftds.tools.near_dup import near_duplicate_pairs
-
-        for i, j, similarity in near_duplicate_pairs(texts, settings, cleaned=cleaned):
-            clusters.union(i, j, "near", similarity)
+    lexical = [m for m in methods if m in ("exact", "near")]
+    if lexical:
+        for i, j, method, similarity in (engine or LocalEngine()).edges(texts, settings, lexical):
+            clusters.union(i, j, method, similarity)
     earlier: dict[int, tuple[str, float]] = {}
     vectors = None
     ids = [content_hash(text) for text in texts]

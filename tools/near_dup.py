@@ -115,7 +115,7 @@ def shingle_hashes(
     return _mix64(hashes), offsets
 
 
-def _digest_rows(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
+def digest_rows(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, num_perm, _SEED)
     return np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, num_perm)
 
@@ -125,7 +125,7 @@ def signature_matrix(texts: Sequence[str], settings: DedupeSettings) -> np.ndarr
     if not texts:
         return np.zeros((0, settings.num_perm), dtype=np.uint32)
     hashes, offsets = shingle_hashes(texts, settings)
-    return _digest_rows(hashes, offsets, settings.num_perm)
+    return digest_rows(hashes, offsets, settings.num_perm)
 
 
 def banded_rows(
@@ -149,7 +149,7 @@ def banded_rows(
     sub_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts[rows], out=sub_offsets[1:])
     sub_hashes = hashes[np.repeat(flags, counts)]
-    return rows, _digest_rows(sub_hashes, sub_offsets, settings.num_perm) if len(rows) else np.zeros(
+    return rows, digest_rows(sub_hashes, sub_offsets, settings.num_perm) if len(rows) else np.zeros(
         (0, settings.num_perm), dtype=np.uint32
     )
 
@@ -185,6 +185,17 @@ def band_keys(signatures: np.ndarray, threshold: float) -> np.ndarray:
             key = _mix64(key)
         keys[:, band] = key
     return keys
+
+
+def signature_keys(signatures: np.ndarray) -> np.ndarray:
+    """One 64-bit key per whole signature row (equal rows share it; a distributed group by it re-checks
+    equality, since distinct rows may collide)."""
+    key = np.full(len(signatures), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for column in range(signatures.shape[1]):
+        key *= _MULT
+        key += signatures[:, column]
+        key = _mix64(key)
+    return key
 
 
 def group_pairs(keys: np.ndarray, members: np.ndarray) -> np.ndarray:
