@@ -1,5 +1,6 @@
 # The two set-up commands of the README. Each installs what it needs into .venv on first use.
-DEMO_INPUT ?= ../shared/corpus/law_zh
+# The demo input ships with the repository: eight PRC statutes (origin and licence: examples/README.md).
+DEMO_INPUT ?= examples/law_zh
 DEMO_OUT ?= out/demo
 DEMO_CHUNKS ?= 6
 

@@ -34,7 +34,9 @@ def build(
     domain: Annotated[str | None, typer.Option(help="Domain preset: law, medicine, finance, general.")] = None,
     max_chunks: Annotated[int | None, typer.Option(help="Process at most N chunks, spread over documents.")] = None,
     questions_per_chunk: Annotated[int | None, typer.Option(help="Fixed questions per chunk (default scales).")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--format", help="alpaca and/or sharegpt; repeatable.")] = None,
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", help="alpaca, sharegpt and/or openai; repeatable.")
+    ] = None,
     backend: Annotated[str | None, typer.Option(help="embedded or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Embedded model key or endpoint model name.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,
@@ -50,8 +52,17 @@ def build(
     label_tree: Annotated[Path | None, typer.Option("--label-tree", help="Your label tree (YAML/JSON).")] = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Do not build a label tree.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,
+    dataset_name: Annotated[
+        str | None, typer.Option(help="Name this dataset is remembered under (default: the --out folder's name).")
+    ] = None,
+    dedupe_against: Annotated[
+        str | None, typer.Option(help="Drop samples that mean the same as ones in the dataset of this name.")
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the dataset --out already holds (only the files it wrote).")
+    ] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -75,13 +86,15 @@ def build(
             "label_tree_file": str(label_tree) if label_tree else None,
             "labels": "none" if no_labels else None,
             "topic": topic,
+            "dataset_name": dataset_name,
+            "dedupe_against": dedupe_against,
         },
         split={"seed": seed},
     )
     paths = [*(inputs or []), *(input_opt or [])]
     try:
         if resume:
-            record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event)
+            record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event, current=settings)
             if record.status in ("finished", "partial") and record.summary:
                 _finish(RunSummary.model_validate(record.summary), reporter, as_json)
             run_inputs: list[Path] | None = None
@@ -95,7 +108,7 @@ def build(
             if missing:
                 raise fail(f"input not found: {', '.join(missing)}; check the path")
             out.mkdir(parents=True, exist_ok=True)
-            record, context = runner.start(settings, paths, out, reporter.event, run_id)
+            record, context = runner.start(settings, paths, out, reporter.event, run_id, overwrite)
             run_inputs = paths
     except (runner.RunError, LLMError, ValueError) as exc:
         raise fail(str(exc)) from None

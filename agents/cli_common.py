@@ -13,6 +13,7 @@ import typer
 
 from ftds.agents.exit_codes import EXIT_USAGE
 from ftds.tools.config import Settings, load_settings
+from ftds.tools.redact import redact_text
 
 app = typer.Typer(
     name="ftds-agent",
@@ -29,7 +30,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact_text(message)}", err=True)
     return typer.Exit(code)
 
 

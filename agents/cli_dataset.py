@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -17,9 +18,17 @@ from ftds.agents.cli_common import (
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
-# Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
-FORMAT_CHOICES = "alpaca, sharegpt, openai, trl, kto, cot, domain, reward, classification, pretrain, multimodal"
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
+# Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
+FORMAT_CHOICES = (
+    "alpaca, sharegpt, openai, dialogue, trl, kto, cot, domain, reward, classification, pretrain, multimodal"
+)
+
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the dataset --out already holds (only the files it wrote).")
+]
 MapOpt = Annotated[
     list[str] | None, typer.Option("--map", help="Rename a column: TARGET=SOURCE (repeatable), e.g. output=answer.")
 ]
@@ -35,7 +44,10 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     return result
 
 
-def _run(func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+R = TypeVar("R")
+
+
+def _run(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     from ftds.tools.formats import FormatError
     from ftds.tools.split import SplitError
 
@@ -47,9 +59,9 @@ def _run(func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise fail(str(exc)) from None
 
 
-def _emit(payload: dict[str, Any], as_json: bool, line: str, details: list[str]) -> None:
+def _emit(payload: BaseModel, as_json: bool, line: str, details: list[str], **more: Any) -> None:
     if as_json:
-        typer.echo(json.dumps(payload, ensure_ascii=False))
+        typer.echo(json.dumps({**payload.model_dump(mode="json"), **more}, ensure_ascii=False))
         return
     typer.echo(line, err=True)
     for detail in details:
@@ -75,12 +87,12 @@ def convert(
     payload = _run(
         convert_file, input_file, out, to, source_format, _pairs(mapping, "--map"), _pairs(set_fields, "--set"), split
     )
-    details = [f"record {e['index']}: {e['error']}" for e in payload["errors"]]
-    details += [f"dropped '{k}' from {v} record(s): {to} cannot hold it" for k, v in payload["dropped"].items()]
-    _emit(payload, as_json, f"{payload['converted']} records -> {out} ({payload['source_format']} -> {to})", details)
-    if not payload["converted"]:
+    details = [f"record {e.index}: {e.error}" for e in payload.errors]
+    details += [f"dropped '{k}' from {v} record(s): {to} cannot hold it" for k, v in payload.dropped.items()]
+    _emit(payload, as_json, f"{payload.converted} records -> {out} ({payload.source_format} -> {to})", details)
+    if not payload.converted:
         raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if payload["error_count"] else EXIT_OK)
+    raise typer.Exit(EXIT_PARTIAL if payload.error_count else EXIT_OK)
 
 
 @app.command()
@@ -96,9 +108,9 @@ def validate(
     from ftds.tools.dataset_ops import validate_file
 
     payload = _run(validate_file, input_file, fmt, _pairs(mapping, "--map"))
-    details = [f"record {e['index']}: {e['error']}" for e in payload["errors"]]
-    _emit(payload, as_json, f"{payload['valid']}/{payload['total']} valid ({payload['format']})", details)
-    raise typer.Exit(EXIT_OK if payload["ok"] else EXIT_USAGE)
+    details = [f"record {e.index}: {e.error}" for e in payload.errors]
+    _emit(payload, as_json, f"{payload.valid}/{payload.total} valid ({payload.format})", details)
+    raise typer.Exit(EXIT_OK if payload.ok else EXIT_USAGE)
 
 
 @app.command()
@@ -130,11 +142,11 @@ def dedupe(
     settings = settings_from(config, dedupe={"chroma_url": chroma_url})
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set, executor, ray_address)
-    details = [f"kept {c['kept']}, removed {c['removed']} ({c['method']})" for c in payload["cluster_preview"]]
-    if payload.get("eval_leaks"):
-        details.append(f"{payload['eval_leaks']} record(s) near-duplicate the evaluation set (see report)")
-    _emit(payload, as_json, f"{payload['kept']}/{payload['total']} kept -> {out}", details)
-    raise typer.Exit(EXIT_OK if payload["kept"] or not payload["total"] else EXIT_FATAL)
+    details = [f"kept {c['kept']}, removed {c['removed']} ({c['method']})" for c in payload.cluster_preview]
+    if payload.eval_leaks:
+        details.append(f"{payload.eval_leaks} record(s) near-duplicate the evaluation set (see report)")
+    _emit(payload, as_json, f"{payload.kept}/{payload.total} kept -> {out}", details)
+    raise typer.Exit(EXIT_OK if payload.kept or not payload.total else EXIT_FATAL)
 
 
 @app.command()
@@ -150,6 +162,7 @@ def split(
     key: Annotated[str | None, typer.Option(help="Field for group/stratify/time.")] = None,
     k_folds: Annotated[int | None, typer.Option("--k-folds", help="Write k folds instead.")] = None,
     eval_set: Annotated[str | None, typer.Option("--eval", help="Evaluation set to audit for leakage.")] = None,
+    overwrite: OverwriteOpt = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -159,11 +172,11 @@ def split(
     settings = settings_from(config, split={"train": train, "validation": validation, "test": test, "seed": seed})
     if group_by and not strategy:
         strategy, key = "group", group_by
-    payload = _run(split_file, input_file, out, settings, strategy or "random", key, eval_set, k_folds)
-    counts = " ".join(f"{k}={v}" for k, v in payload["counts"].items())
-    _emit(payload, as_json, f"{counts} -> {out}", [f"note: {n}" for n in payload["notes"]])
+    payload = _run(split_file, input_file, out, settings, strategy or "random", key, eval_set, k_folds, overwrite)
+    counts = " ".join(f"{k}={v}" for k, v in payload.counts.items())
+    _emit(payload, as_json, f"{counts} -> {out}", [f"note: {n}" for n in payload.notes])
     # leakage is reported (notes, leakage.json), not a failure: every record was written to a split
-    raise typer.Exit(EXIT_OK if any(payload["counts"].values()) else EXIT_FATAL)
+    raise typer.Exit(EXIT_OK if any(payload.counts.values()) else EXIT_FATAL)
 
 
 @app.command()
@@ -177,24 +190,26 @@ def export(
     languages: Annotated[str, typer.Option(help="Comma list of language codes.")] = "",
     openai_finetune: Annotated[bool, typer.Option("--openai-finetune", help="Also write OpenAI FT JSONL.")] = False,
     push: Annotated[str | None, typer.Option(help="Push to this Hub dataset repo (needs HF_TOKEN).")] = None,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write trainer-ready files, a DatasetDict, a dataset card and LLaMA-Factory's dataset_info.json."""
+    from ftds.tools.dataset.export import CardInfo, push_to_hub
     from ftds.tools.dataset_ops import export_file
-    from ftds.tools.export_dataset import CardInfo, push_to_hub
 
     card = CardInfo(name=name, license=license_id, languages=[x for x in languages.split(",") if x])
     types_ = [t.strip() for t in file_types.split(",") if t.strip()]
-    payload = _run(export_file, input_path, out, fmt, types_, card, openai_finetune)
-    if push and payload["counts"]:
+    payload = _run(export_file, input_path, out, fmt, types_, card, openai_finetune, overwrite)
+    pushed = {}
+    if push and payload.counts:
         try:
-            payload["pushed"] = push_to_hub(out, push)
+            pushed["pushed"] = push_to_hub(out, push)
         except PermissionError as exc:
             raise fail(str(exc)) from None
-    details = [f"note: {n}" for n in payload["notes"]]
-    details += [f"{split}: record {e['index']}: {e['error']}" for split, es in payload["invalid"].items() for e in es]
-    counts = " ".join(f"{k}={v}" for k, v in payload["counts"].items())
-    _emit(payload, as_json, f"{counts} -> {out}", details)
-    if not payload["counts"]:
+    details = [f"note: {n}" for n in payload.notes]
+    details += [f"{split}: record {e.index}: {e.error}" for split, es in payload.invalid.items() for e in es]
+    counts = " ".join(f"{k}={v}" for k, v in payload.counts.items())
+    _emit(payload, as_json, f"{counts} -> {out}", details, **pushed)
+    if not payload.counts:
         raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if payload["invalid"] else EXIT_OK)
+    raise typer.Exit(EXIT_PARTIAL if payload.invalid else EXIT_OK)

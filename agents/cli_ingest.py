@@ -81,7 +81,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Load and chunk literature; every file is listed as loaded, skipped or failed."""
-    from ftds.tools.export import write_jsonl
+    from ftds.tools.dataset.files import write_jsonl
     from ftds.tools.ingest import load_literature
 
     settings = settings_from(

@@ -147,7 +147,7 @@ def sources_fetch(
     as_json: JsonOpt = False,
 ) -> None:
     """Load a sample with `datasets`, detect its record format and optionally convert it."""
-    from ftds.tools.export import write_jsonl
+    from ftds.tools.dataset.files import write_jsonl
     from ftds.tools.sources import FetchError, fetch_sample
 
     if limit < 1:

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,19 +17,28 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ftds.agents.events import (
+    ChunkDoneEvent,
+    ChunksEvent,
+    FileEvent,
+    FinishedEvent,
+    ProgressEvent,
+    ProgressTally,
+)
 from ftds.tools.records import RunSummary
 
 
 class Reporter:
+    """Shows build progress events (``agents/events.py``): counted by the shared tally, drawn by Rich on a
+    terminal, printed as plain lines otherwise."""
+
     def __init__(self, quiet: bool = False) -> None:
         self.console = Console(stderr=True)
         self.quiet = quiet
         self.live = self.console.is_terminal and not quiet
+        self.tally = ProgressTally()
         self._progress: Progress | None = None
         self._task: Any = None
-        self.totals = {"done": 0, "accepted": 0, "rejected": 0, "failed": 0, "tokens": 0}
-        self._selected = 0
-        self._chunks_seen: set[str] = set()  # a revised chunk reports more than once
 
     def __enter__(self) -> Reporter:
         if self.live:
@@ -54,34 +64,20 @@ class Reporter:
         if not self.quiet:
             print(text, file=sys.stderr, flush=True)
 
-    def _stats(self) -> str:
-        t = self.totals
-        return f"accepted {t['accepted']} rejected {t['rejected']} failed {t['failed']} tokens {t['tokens']}"
-
-    def event(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "file" and data.get("status") != "loaded":
-            message = f"{data['status']}: {data['source']}: {data['reason']}"
-            self.console.print(f"[yellow]{message}") if self.live else self._line(message)
-        elif kind == "note":
-            self.console.print(f"[dim]{data['message']}") if self.live else self._line(data["message"])
-        elif kind == "chunks":
-            self._selected = data["selected"]
-            if self._progress is not None:
-                self._task = self._progress.add_task("chunks", total=data["selected"], stats=self._stats())
-            else:
-                self._line(f"chunks: {data['total']} found, {data['selected']} selected")
-        elif kind == "chunk_done":
-            t = self.totals
-            first_report = data["chunk_id"] not in self._chunks_seen
-            self._chunks_seen.add(data["chunk_id"])
-            t["done"] = len(self._chunks_seen)
-            for key in ("accepted", "rejected", "failed", "tokens"):
-                t[key] += data[key]
-            if self._progress is not None and self._task is not None:
-                self._progress.update(self._task, advance=1 if first_report else 0, stats=self._stats())
-            else:
-                note = f" ({data['failure']})" if data.get("failure") else ""
-                self._line(f"chunk {t['done']}/{self._selected}: +{data['accepted']} accepted{note}; {self._stats()}")
+    def event(self, event: ProgressEvent) -> None:
+        update = self.tally.apply(event)
+        if update is None or isinstance(event, FinishedEvent):
+            return
+        if self._progress is None:
+            self._line(update.message)
+        elif isinstance(event, ChunksEvent):
+            self._task = self._progress.add_task("chunks", total=event.selected, stats=self.tally.stats())
+        elif isinstance(event, ChunkDoneEvent):
+            if self._task is not None:
+                self._progress.update(self._task, advance=1 if update.advanced else 0, stats=self.tally.stats())
+        else:
+            style = "yellow" if isinstance(event, FileEvent) else "dim"
+            self.console.print(f"[{style}]{rich_escape(update.message)}")
 
     def print_summary(self, summary: RunSummary) -> None:
         c = self.console

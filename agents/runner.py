@@ -16,12 +16,15 @@ import aiosqlite
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from ftds.agents.context import BuildContext, ProgressCallback
+from ftds.agents.context import BuildContext
+from ftds.agents.events import ProgressCallback
 from ftds.agents.graph import build_graph, run_config
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.tools.config import Settings
+from ftds.tools.dataset.files import check_output_folder
 from ftds.tools.llm import ChatModel, make_chat_model
 from ftds.tools.records import RunSummary
+from ftds.tools.redact import is_redacted, same_endpoint
 
 _STATE_TYPES = (
     ("ftds.tools.records", "Chunk"),
@@ -40,6 +43,11 @@ _STATE_TYPES = (
     ("ftds.tools.labels", "LabelTree"),
     ("ftds.tools.labels", "LabelNode"),
 )
+_FINISHED = ("finished", "partial")
+GRAPH_VERSION = 2
+"""The shape of the build graph a run's checkpoints belong to. 2: one per-chunk flow subgraph with delta
+channels. A run written by another shape cannot be resumed (its checkpoints name nodes that do not exist)."""
+_GRAPH_KEY = "_ftds_graph_version"
 
 
 class RunError(RuntimeError):
@@ -67,14 +75,23 @@ async def execute(
 ) -> RunSummary:
     """Run (``inputs`` given) or resume (``inputs`` None) the graph for ``context.run_id``."""
     run_id = context.run_id
+    record = store.get(run_id)
+    if inputs is None and record is not None and record.status in _FINISHED and record.summary:
+        return RunSummary.model_validate(record.summary)  # nothing left to do: never set a finished run running
+    store.update(run_id, "running")
     try:
         async with aiosqlite.connect(store.checkpoints) as conn:
             saver = AsyncSqliteSaver(conn, serde=_serializer())
             graph = build_graph(saver)
-            payload: dict[str, Any] | None = (
-                None if inputs is None else {"inputs": [str(p) for p in inputs], "results": []}
-            )
-            state = await graph.ainvoke(payload, context=context, config=run_config(context), durability="sync")
+            config = run_config(context)
+            payload: dict[str, Any] | None = None
+            if inputs is None:
+                saved = await graph.aget_state(config)
+                context.labels = saved.values.get("label_tree")  # the plan step's tree, fixed once per run
+                context.chunks = {c.chunk_id: c for c in saved.values.get("chunks", [])}
+            else:
+                payload = {"inputs": [str(p) for p in inputs], "results": []}
+            state = await graph.ainvoke(payload, context=context, config=config, durability="sync")
     except (asyncio.CancelledError, KeyboardInterrupt):
         store.update(run_id, "interrupted")
         raise
@@ -95,8 +112,13 @@ def start(
     out_dir: Path,
     on_event: ProgressCallback,
     run_id: str | None = None,
+    overwrite: bool = False,
 ) -> tuple[RunRecord, BuildContext]:
-    """Register a new run and build its context (models are created here, so config errors surface now)."""
+    """Register a new run and build its context (models are created here, so config errors surface now).
+
+    An ``out_dir`` that already holds a dataset is refused (:class:`OutputExistsError`) unless ``overwrite``:
+    the run would replace it, and that is found out now rather than after the whole build."""
+    check_output_folder(out_dir, overwrite)
     store = RunStore(settings.runs_dir)
     run_id = run_id or new_run_id()
     if store.get(run_id) is not None:
@@ -107,21 +129,57 @@ def start(
         settings.build.domain,
         [str(p.resolve()) for p in inputs],
         str(out_dir.resolve()),
-        settings.model_dump(mode="json"),
+        {**settings.model_dump(mode="json"), _GRAPH_KEY: GRAPH_VERSION},
     )
     context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event)
     return record, context
 
 
-def prepare_resume(runs_dir: Path, run_id: str, on_event: ProgressCallback) -> tuple[RunRecord, BuildContext]:
-    """Rebuild a registered run's context from its settings snapshot."""
+def _restore_endpoints(settings: Settings, current: Settings | None, run_id: str) -> None:
+    """Put the real base URLs back into a snapshot whose stored copies were redacted (they held a credential).
+
+    The real URL comes from ``current`` (the configuration, environment and flags of this invocation) and
+    must be the one the run was made with: same URL once redacted.
+    """
+    for name in ("llm", "reviewer"):
+        stored = getattr(settings, name)
+        if stored is None or not is_redacted(stored.base_url):
+            continue
+        given = getattr(current, name, None) if current is not None else None
+        if given is None and name == "reviewer" and current is not None:
+            given = current.llm  # a reviewer on the same endpoint is configured as the main model
+        real = given.base_url if given is not None else None
+        if not same_endpoint(stored.base_url, real):
+            option = "--base-url or FTDS_LLM__BASE_URL" if name == "llm" else "reviewer.base_url in the config"
+            raise RunError(
+                f"run {run_id} used the endpoint {stored.base_url}, whose credential is not stored; give the same "
+                f"URL again ({option}, or the config file) to resume it"
+            )
+        stored.base_url = real
+
+
+def prepare_resume(
+    runs_dir: Path, run_id: str, on_event: ProgressCallback, current: Settings | None = None
+) -> tuple[RunRecord, BuildContext]:
+    """Rebuild a registered run's context from its settings snapshot; ``current`` supplies what the snapshot
+    holds only redacted (a base URL with a credential in it). The run's status is left alone: a finished run
+    stays finished (``execute`` then returns its summary), an unfinished one becomes running when ``execute``
+    starts."""
     store = RunStore(runs_dir)
     record = store.get(run_id)
     if record is None:
         known = ", ".join(r.run_id for r in store.list(5)) or "none"
         raise RunError(f"no run {run_id} in {runs_dir}; recent runs: {known} (list them with `ftds-agent runs`)")
-    settings = Settings.model_validate(record.settings)
+    snapshot = dict(record.settings)
+    version = snapshot.pop(_GRAPH_KEY, 1)
+    if version != GRAPH_VERSION and record.status not in _FINISHED:
+        raise RunError(
+            f"run {run_id} was made by an older version of ftds (build graph v{version}; this one is "
+            f"v{GRAPH_VERSION}) and cannot be resumed. Start it again with `ftds-agent build` on the same input: "
+            "finished LLM calls are answered from the response cache, so nothing is paid twice."
+        )
+    settings = Settings.model_validate(snapshot)
+    _restore_endpoints(settings, current, run_id)
     generator, reviewer = make_models(settings)
-    store.update(run_id, "running")
     context = BuildContext(settings, generator, reviewer, Path(record.out_dir), run_id, on_event)
     return record, context

@@ -3,7 +3,8 @@
 LangGraph's checkpointer remembers *where* a run is; this registry remembers *what* the run is (inputs,
 settings snapshot, output folder, status, final summary), so ``ftds-agent build --resume RUN_ID`` and
 ``ftds-agent runs`` need nothing but the run id. Both live in ``settings.runs_dir``. The settings snapshot
-holds no secrets: API keys are only ever named by their environment variable.
+holds no secrets: API keys are only ever named by their environment variable, and a credential written into
+a URL is redacted before anything is stored (a resume takes the real URL from the current configuration).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from ftds.tools.redact import redact_data, redact_text
 
 RunStatus = Literal["running", "finished", "partial", "failed", "interrupted"]
 
@@ -87,7 +90,16 @@ class RunStore:
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs VALUES (?, 'running', ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
-                (run_id, now, now, domain, json.dumps(inputs), out_dir, json.dumps(settings, default=str), os.getpid()),
+                (
+                    run_id,
+                    now,
+                    now,
+                    domain,
+                    json.dumps(inputs),
+                    out_dir,
+                    json.dumps(redact_data(settings), default=str),
+                    os.getpid(),
+                ),
             )
         record = self.get(run_id)
         assert record is not None
@@ -100,7 +112,14 @@ class RunStore:
             db.execute(
                 "UPDATE runs SET status = ?, updated_at = ?, summary = COALESCE(?, summary), error = ?, pid = ? "
                 "WHERE run_id = ?",
-                (status, time.time(), json.dumps(summary) if summary is not None else None, error, os.getpid(), run_id),
+                (
+                    status,
+                    time.time(),
+                    json.dumps(redact_data(summary)) if summary is not None else None,
+                    redact_text(error) if error is not None else None,
+                    os.getpid(),
+                    run_id,
+                ),
             )
 
     def get(self, run_id: str) -> RunRecord | None:
@@ -108,9 +127,10 @@ class RunStore:
             row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return self._record(row) if row else None
 
-    def list(self, limit: int = 50) -> list[RunRecord]:
+    def list(self, limit: int | None = 50) -> list[RunRecord]:
+        """Runs, newest first; ``limit=None`` lists them all (for a caller that filters them)."""
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+            rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit or -1,)).fetchall()
         return [self._record(row) for row in rows]
 
     @staticmethod

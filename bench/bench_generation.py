@@ -15,27 +15,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from ftds.agents.chunk_flow import run_chunks  # noqa: E402
+from ftds.agents.context import BuildContext  # noqa: E402
 from ftds.tools.config import load_settings  # noqa: E402
 from ftds.tools.ingest import load_literature  # noqa: E402
 from ftds.tools.llm import ChatModel, make_chat_model  # noqa: E402
 from ftds.tools.llm.base import Message  # noqa: E402
-from ftds.tools.pipeline import ChunkResult, process_chunk  # noqa: E402
 from ftds.tools.records import Chunk, TokenUsage  # noqa: E402
-from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig  # noqa: E402
+from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, remote_fake_server  # noqa: E402
 
-LAW_FILE = REPO.parent / "shared" / "corpus" / "law_zh" / "数据安全法(2021-06-10).md"
+LAW_FILE = REPO / "examples" / "law_zh" / "数据安全法(2021-06-10).md"  # ships with the repository
 QUESTIONS_PER_CHUNK = 3
 
 
@@ -54,7 +52,7 @@ def _settings(server: FakeOpenAIServer | SimpleNamespace, concurrency: int, **bu
 
 
 async def ftds_flow(chunks: list[Chunk], llm: ChatModel, settings) -> tuple[int, TokenUsage]:  # type: ignore[no-untyped-def]
-    results: list[ChunkResult] = await asyncio.gather(*(process_chunk(c, llm, llm, settings) for c in chunks))
+    results = await run_chunks(chunks, BuildContext(settings, llm, llm, out_dir=Path("unused"), run_id="bench"))
     usage = sum((r.generator_usage + r.reviewer_usage for r in results), TokenUsage())
     return sum(len(r.accepted) for r in results), usage
 
@@ -120,28 +118,6 @@ async def efficiency(chunks: list[Chunk], revise_share: bool) -> None:
             f"{u.total_tokens / n:7.0f} tokens/sample"
         )
     print(f"  ratio peers/ftds: calls {peer_calls / ours_calls:.2f}x, tokens {peer_tokens / ours_tokens:.2f}x")
-
-
-def _serve(config: FakeServerConfig, port_out, stop) -> None:  # type: ignore[no-untyped-def]
-    with FakeOpenAIServer(config) as server:
-        port_out.send(server.port)
-        stop.wait()
-
-
-@contextmanager
-def remote_fake_server(config: FakeServerConfig) -> Iterator[SimpleNamespace]:
-    """The fake server in its own process, as a real endpoint would be: in-process, its event loop would
-    compete with the client for the GIL and the measurement would charge the server's work to ftds."""
-    receiver, sender = multiprocessing.Pipe(duplex=False)
-    stop = multiprocessing.Event()
-    process = multiprocessing.Process(target=_serve, args=(config, sender, stop), daemon=True)
-    process.start()
-    try:
-        port = receiver.recv()
-        yield SimpleNamespace(base_url=f"http://127.0.0.1:{port}/v1")
-    finally:
-        stop.set()
-        process.join(timeout=10)
 
 
 async def warm_up(llm: ChatModel, concurrency: int) -> None:

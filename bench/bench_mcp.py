@@ -57,7 +57,7 @@ def _children_cpu() -> float:
 async def call_overhead(work: Path, calls: int) -> tuple[float, float]:
     from ftds.server.app import create_server
     from ftds.tools.config import load_settings
-    from ftds.tools.export import write_jsonl
+    from ftds.tools.dataset.files import write_jsonl
     from ftds.tools.formats import convert_records, read_records
 
     server = create_server(load_settings(server={"roots": [str(work)]}))

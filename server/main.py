@@ -31,7 +31,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         action="append",
         type=Path,
         metavar="DIR",
-        help="Folder the tools may read and write; repeatable (default: the working directory).",
+        help="Folder the tools may read and write; repeatable (default: the working directory, refused when "
+        "it is / or your home folder; dot-folders such as .ssh are never served unless named here).",
     )
     parser.add_argument("--config", type=Path, help="Config file (TOML).")
     return parser
@@ -49,16 +50,17 @@ def main(argv: list[str] | None = None, prog: str = "ftds-agent serve") -> int:
     try:
         from ftds.server.app import create_server, run_server
         from ftds.tools.config import load_settings
+        from ftds.tools.redact import redact_text
 
         roots = [str(root) for root in options.roots] if options.roots else None
         try:
             settings = load_settings(
                 options.config, server={"host": options.host, "port": options.port, "roots": roots}
             )
-        except (FileNotFoundError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            server = create_server(settings)
+        except (FileNotFoundError, ValueError) as exc:  # UnsafeDefaultRoot is a ValueError
+            print(f"error: {redact_text(str(exc))}", file=sys.stderr)
             return EXIT_USAGE
-        server = create_server(settings)
     finally:
         gc.freeze()
         gc.enable()

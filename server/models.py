@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
+from ftds.tools.dataset_ops import RecordError
 from ftds.tools.records import Chunk, FileReport, PairCritique, Sample
 
 
@@ -27,11 +26,6 @@ class GenerateQAResult(BaseModel):
     model: str
 
 
-class RecordError(BaseModel):
-    index: int
-    error: str
-
-
 class ConvertFormatResult(BaseModel):
     out_path: str
     source_format: str
@@ -41,44 +35,6 @@ class ConvertFormatResult(BaseModel):
     error_count: int
     dropped: dict[str, int] = Field(default_factory=dict, description="Field -> records that lost it.")
     report_path: str | None = Field(default=None, description="JSON file with every error.")
-
-
-class SplitDatasetResult(BaseModel):
-    counts: dict[str, int]
-    files: dict[str, str]
-    grouped_by: str
-    notes: list[str]
-    leakage: dict[str, int] = Field(default_factory=dict, description="Near-duplicate pairs per split pair.")
-
-
-class ValidateDatasetResult(BaseModel):
-    format: str
-    total: int
-    valid: int
-    ok: bool = Field(description="True when every record is valid.")
-    error_count: int
-    errors: list[RecordError] = Field(description="First 20 invalid records.")
-
-
-class EmbedDedupeResult(BaseModel):
-    out: str
-    report: str = Field(description="JSON file with every cluster (and eval leaks).")
-    total: int
-    kept: int
-    removed: int
-    methods: list[str]
-    clusters: int
-    cluster_preview: list[dict[str, Any]] = Field(description="First 20 clusters: kept index, removed indices.")
-    eval_leaks: int | None = None
-    store: str | None = Field(default=None, description="chromadb folder remembering survivors (semantic).")
-
-
-class ExportDatasetResult(BaseModel):
-    out_dir: str
-    counts: dict[str, int]
-    files: dict[str, str]
-    notes: list[str]
-    invalid: dict[str, list[RecordError]] = Field(description="Per split, invalid records (split not written).")
 
 
 class CritiqueQAResult(BaseModel):

@@ -1,9 +1,10 @@
 """The client's MCP roots, when it declares them, take the place of the configured allow-list.
 
-Roots are asked for once per tool call by a middleware (a server-to-client request cannot be made from the
-synchronous path check) and handed to :meth:`ServerState.path` through a context variable. A client that
-declares no roots — or a connection with no back-channel for server-initiated requests, as in protocol
-2026-07-28 where roots are deprecated — leaves the configured roots in force.
+Roots are asked for once per tool call or resource read (the run resources are confined too) by a middleware
+(a server-to-client request cannot be made from the synchronous path check) and handed to
+:meth:`ServerState.path` through a context variable. A client that declares no roots — or a connection with
+no back-channel for server-initiated requests, as in protocol 2026-07-28 where roots are deprecated — leaves
+the configured roots in force.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ async def fetch_client_roots(ctx: ServerRequestContext[Any, Any]) -> list[Path] 
 
 class ClientRootsMiddleware:
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method != "tools/call":
+        if ctx.method not in ("tools/call", "resources/read"):
             return await call_next(ctx)
         token = client_roots.set(await fetch_client_roots(ctx))
         try:

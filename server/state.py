@@ -14,7 +14,9 @@ from mcp.types import ToolAnnotations
 from ftds.server.paths import PathNotAllowed, confine
 from ftds.server.roots import client_roots
 from ftds.tools.config import Settings
+from ftds.tools.confinement import Confinement
 from ftds.tools.llm import ChatModel, LLMError, make_chat_model
+from ftds.tools.redact import redact_text
 
 
 @dataclass
@@ -31,7 +33,7 @@ class ServerState:
                 try:
                     self._llm = make_chat_model(self.settings.llm, self.settings.cache_dir)
                 except LLMError as exc:
-                    raise ToolError(str(exc)) from None
+                    raise ToolError(redact_text(str(exc))) from None
             return self._llm
 
     async def aclose(self) -> None:
@@ -41,11 +43,22 @@ class ServerState:
         if self._llm is not None:
             await self._llm.aclose()
 
-    def path(self, raw: str) -> Path:
+    def confinement(self) -> Confinement:
+        """This call's roots: the client's MCP roots when it declared them, else the configured ones."""
+        return Confinement(tuple(client_roots.get() or self.roots))
+
+    def path(self, raw: str, *, whole_folder: bool = True) -> Path:
+        """``raw`` resolved and confined to the roots. An existing folder must also hold no symlink leading
+        out of them (writing into it, or reading a dataset folder, would follow one); ``whole_folder=False``
+        leaves that to a folder walk that reports such links per file (load_literature, build_dataset)."""
+        confinement = self.confinement()
         try:
-            return confine(raw, client_roots.get() or self.roots)
+            resolved = confine(raw, confinement.roots)
+            if whole_folder:
+                confinement.check_tree(resolved, raw)
         except PathNotAllowed as exc:
             raise ToolError(str(exc)) from None
+        return resolved
 
 
 def state_of(ctx: Context) -> ServerState:

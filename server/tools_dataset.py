@@ -6,40 +6,57 @@ Large results (every cluster, every invalid record) are written to report files;
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from ftds.server.models import (
-    ConvertFormatResult,
-    EmbedDedupeResult,
-    ExportDatasetResult,
-    RecordError,
-    SplitDatasetResult,
-    ValidateDatasetResult,
-)
+from ftds.server.limits import LIST_BOUND, MAX_LIST_ITEMS, NameList, NameMap, NameText, PathText
+from ftds.server.models import ConvertFormatResult
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools import dataset_ops
 from ftds.tools.config import SplitSettings
-from ftds.tools.export_dataset import CardInfo
+from ftds.tools.dataset.export import CardInfo
+from ftds.tools.dataset_ops import DedupeResult, ExportResult, SplitResult, ValidateResult
 from ftds.tools.formats import FormatError
 from ftds.tools.split import SplitError
 
 FormatArg = Literal[
-    "alpaca", "sharegpt", "openai", "trl", "kto", "cot", "domain", "reward", "classification", "pretrain", "multimodal"
+    "alpaca",
+    "sharegpt",
+    "openai",
+    "dialogue",
+    "trl",
+    "kto",
+    "cot",
+    "domain",
+    "reward",
+    "classification",
+    "pretrain",
+    "multimodal",
 ]
 
 
-async def _run(input_path: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+R = TypeVar("R")
+OverwriteArg = Annotated[
+    bool, Field(description="Replace the dataset out_dir already holds (only the files it wrote are removed).")
+]
+
+
+async def _run(input_path: str, func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     try:
         return await asyncio.to_thread(func, *args, **kwargs)
     except FileNotFoundError as exc:
         raise ToolError(f"{input_path} does not exist: {exc}") from None
     except (FormatError, SplitError, ValueError) as exc:
         raise ToolError(f"{input_path}: {exc}") from None
+    except OSError as exc:  # a folder where a file goes, a file where a folder goes, a read-only place...
+        where = f" ({Path(exc.filename).name})" if exc.filename else ""
+        raise ToolError(f"{input_path}: {exc.strerror or exc}{where}; check the input and output paths") from None
 
 
 def register(server: MCPServer[ServerState]) -> None:
@@ -50,14 +67,14 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def convert_format(
-        input_path: Annotated[str, Field(description="JSON, JSONL, CSV or Parquet dataset, or a datasets folder.")],
+        input_path: Annotated[
+            PathText, Field(description="JSON, JSONL, CSV or Parquet dataset, or a datasets folder.")
+        ],
         to: Annotated[FormatArg, Field(description="Target format.")],
-        out_path: Annotated[str, Field(description="JSONL file to write (overwritten).")],
+        out_path: Annotated[PathText, Field(description="JSONL file to write (overwritten).")],
         ctx: Context,
         source_format: Annotated[Literal["auto"] | FormatArg, Field(description="Source format.")] = "auto",
-        mapping: Annotated[
-            dict[str, str] | None, Field(description="Rename columns {target_field: source_field}.")
-        ] = None,
+        mapping: Annotated[NameMap | None, Field(description="Rename columns {target_field: source_field}.")] = None,
     ) -> ConvertFormatResult:
         """Convert a dataset between formats; records that break the target's rules are listed with the
         reason instead of being written, and fields the target cannot hold are counted in 'dropped'."""
@@ -65,14 +82,14 @@ def register(server: MCPServer[ServerState]) -> None:
         source, target = state.path(input_path), state.path(out_path)
         summary = await _run(input_path, dataset_ops.convert_file, str(source), target, to, source_format, mapping)
         return ConvertFormatResult(
-            out_path=summary["out"],
-            source_format=summary["source_format"],
+            out_path=summary.out,
+            source_format=summary.source_format,
             target_format=to,
-            converted=summary["converted"],
-            error_count=summary["error_count"],
-            errors=[RecordError(**e) for e in summary["errors"]],
-            dropped=summary["dropped"],
-            report_path=summary["report"],
+            converted=summary.converted,
+            error_count=summary.error_count,
+            errors=summary.errors,
+            dropped=summary.dropped,
+            report_path=summary.report,
         )
 
     @server.tool(
@@ -82,22 +99,14 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def validate_dataset(
-        input_path: Annotated[str, Field(description="Dataset file or datasets folder to check.")],
+        input_path: Annotated[PathText, Field(description="Dataset file or datasets folder to check.")],
         ctx: Context,
         format: Annotated[Literal["auto"] | FormatArg, Field(description="Format whose rules apply.")] = "auto",
-    ) -> ValidateDatasetResult:
+    ) -> ValidateResult:
         """Check every record against the format's trainer rules (role alternation, message count, media
         placeholders, required fields, empty strings, one type per column) and list the failures."""
         source = state_of(ctx).path(input_path)
-        summary = await _run(input_path, dataset_ops.validate_file, str(source), format)
-        return ValidateDatasetResult(
-            format=summary["format"],
-            total=summary["total"],
-            valid=summary["valid"],
-            ok=summary["ok"],
-            error_count=summary["error_count"],
-            errors=[RecordError(**e) for e in summary["errors"]],
-        )
+        return await _run(input_path, dataset_ops.validate_file, str(source), format)
 
     @server.tool(
         name="embed_dedupe",
@@ -110,25 +119,27 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def embed_dedupe(
-        input_path: Annotated[str, Field(description="Dataset to deduplicate.")],
-        out_path: Annotated[str, Field(description="JSONL of the kept records (overwritten).")],
+        input_path: Annotated[PathText, Field(description="Dataset to deduplicate.")],
+        out_path: Annotated[PathText, Field(description="JSONL of the kept records (overwritten).")],
         ctx: Context,
         methods: Annotated[
-            list[Literal["exact", "near", "semantic"]], Field(description="Duplicate tests to apply.")
+            list[Literal["exact", "near", "semantic"]],
+            LIST_BOUND,
+            Field(description="Duplicate tests to apply.", max_length=MAX_LIST_ITEMS),
         ] = ["exact", "near"],  # noqa: B006 - a JSON-schema default, never mutated
-        score_field: Annotated[str | None, Field(description="Field whose higher value wins a cluster.")] = None,
+        score_field: Annotated[NameText | None, Field(description="Field whose higher value wins a cluster.")] = None,
         store_dir: Annotated[
-            str | None, Field(description="chromadb folder remembering earlier runs (semantic only).")
+            PathText | None, Field(description="chromadb folder remembering earlier runs (semantic only).")
         ] = None,
-        eval_path: Annotated[str | None, Field(description="Evaluation set to audit for leakage.")] = None,
-    ) -> EmbedDedupeResult:
+        eval_path: Annotated[PathText | None, Field(description="Evaluation set to audit for leakage.")] = None,
+    ) -> DedupeResult:
         """Cluster duplicates, keep the best-scored member of each, and report the clusters (full list in
         the report file). Semantic dedupe embeds with the packaged multilingual encoder."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_path)
         store = state.path(store_dir) if store_dir else None
         evaluation = str(state.path(eval_path)) if eval_path else None
-        summary = await _run(
+        return await _run(
             input_path,
             dataset_ops.dedupe_file,
             str(source),
@@ -139,7 +150,6 @@ def register(server: MCPServer[ServerState]) -> None:
             store,
             evaluation,
         )
-        return EmbedDedupeResult(**summary)
 
     @server.tool(
         name="split_dataset",
@@ -152,22 +162,23 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def split_dataset(
-        input_path: Annotated[str, Field(description="Dataset to split.")],
-        out_dir: Annotated[str, Field(description="Folder for train/validation/test/full JSONL files.")],
+        input_path: Annotated[PathText, Field(description="Dataset to split.")],
+        out_dir: Annotated[PathText, Field(description="Folder for train/validation/test/full JSONL files.")],
         ctx: Context,
         train: Annotated[float | None, Field(ge=0, le=1, description="Train share (default 0.7; 0.8 small).")] = None,
         validation: Annotated[float | None, Field(ge=0, le=1, description="Validation share.")] = None,
         test: Annotated[float | None, Field(ge=0, le=1, description="Test share.")] = None,
         seed: Annotated[int | None, Field(description="Random seed; same seed, same split.")] = None,
-        group_by: Annotated[str | None, Field(description="Field whose equal values stay in one split.")] = None,
+        group_by: Annotated[NameText | None, Field(description="Field whose equal values stay in one split.")] = None,
         strategy: Annotated[
             Literal["random", "group", "stratify", "time"] | None,
             Field(description="random, group (by key), stratify (by label/domain key), time (by date key)."),
         ] = None,
-        key: Annotated[str | None, Field(description="Field for group/stratify/time.")] = None,
+        key: Annotated[NameText | None, Field(description="Field for group/stratify/time.")] = None,
         k_folds: Annotated[int | None, Field(ge=2, description="Write k folds instead of one split.")] = None,
-        eval_path: Annotated[str | None, Field(description="Evaluation set to audit for leakage.")] = None,
-    ) -> SplitDatasetResult:
+        eval_path: Annotated[PathText | None, Field(description="Evaluation set to audit for leakage.")] = None,
+        overwrite: OverwriteArg = False,
+    ) -> SplitResult:
         """Split a dataset by seeded ratios and strategy, then audit near-duplicate leakage across splits."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_dir)
@@ -181,7 +192,7 @@ def register(server: MCPServer[ServerState]) -> None:
         if group_by and not strategy:
             strategy, key = "group", group_by
         evaluation = str(state.path(eval_path)) if eval_path else None
-        summary = await _run(
+        return await _run(
             input_path,
             dataset_ops.split_file,
             str(source),
@@ -191,8 +202,8 @@ def register(server: MCPServer[ServerState]) -> None:
             key,
             evaluation,
             k_folds,
+            overwrite,
         )
-        return SplitDatasetResult(**summary)
 
     @server.tool(
         name="export_dataset",
@@ -201,23 +212,33 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def export_dataset(
-        input_path: Annotated[str, Field(description="A split folder (from split_dataset) or one dataset file.")],
-        out_dir: Annotated[str, Field(description="Export folder.")],
+        input_path: Annotated[PathText, Field(description="A split folder (from split_dataset) or one dataset file.")],
+        out_dir: Annotated[PathText, Field(description="Export folder.")],
         format: Annotated[FormatArg, Field(description="The records' format (convert first if needed).")],
         ctx: Context,
         file_types: Annotated[
-            list[Literal["jsonl", "json", "csv", "parquet"]], Field(description="Files to write per split.")
+            list[Literal["jsonl", "json", "csv", "parquet"]],
+            LIST_BOUND,
+            Field(description="Files to write per split.", max_length=MAX_LIST_ITEMS),
         ] = ["jsonl"],  # noqa: B006 - a JSON-schema default, never mutated
-        name: Annotated[str, Field(description="Dataset name for dataset_info.json and the card.")] = "ftds",
-        license: Annotated[str, Field(description="Licence id for the card, e.g. apache-2.0.")] = "other",
-        languages: Annotated[list[str] | None, Field(description="Language codes for the card.")] = None,
+        name: Annotated[NameText, Field(description="Dataset name for dataset_info.json and the card.")] = "ftds",
+        license: Annotated[NameText, Field(description="Licence id for the card, e.g. apache-2.0.")] = "other",
+        languages: Annotated[NameList | None, Field(description="Language codes for the card.")] = None,
         openai_finetune: Annotated[bool, Field(description="Also write OpenAI fine-tuning JSONL.")] = False,
-    ) -> ExportDatasetResult:
+        overwrite: OverwriteArg = False,
+    ) -> ExportResult:
         """Validate and write every split (files, DatasetDict, dataset card, LLaMA-Factory dataset_info.json)."""
         state = state_of(ctx)
         source, target = state.path(input_path), state.path(out_dir)
         card = CardInfo(name=name, license=license, languages=languages or [])
-        summary = await _run(
-            input_path, dataset_ops.export_file, str(source), target, format, file_types, card, openai_finetune
+        return await _run(
+            input_path,
+            dataset_ops.export_file,
+            str(source),
+            target,
+            format,
+            file_types,
+            card,
+            openai_finetune,
+            overwrite,
         )
-        return ExportDatasetResult(**summary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -9,6 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from ftds.server.limits import MAX_PAIRS, NameText, PairText, Passage, bounded_list
 from ftds.server.models import CritiqueQAResult, GenerateQAResult
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.config import ChunkSettings
@@ -16,8 +18,8 @@ from ftds.tools.records import Chunk, Document, content_hash
 
 
 class PairInput(BaseModel):
-    question: str = Field(description="The question (instruction) of the pair.")
-    answer: str = Field(description="The answer (output) to critique.")
+    question: PairText = Field(description="The question (instruction) of the pair.")
+    answer: PairText = Field(description="The answer (output) to critique.")
 
 
 def _passage_chunk(text: str, source: str, domain: str) -> Chunk:
@@ -50,17 +52,18 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def generate_qa(
-        text: Annotated[str, Field(description="Source passage (a chunk) to write questions about.", min_length=1)],
+        text: Annotated[Passage, Field(description="Source passage (a chunk) to write questions about.")],
         ctx: Context,
-        domain: Annotated[str, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
-        source: Annotated[str, Field(description="Name of the source, recorded as provenance.")] = "inline",
+        domain: Annotated[NameText, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
+        source: Annotated[NameText, Field(description="Name of the source, recorded as provenance.")] = "inline",
         count: Annotated[
             int | None, Field(description="Questions to ask; default scales with length.", ge=1, le=20)
         ] = None,
     ) -> GenerateQAResult:
         """Generate grounded question-answer pairs from a passage and review each one against it; returns
         accepted samples with scores and provenance, and every rejection or failure with its reason."""
-        from ftds.tools.pipeline import process_chunk  # the generation stack loads on first use
+        from ftds.agents.chunk_flow import run_chunk  # the generation stack loads on first use
+        from ftds.agents.context import BuildContext
 
         state = state_of(ctx)
         chunk = _passage_chunk(text, source, domain)
@@ -70,7 +73,8 @@ def register(server: MCPServer[ServerState]) -> None:
             settings.build.questions_per_chunk = count
         llm = await state.llm()
         await ctx.report_progress(0, 2, "generating")
-        result = await process_chunk(chunk, llm, llm, settings)
+        context = BuildContext(settings, llm, llm, out_dir=Path.cwd(), run_id="mcp-generate_qa")
+        result = await run_chunk(chunk, context)
         await ctx.report_progress(2, 2, "reviewed")
         failures = [*result.failed, *([result.chunk_failure] if result.chunk_failure else [])]
         return GenerateQAResult(
@@ -93,11 +97,15 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def critique_qa(
-        text: Annotated[str, Field(description="The source passage the pairs should be grounded in.", min_length=1)],
-        pairs: Annotated[list[PairInput], Field(description="Question-answer pairs to critique.", min_length=1)],
+        text: Annotated[Passage, Field(description="The source passage the pairs should be grounded in.")],
+        pairs: Annotated[
+            list[PairInput],
+            bounded_list(MAX_PAIRS, "critique them in several calls"),
+            Field(description="Question-answer pairs to critique.", min_length=1, max_length=MAX_PAIRS),
+        ],
         ctx: Context,
-        domain: Annotated[str, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
-        source: Annotated[str, Field(description="Name of the source, recorded as provenance.")] = "inline",
+        domain: Annotated[NameText, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
+        source: Annotated[NameText, Field(description="Name of the source, recorded as provenance.")] = "inline",
     ) -> CritiqueQAResult:
         """Score each question-answer pair against the source with a rubric (grounded, question quality,
         answer correctness, language), after a cheap lexical pre-check; returns per pair a verdict

@@ -11,6 +11,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from ftds.server.limits import LIST_BOUND, MAX_LIST_ITEMS, NameText, PathText, QueryText
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.config import SourceName
 from ftds.tools.sources import (
@@ -52,14 +53,15 @@ def register(server: MCPServer[ServerState]) -> None:
         ),
     )
     async def search_dataset_sources(
-        query: Annotated[str, Field(description="What to look for, e.g. 'Chinese law Q&A' or '中文法律问答'.")],
+        query: Annotated[QueryText, Field(description="What to look for, e.g. 'Chinese law Q&A' or '中文法律问答'.")],
         ctx: Context,
         sources: Annotated[
-            list[SourceName] | None, Field(description="Registries to ask; default: all configured.")
+            Annotated[list[SourceName], LIST_BOUND, Field(max_length=MAX_LIST_ITEMS)] | None,
+            Field(description="Registries to ask; default: all configured."),
         ] = None,
-        task: Annotated[str | None, Field(description="Task category, e.g. question-answering.")] = None,
-        language: Annotated[str | None, Field(description="Language code, e.g. zh or en.")] = None,
-        license: Annotated[str | None, Field(description="Licence id to require, e.g. apache-2.0.")] = None,
+        task: Annotated[NameText | None, Field(description="Task category, e.g. question-answering.")] = None,
+        language: Annotated[NameText | None, Field(description="Language code, e.g. zh or en.")] = None,
+        license: Annotated[NameText | None, Field(description="Licence id to require, e.g. apache-2.0.")] = None,
         limit: Annotated[int | None, Field(ge=1, le=100, description="Results per registry.")] = None,
         offline: Annotated[bool | None, Field(description="True: shipped catalog only, no network.")] = None,
         commercial_use: Annotated[
@@ -92,15 +94,15 @@ def register(server: MCPServer[ServerState]) -> None:
     )
     async def get_dataset_details_tool(
         dataset_id: Annotated[
-            str, Field(description="Registry id (owner/name), or a local file/folder path when source=local.")
+            PathText, Field(description="Registry id (owner/name), or a local file/folder path when source=local.")
         ],
         ctx: Context,
         source: Annotated[DetailSource, Field(description="Where the id comes from.")] = "huggingface",
         sample_rows: Annotated[
             int, Field(ge=0, le=1000, description="Rows to load with `datasets` (0 = metadata only).")
         ] = 0,
-        split: Annotated[str, Field(description="Split to sample.")] = "train",
-        config: Annotated[str | None, Field(description="Dataset configuration (subset) to sample.")] = None,
+        split: Annotated[NameText, Field(description="Split to sample.")] = "train",
+        config: Annotated[NameText | None, Field(description="Dataset configuration (subset) to sample.")] = None,
         convert_to: Annotated[
             Literal["alpaca", "sharegpt", "openai"] | None, Field(description="Also convert the sample to this format.")
         ] = None,

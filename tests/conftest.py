@@ -14,7 +14,7 @@ import pytest
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "tests" / "data" / "corpus"  # real public documents shipped with the repo (see its README.md)
 MODEL_CACHE = REPO / ".pytest_cache" / "ftds-models"  # assembled GGUF shared across test sessions
 
 
@@ -33,7 +33,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def corpus() -> Path:
     if not CORPUS.is_dir():
-        pytest.fail(f"the shared corpus is missing at {CORPUS}; tests need ../shared/corpus beside the repo")
+        pytest.fail(f"the test corpus is missing at {CORPUS}; it ships with the repository (git checkout tests/data)")
     return CORPUS
 
 

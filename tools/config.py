@@ -28,6 +28,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ftds.tools.redact import redact_url
+
 APP_NAME = "ftds"
 DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-1.5b"
 FAST_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
@@ -100,10 +102,10 @@ class LLMSettings(_Section):
 
     @property
     def label(self) -> str:
-        """A printable name for provenance: never contains a key."""
+        """A printable name for provenance: never contains a key (a credential in the URL is redacted)."""
         if self.backend == "embedded":
             return f"embedded/{self.model}"
-        return f"{self.base_url or 'openai'}/{self.model}"
+        return f"{redact_url(self.base_url) if self.base_url else 'openai'}/{self.model}"
 
 
 ChunkStrategy = Literal["auto", "legal", "heading", "recursive", "token", "fixed"]
@@ -260,6 +262,16 @@ class BuildSettings(_Section):
     label_tree_file: Path | None = Field(default=None, description="A user's label tree (YAML/JSON) to use.")
     topic: str | None = Field(
         default=None, description="Topic to distil from when there is no input (default: the domain's name)."
+    )
+    dataset_name: str | None = Field(
+        default=None,
+        description="Name the build's samples are remembered under for semantic dedupe (default: the output "
+        "folder's name); a later build names it with dedupe_against.",
+    )
+    dedupe_against: str | None = Field(
+        default=None,
+        description="Also drop samples that mean the same as ones kept by the dataset of this name (adds "
+        "semantic dedupe). Without it a build never depends on unrelated earlier builds.",
     )
 
 

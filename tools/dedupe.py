@@ -42,38 +42,32 @@ def _score(sample: Sample) -> float:
     return sample.review.total if sample.review else 0.0
 
 
-def dedupe_exact(samples: Sequence[Sample], by: str = "question") -> tuple[list[Sample], list[ItemOutcome]]:
-    """Keep one sample per normalised question (``by='question'``) or question+answer (``by='pair'``)."""
-    best: dict[str, Sample] = {}
-    order: list[str] = []
-    for sample in samples:
-        key = exact_key(sample.question, sample.answer if by == "pair" else "")
-        if key not in best:
-            best[key] = sample
-            order.append(key)
-        elif _score(sample) > _score(best[key]):
-            best[key] = sample
-    kept_ids = {best[key].sample_id for key in order}
-    dropped = [
-        ItemOutcome(
-            item_id=s.sample_id,
-            kind="sample",
-            status="rejected",
-            reason="duplicate",
-            detail=f"same {by} as another kept sample: {s.question[:120]}",
-        )
-        for s in samples
-        if s.sample_id not in kept_ids
-    ]
-    return [best[key] for key in order], dropped
-
-
 def dedupe_samples(
-    samples: Sequence[Sample], settings: DedupeSettings, methods: Sequence[str], store_dir: Path | None = None
+    samples: Sequence[Sample],
+    settings: DedupeSettings,
+    methods: Sequence[str],
+    store_dir: Path | None = None,
+    *,
+    against: str | None = None,
+    remember_as: str | None = None,
 ) -> tuple[list[Sample], list[ItemOutcome]]:
-    """Generated samples through :func:`dedupe_records` (best review score kept); the rest reported by method."""
+    """Generated samples through :func:`dedupe_records` (best review score kept); the rest reported by method.
+
+    The semantic memory is scoped to named datasets: the samples are compared with the memory of the dataset
+    ``against`` only when asked (so a build never depends on unrelated earlier builds), and the survivors
+    replace the memory of ``remember_as`` (the build's own dataset name) for later builds to name."""
+    # a build keeps its named memories in the run's store folder (a Chroma server is for `ftds-agent dedupe`)
+    settings = settings.model_copy(update={"chroma_url": None})
     records = [{"instruction": s.question, "input": "", "output": s.answer, "score": _score(s)} for s in samples]
-    report = dedupe_records(records, settings, methods, score_field="score", store_dir=store_dir)
+    query = settings.model_copy(update={"collection": memory_name(against)}) if against else settings
+    report = dedupe_records(
+        records,
+        query,
+        methods,
+        score_field="score",
+        store_dir=store_dir if against else None,
+        remember=(store_dir, memory_name(remember_as)) if store_dir is not None and remember_as else None,
+    )
     kept = set(report.kept)
     dropped: list[ItemOutcome] = []
     for cluster in report.clusters:
@@ -206,6 +200,7 @@ def dedupe_records(
     score_field: str | None = None,
     store_dir: Path | None = None,
     embedder: Any = None,
+    remember: tuple[Path, str] | None = None,
     engine: DedupeEngine | None = None,
 ) -> DedupeReport:
     """Cluster duplicates by the chosen methods and keep the best-scored member of each cluster.
@@ -214,9 +209,11 @@ def dedupe_records(
     ``ftds.tools.dataset.ray_dedupe.RayEngine`` on a Ray cluster); any engine yields the same edges in
     the same order, so the clusters do not depend on where they were computed.
 
-    ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir`` or
-    ``settings.chroma_url``, also drops records matching ones kept by earlier runs, then remembers this
-    run's survivors.
+    ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir`` (or a
+    Chroma server, ``settings.chroma_url``), also drops records matching ones kept by earlier runs
+    (collection ``settings.collection``), then remembers this run's survivors there.
+    ``remember=(store_dir, name)`` instead replaces the collection ``name`` with this run's survivors (a
+    named dataset's memory).
     """
     unknown = set(methods) - {"exact", "near", "semantic"}
     if unknown:
@@ -254,15 +251,29 @@ def dedupe_records(
             report.clusters.append(DuplicateCluster(root, [i for i in group if i != root], method, similarity))
     report.kept.sort()
     if "semantic" in methods and vectors is not None:
-        from ftds.tools.semantic import remember, remembers
+        from ftds.tools.semantic import forget_collection, remembers
+        from ftds.tools.semantic import remember as store
 
-        if remembers(settings, store_dir):
-            remember(
-                [ids[i] for i in report.kept],
-                [texts[i] for i in report.kept],
-                vectors[report.kept],
-                settings,
-                embedder,
-                store_dir,
-            )
+        if not (remembers(settings, store_dir) or remember is not None):
+            return report
+
+        target_dir, target = store_dir, settings
+        if remember is not None:
+            forget_collection(remember[0], remember[1])
+            target_dir, target = remember[0], settings.model_copy(update={"collection": remember[1]})
+        store(
+            [ids[i] for i in report.kept],
+            [texts[i] for i in report.kept],
+            vectors[report.kept],
+            target,
+            embedder,
+            target_dir,
+        )
     return report
+
+
+def memory_name(dataset: str) -> str:
+    """The chromadb collection that remembers a named dataset's samples (chromadb's name rules: 3-512 of
+    [a-zA-Z0-9._-], starting and ending with a letter or digit)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset).strip("-._") or "dataset"
+    return f"ftds-ds-{cleaned}-{content_hash(dataset, length=8)}"[:512]

@@ -23,6 +23,7 @@ from ftds.tools.examples import FewShotExample, load_examples, render_examples
 from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel, ChatResult, LLMError, Message
 from ftds.tools.prompts import DomainPreset, PromptTemplate, domain_preset, load_template
+from ftds.tools.reasons import call_failure
 from ftds.tools.records import Chunk, ItemOutcome, Sample, TokenUsage
 from ftds.tools.structured import ParseFailure, T, parse_reply, retry_message, split_think
 
@@ -183,7 +184,7 @@ def failure_outcome(item_id: str, stage: str, call: StructuredCall, kind: str = 
         item_id=item_id,
         kind="sample" if kind == "sample" else "chunk",
         status="failed",
-        reason=f"{stage}:{call.failure_reason}",
+        reason=call_failure(stage, call.failure_reason),
         detail=call.failure_detail,
     )
 

@@ -9,10 +9,9 @@ not in the tree is never written: :meth:`LabelTree.resolve` maps it onto the tre
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
@@ -21,7 +20,8 @@ from ftds.tools.config import BuildSettings
 from ftds.tools.generate import call_structured
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.prompts import domain_preset, load_template
-from ftds.tools.records import ItemOutcome, Sample, TokenUsage
+from ftds.tools.reasons import Reason, Stage, call_failure
+from ftds.tools.records import ItemOutcome, TokenUsage
 
 MAX_OUTLINE_LINES = 200
 
@@ -124,7 +124,7 @@ async def build_label_tree(
             item_id="label_tree",
             kind="chunk",
             status="failed",
-            reason="labels:no_outline",
+            reason=Reason.LABELS_NO_OUTLINE,
             detail="the documents have no headings; supply a label tree file instead",
         )
         return LabelTreeResult(None, TokenUsage(), failure)
@@ -135,7 +135,7 @@ async def build_label_tree(
             item_id="label_tree",
             kind="chunk",
             status="failed",
-            reason=f"labels:{call.failure_reason}",
+            reason=call_failure(Stage.LABELS, call.failure_reason),
             detail=call.failure_detail,
         )
         return LabelTreeResult(None, call.usage, failure)
@@ -146,7 +146,7 @@ async def build_label_tree(
             item_id="label_tree",
             kind="chunk",
             status="failed",
-            reason="labels:copied_example",
+            reason=Reason.LABELS_COPIED_EXAMPLE,
             detail=f"the model repeated the prompt's example names {sorted(copied)}",
         )
         return LabelTreeResult(None, call.usage, failure)
@@ -185,54 +185,3 @@ def label_instruction(tree: LabelTree | None, language: str) -> str:
     if tree is None:
         return ""
     return _INSTRUCTION.get(language, _INSTRUCTION["en"]) + "\n".join(f"- {p}" for p in tree.paths())
-
-
-class LabelChoice(BaseModel):
-    index: int
-    label: str
-
-
-class LabelChoices(BaseModel):
-    labels: list[LabelChoice]
-
-
-@dataclass
-class LabelResult:
-    labels: dict[str, str] = field(default_factory=dict)
-    unlabelled: list[ItemOutcome] = field(default_factory=list)
-    usage: TokenUsage = field(default_factory=TokenUsage)
-
-
-async def label_samples(
-    samples: Sequence[Sample],
-    tree: LabelTree,
-    llm: ChatModel,
-    settings: BuildSettings | None = None,
-    *,
-    language: str = "zh",
-    prompt_dir: Path | None = None,
-) -> LabelResult:
-    """One call labels a batch; a sample whose label is missing or not in the tree is listed with why."""
-    settings = settings or BuildSettings()
-    prompt_dir = prompt_dir or settings.prompt_dir
-    template = load_template("label_assign", language, prompt_dir)
-    items = "\n".join(f"{n}. {s.question}" for n, s in enumerate(samples, 1))
-    messages = template.render(labels="\n".join(f"- {p}" for p in tree.paths()), items=items)
-    call = await call_structured(llm, messages, LabelChoices)
-    result = LabelResult(usage=call.usage)
-    chosen: dict[int, str] = {}
-    if call.value is not None:
-        assert isinstance(call.value, LabelChoices)
-        chosen = {c.index: c.label for c in call.value.labels}
-    for number, sample in enumerate(samples, 1):
-        raw = chosen.get(number)
-        label = tree.resolve(raw) if raw is not None else None
-        if label is not None:
-            result.labels[sample.sample_id] = label
-            continue
-        reason = f"labels:{call.failure_reason}" if call.value is None else "labels:not_in_tree"
-        detail = call.failure_detail if call.value is None else f"model answered {json.dumps(raw, ensure_ascii=False)}"
-        result.unlabelled.append(
-            ItemOutcome(item_id=sample.sample_id, kind="sample", status="failed", reason=reason, detail=detail)
-        )
-    return result

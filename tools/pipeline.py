@@ -15,29 +15,25 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import Settings
+from ftds.tools.dataset.export import CardInfo, export_build, write_rejected
+from ftds.tools.dataset.files import DatasetFolder, write_json
 from ftds.tools.dedupe import dedupe_samples
-from ftds.tools.export import export_splits, write_json, write_jsonl
-from ftds.tools.export_dataset import CardInfo, dataset_card
-from ftds.tools.generate import generate_qa
-from ftds.tools.labels import LabelTree
+from ftds.tools.generation.task_table import task_spec
 from ftds.tools.leakage import audit_leakage
-from ftds.tools.llm.base import ChatModel
+from ftds.tools.reasons import Reason
 from ftds.tools.records import (
     Chunk,
     EndpointFigures,
     FileReport,
     ItemOutcome,
+    Rejection,
     ReviewVerdict,
     RunSummary,
     Sample,
     TokenUsage,
 )
 from ftds.tools.report import write_report
-from ftds.tools.review import review_samples
-from ftds.tools.revise import revise_samples
 from ftds.tools.split import effective_settings, split_grouped
-from ftds.tools.task_records import task_record
-from ftds.tools.tasks import reward_records
 
 
 def select_chunks(chunks: Sequence[Chunk], limit: int | None, min_chars: int = 0) -> list[Chunk]:
@@ -76,8 +72,26 @@ class ChunkResult(BaseModel):
     rejected: list[ItemOutcome] = Field(default_factory=list)
     failed: list[ItemOutcome] = Field(default_factory=list)
     chunk_failure: ItemOutcome | None = None
+    rejected_samples: list[Sample] = Field(
+        default_factory=list, description="The samples behind `rejected` (and failed reviews), whole, with reasons."
+    )
     generator_usage: TokenUsage = Field(default_factory=TokenUsage)
     reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+def merge_results(parts: Sequence[ChunkResult]) -> ChunkResult:
+    """One chunk's result from what each step of its flow added (draft, reviews, revisions)."""
+    merged = ChunkResult(chunk_id=parts[0].chunk_id)
+    for part in parts:
+        merged.generated += part.generated
+        merged.accepted += part.accepted
+        merged.rejected += part.rejected
+        merged.failed += part.failed
+        merged.rejected_samples += part.rejected_samples
+        merged.chunk_failure = merged.chunk_failure or part.chunk_failure
+        merged.generator_usage = merged.generator_usage + part.generator_usage
+        merged.reviewer_usage = merged.reviewer_usage + part.reviewer_usage
+    return merged
 
 
 def revision_exhausted(flagged: Sequence[tuple[Sample, ReviewVerdict]], rounds_done: int) -> list[ItemOutcome]:
@@ -90,87 +104,36 @@ def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> 
     if verdict.from_precheck:
         reason, detail = verdict.rationale, f"after {rounds_done} revision(s): {sample.question[:200]}"
     else:
-        reason = "review:not_fixed_by_revision" if rounds_done else "review:needs_revision"
+        reason = Reason.REVIEW_NOT_FIXED_BY_REVISION if rounds_done else Reason.REVIEW_NEEDS_REVISION
         detail = f"score {verdict.total:.2f} after {rounds_done} revision(s): {verdict.feedback}"
     return ItemOutcome(item_id=sample.sample_id, kind="sample", status="rejected", reason=reason, detail=detail)
 
 
-async def process_chunk(
-    chunk: Chunk,
-    generator: ChatModel,
-    reviewer: ChatModel,
-    settings: Settings,
-    *,
-    labels: LabelTree | None = None,
-) -> ChunkResult:
-    """Generate Q&A for one chunk, review them (labelling them too when a tree is given), and send the
-    ones the reviewer wants revised back to the generator with its feedback, up to
-    ``build.max_revision_rounds`` times. Two calls for the whole chunk when nothing needs revising, two
-    more per revision round; a sample still marked ``revise`` after the last round is rejected."""
-    build = settings.build
-    generation = await generate_qa(chunk, generator, build)
-    result = ChunkResult(chunk_id=chunk.chunk_id, generator_usage=generation.usage)
-    if generation.failure is not None:
-        result.chunk_failure = generation.failure
-        return result
-    result.generated = len(generation.samples)
-    if not generation.samples:
-        result.chunk_failure = ItemOutcome(
-            item_id=chunk.chunk_id,
-            kind="chunk",
-            status="failed",
-            reason="generation:no_pairs",
-            detail="the model returned zero pairs",
-        )
-        return result
-    pending = generation.samples
-    for round_number in range(build.max_revision_rounds + 1):
-        review = await review_samples(chunk, pending, reviewer, build, labels=labels)
-        result.reviewer_usage = result.reviewer_usage + review.usage
-        result.rejected += review.rejected
-        result.failed += review.failed
-        for sample in pending:
-            verdict = review.verdicts.get(sample.sample_id)
-            if verdict is not None:
-                label = review.labels.get(sample.sample_id, sample.label)
-                result.accepted.append(sample.model_copy(update={"review": verdict, "label": label}))
-        flagged = [(s, review.to_revise[s.sample_id]) for s in pending if s.sample_id in review.to_revise]
-        if not flagged:
-            break
-        if round_number == build.max_revision_rounds:
-            result.rejected += revision_exhausted(flagged, round_number)
-            break
-        revision = await revise_samples(chunk, flagged, generator, build)
-        result.generator_usage = result.generator_usage + revision.usage
-        result.failed += revision.failed
-        pending = revision.samples
-        if not pending:
-            break
-    return result
-
-
-def write_card(out_dir: Path, settings: Settings, splits: dict[str, list[Sample]], kept: Sequence[Sample]) -> str:
-    """A dataset card README with YAML metadata and where the samples came from."""
-    counts = {name: len(items) for name, items in splits.items() if items}
-    languages = sorted({s.language for s in kept if s.language})
-    sources = sorted({s.provenance.source for s in kept})
-    info = CardInfo(
+def card_info(settings: Settings, kept: Sequence[Sample]) -> CardInfo:
+    """The dataset card's facts for a build: name, languages and where the samples came from."""
+    return CardInfo(
         name=f"ftds-{settings.build.domain}-{settings.build.task}",
-        languages=languages,
+        languages=sorted({s.language for s in kept if s.language}),
         task_categories=["question-answering", "text-generation"],
         description=f"{settings.build.task} samples for the {settings.build.domain} domain, each generated from a "
         "chunk of the source documents and accepted by a reviewer model (see provenance/).",
         provenance={
-            "sources": sources,
+            "sources": sorted({s.provenance.source for s in kept}),
             "models": sorted({s.model for s in kept}),
             "prompt_versions": sorted({s.prompt_version for s in kept}),
         },
     )
-    fmt = settings.build.formats[0] if settings.build.formats else "alpaca"
-    files = {name: f"{fmt}/{name}.jsonl" for name in counts}
-    path = out_dir / "README.md"
-    path.write_text(dataset_card(info, fmt, counts, files), encoding="utf-8")
-    return str(path)
+
+
+def rejected_whole(samples: Sequence[Sample], outcomes: Sequence[ItemOutcome]) -> list[Sample]:
+    """The samples behind sample-level outcomes (rejections, or failed reviews), whole, each with its reason as
+    ``rejection``, so ``rejected.jsonl`` keeps them and they can be looked at and rescued."""
+    by_id = {sample.sample_id: sample for sample in samples}
+    return [
+        by_id[item.item_id].model_copy(update={"rejection": Rejection(reason=item.reason, detail=item.detail)})
+        for item in outcomes
+        if item.kind == "sample" and item.item_id in by_id
+    ]
 
 
 def trim_to_target(samples: Sequence[Sample], target: int) -> tuple[list[Sample], list[ItemOutcome]]:
@@ -191,7 +154,7 @@ def trim_to_target(samples: Sequence[Sample], target: int) -> tuple[list[Sample]
             item_id=s.sample_id,
             kind="sample",
             status="rejected",
-            reason="over_target",
+            reason=Reason.OVER_TARGET,
             detail=f"the target of {target} samples was reached with better-scored or other-label samples",
         )
         for s in samples
@@ -220,14 +183,25 @@ def finalize_dataset(
     """Dedupe, split and export the accepted samples, and write ``report.json`` accounting for everything.
     ``endpoints`` are the adaptive concurrency figures of the endpoints the run called.
 
-    ``results`` may hold several fragments per chunk (the graph reports generation and review separately);
-    counts are summed over them."""
+    ``results`` may hold several fragments per chunk; counts are summed over them. The samples each result
+    rejected (``ChunkResult.rejected_samples``, with ``rejection`` set) go to ``rejected.jsonl`` whole, with
+    the duplicates and over-target samples rejected here (the counts in report.json come from the outcomes).
+    The dataset ``out_dir`` held before is replaced: every file its manifest lists is removed first."""
     accepted = [sample for result in results for sample in result.accepted]
+    methods = list(settings.build.dedupe)
+    if settings.build.dedupe_against and "semantic" not in methods:
+        methods.append("semantic")
     kept, duplicates = dedupe_samples(
-        accepted, settings.dedupe, settings.build.dedupe, store_dir=settings.cache_dir / "dedupe-store"
+        accepted,
+        settings.dedupe,
+        methods,
+        store_dir=settings.cache_dir / "dedupe-store",
+        against=settings.build.dedupe_against,
+        remember_as=settings.build.dataset_name or out_dir.resolve().name,
     )
-    if settings.build.task == "reward":
-        kept = reward_records(kept)
+    after_review = task_spec(settings.build.task).after_review
+    if after_review is not None:
+        kept = after_review(kept)
     over_target: list[ItemOutcome] = []
     if settings.build.target is not None:
         kept, over_target = trim_to_target(kept, settings.build.target)
@@ -241,13 +215,15 @@ def finalize_dataset(
         if settings.split.group_by_source
         else [],
     )
-    chat_shaped = settings.build.task not in ("classification", "preference")
-    outputs = export_splits(split.splits, out_dir, settings.build.formats if chat_shaped else [])
-    for name, samples in split.splits.items():
-        if samples:
-            path = out_dir / "task" / f"{name}.jsonl"
-            write_jsonl(path, (task_record(sample) for sample in samples))
-            outputs[f"task/{name}"] = str(path)
+    folder = DatasetFolder(out_dir, "build", run_id)
+    exported = export_build(
+        split.splits, out_dir, settings.build.task, settings.build.formats, card_info(settings, kept)
+    )
+    outputs = dict(exported.files)
+    rejected_samples = [sample for result in results for sample in result.rejected_samples]
+    outputs["rejected"] = write_rejected(
+        out_dir, [*rejected_samples, *rejected_whole(accepted, [*duplicates, *over_target])]
+    )
     leakage = audit_leakage(
         {
             name: [{"instruction": s.question, "output": s.answer} for s in items]
@@ -255,7 +231,6 @@ def finalize_dataset(
         },
         settings.dedupe,
     )
-    outputs["card"] = write_card(out_dir, settings, split.splits, kept)
     rejected = [item for result in results for item in result.rejected] + duplicates + over_target
     failed = [item for result in results for item in result.failed]
     chunk_failures = [r.chunk_failure for r in results if r.chunk_failure is not None]
@@ -301,7 +276,7 @@ def finalize_dataset(
         failed_items=failed,
         splits=split.counts(),
         split_grouped_by=split.grouped_by,
-        split_notes=split.notes,
+        split_notes=split.notes + exported.notes,
         leakage_pairs=len(leakage.pairs),
         outputs=outputs,
         generator_usage=sum((r.generator_usage for r in results), TokenUsage()),
@@ -313,4 +288,5 @@ def finalize_dataset(
     summary.outputs.update(write_report(out_dir, summary, selected_chunks, generated_by_chunk, kept))
     summary.outputs["report"] = str(out_dir / "report.json")
     write_json(out_dir / "report.json", summary.model_dump(mode="json"))
+    folder.seal()
     return summary

@@ -11,7 +11,9 @@ import bisect
 import hashlib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ftds.tools.reasons import check_reason
 
 ItemStatus = Literal["done", "rejected", "failed"]
 Decision = Literal["accept", "revise", "reject"]
@@ -191,8 +193,23 @@ class ItemOutcome(BaseModel):
     item_id: str
     kind: Literal["file", "chunk", "sample"]
     status: ItemStatus
-    reason: str = ""
+    reason: str = Field(
+        default="",
+        description="For chunks and samples a reason code (ftds.tools.reasons: STAGE:WHAT); for files the "
+        "reader's sentence saying what is wrong and what to do.",
+    )
     detail: str = Field(default="", description="Raw model output or error text kept for inspection.")
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _plain_text(cls, value: object) -> object:
+        return str.__str__(value) if isinstance(value, str) else value  # a Reason member is kept as its code
+
+    @model_validator(mode="after")
+    def _reason_code(self) -> ItemOutcome:
+        if self.kind != "file" and self.reason:
+            check_reason(self.reason)
+        return self
 
 
 class FileReport(BaseModel):

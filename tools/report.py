@@ -17,6 +17,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from ftds.tools.dataset.files import write_bytes, write_text
 from ftds.tools.records import Chunk, RunSummary, Sample
 
 
@@ -169,11 +170,10 @@ def write_report(
     parts = breakdown(chunks, generated_by_chunk, samples)
     images = plots(samples, parts)
     plot_dir = out_dir / "plots"
-    plot_dir.mkdir(parents=True, exist_ok=True)
     for name, data in images.items():
-        (plot_dir / f"{name}.png").write_bytes(base64.b64decode(data))
+        write_bytes(plot_dir / f"{name}.png", base64.b64decode(data))
     text = markdown(summary, parts, samples, "plots")
-    (out_dir / "report.md").write_text(text, encoding="utf-8")
+    write_text(out_dir / "report.md", text)
     inline = text
     for name, data in images.items():
         inline = inline.replace(f"(plots/{name}.png)", f"(data:image/png;base64,{data})")
@@ -184,5 +184,5 @@ def write_report(
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}</style></head>"
         f"<body>{body}</body></html>"
     )
-    (out_dir / "report.html").write_text(page, encoding="utf-8")
+    write_text(out_dir / "report.html", page)
     return {"report_md": str(out_dir / "report.md"), "report_html": str(out_dir / "report.html")}

@@ -28,6 +28,7 @@ from ftds.tools.generate import (
     prompt_context,
 )
 from ftds.tools.llm.base import ChatModel
+from ftds.tools.reasons import Reason, Stage, call_failure
 from ftds.tools.records import Chunk, ItemOutcome, ReviewVerdict, Sample, TokenUsage
 
 Flagged = tuple[Sample, ReviewVerdict | str]  # a sample and its verdict, or plain feedback text
@@ -144,7 +145,11 @@ def _revised(
     for number, (sample, _verdict) in enumerate(items, 1):
         pair = by_index.get(number)
         if pair is None:
-            reason = f"revision:{call.failure_reason}" if call.value is None else "revision:missing_pair"
+            reason = (
+                call_failure(Stage.REVISION, call.failure_reason)
+                if call.value is None
+                else Reason.REVISION_MISSING_PAIR
+            )
             detail = call.failure_detail if call.value is None else f"the model returned no revision for pair {number}"
             result.failed.append(
                 ItemOutcome(item_id=sample.sample_id, kind="sample", status="failed", reason=reason, detail=detail)

@@ -180,3 +180,12 @@ def remember(
             embeddings=vectors[start : start + 1000].tolist(),
             documents=list(texts[start : start + 1000]),
         )
+
+
+def forget_collection(store_dir: Path, name: str) -> None:
+    """Drop a named memory (a dataset rebuilt under the same name replaces what it remembered)."""
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(store_dir))
+    if any(c.name == name for c in client.list_collections()):
+        client.delete_collection(name)

@@ -33,6 +33,7 @@ from ftds.tools.generate import (
 )
 from ftds.tools.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
+from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, ItemOutcome, Provenance, ReviewVerdict, Sample, TokenUsage, content_hash
 from ftds.tools.review import lexical_support, review_samples
 
@@ -152,7 +153,7 @@ async def generate_dialogues(
                     item_id=f"{chunk.chunk_id}#dialogue{number}",
                     kind="sample",
                     status="failed",
-                    reason="dialogue:bad_turns",
+                    reason=Reason.DIALOGUE_BAD_TURNS,
                     detail=problem,
                 )
             )
@@ -215,11 +216,11 @@ async def generate_classification(
         label = tree.resolve(record.label)
         reason = None
         if not record.text.strip():
-            reason, detail = "classification:empty_text", "the model returned an empty text"
+            reason, detail = Reason.CLASSIFICATION_EMPTY_TEXT, "the model returned an empty text"
         elif lexical_support(record.text, chunk.text, language) < QUOTE_SUPPORT:
-            reason, detail = "classification:text_not_in_source", record.text[:200]
+            reason, detail = Reason.CLASSIFICATION_TEXT_NOT_IN_SOURCE, record.text[:200]
         elif label is None:
-            reason, detail = "classification:label_not_in_tree", f"label {record.label!r} is not in the tree"
+            reason, detail = Reason.CLASSIFICATION_LABEL_NOT_IN_TREE, f"label {record.label!r} is not in the tree"
         if reason is not None:
             result.failed.append(
                 ItemOutcome(
@@ -376,7 +377,7 @@ async def distill_topic(
                         item_id=f"{chunk.chunk_id}#q{number}",
                         kind="sample",
                         status="failed",
-                        reason="answer:missing",
+                        reason=Reason.ANSWER_MISSING,
                         detail=f"no answer for: {question[:200]}",
                     )
                 )
@@ -474,16 +475,19 @@ async def preference_pairs(
                     item_id=item_id,
                     kind="sample",
                     status="failed",
-                    reason="preference:candidates_missing",
+                    reason=Reason.PREFERENCE_CANDIDATES_MISSING,
                     detail=f"question {number}: {why}",
                 )
             )
             continue
         (best, best_v), (worst, worst_v) = sorted(scored, key=lambda cv: cv[1].total, reverse=True)
         if best_v.total - worst_v.total < MIN_PREFERENCE_MARGIN:
-            reason, detail = "preference:tie", f"scores {best_v.total:.2f} and {worst_v.total:.2f} are too close"
+            reason, detail = Reason.PREFERENCE_TIE, f"scores {best_v.total:.2f} and {worst_v.total:.2f} are too close"
         elif best_v.decision != "accept":
-            reason, detail = "preference:no_good_candidate", f"best score {best_v.total:.2f} is below the threshold"
+            reason, detail = (
+                Reason.PREFERENCE_NO_GOOD_CANDIDATE,
+                f"best score {best_v.total:.2f} is below the threshold",
+            )
         else:
             result.pairs.append(
                 best.model_copy(

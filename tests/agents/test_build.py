@@ -4,11 +4,12 @@ import json
 from pathlib import Path
 
 from ftds.agents.context import BuildContext
-from ftds.agents.graph import run_build
+from ftds.agents.events import ChunkDoneEvent, ProgressEvent
 from ftds.tools.config import load_settings
 from ftds.tools.llm import make_chat_model
 from tests.conftest import fake_llm_flags, fake_llm_overrides, run_cli
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+from tests.flow_helpers import run_build
 
 
 def _inputs(tmp_path: Path, law_file: Path) -> Path:
@@ -22,14 +23,14 @@ def _inputs(tmp_path: Path, law_file: Path) -> Path:
 async def _build(server: FakeOpenAIServer, inputs: Path, out: Path, **build: object):
     settings = load_settings(llm=fake_llm_overrides(server), build={"domain": "law", **build})
     llm = make_chat_model(settings.llm, settings.cache_dir)
-    events: list[tuple[str, dict]] = []
+    events: list[ProgressEvent] = []
     context = BuildContext(
         settings=settings,
         generator=llm,
         reviewer=llm,
         out_dir=out,
         run_id="t1",
-        on_event=lambda kind, data: events.append((kind, data)),
+        on_event=events.append,
     )
     state = await run_build([inputs], context)
     await llm.aclose()
@@ -60,7 +61,7 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
     assert {p["sample_id"] for p in provenance} == {r["id"] for r in alpaca}
     assert all(p["provenance"]["heading_path"] for p in provenance)
     info = json.loads((tmp_path / "out" / "dataset_info.json").read_text())
-    assert info["ftds_sharegpt_train"]["formatting"] == "sharegpt"
+    assert info["ftds-law-qa_sharegpt_train"]["formatting"] == "sharegpt"
     assert not summary.complete  # the empty file failed
     assert report["coverage"] == 1.0 and 0 < report["acceptance_rate"] <= 1
     assert report["leakage_pairs"] >= 0 and "leakage_pairs" in report
@@ -79,7 +80,7 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
         "documents.png",
         "sections.png",
     }
-    assert any(kind == "chunk_done" for kind, _ in events)
+    assert sum(isinstance(event, ChunkDoneEvent) for event in events) == summary.chunks_selected
 
 
 async def test_thirty_percent_faults_leave_every_item_accounted_for(tmp_path: Path, law_file: Path) -> None:

@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 
 from ftds.agents.context import BuildContext
-from ftds.agents.graph import run_build
+from ftds.agents.events import NoteEvent, ProgressEvent
 from ftds.tools.config import load_settings
 from ftds.tools.llm import make_chat_model
 from ftds.tools.records import RunSummary
 from tests.conftest import fake_llm_overrides
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+from tests.flow_helpers import run_build
 
 
 async def _build(server: FakeOpenAIServer, inputs: list[Path], out: Path, **build: object) -> RunSummary:
@@ -100,7 +101,7 @@ async def test_accepted_samples_carry_a_label_from_the_tree(tmp_path: Path, law_
 
 
 async def test_a_copied_example_tree_falls_back_to_the_documents_outline(tmp_path: Path, law_file: Path) -> None:
-    events: list[tuple[str, dict]] = []
+    events: list[ProgressEvent] = []
     with FakeOpenAIServer(FakeServerConfig(label_tree_reply={"labels": [{"name": "一级标签", "children": []}]})) as srv:
         settings = load_settings(llm=fake_llm_overrides(srv), build={"domain": "law", "max_chunks": 2})
         llm = make_chat_model(settings.llm, settings.cache_dir)
@@ -110,13 +111,13 @@ async def test_a_copied_example_tree_falls_back_to_the_documents_outline(tmp_pat
             reviewer=llm,
             out_dir=tmp_path / "o",
             run_id="t",
-            on_event=lambda kind, data: events.append((kind, data)),
+            on_event=events.append,
         )
         try:
             await run_build([law_file], context)
         finally:
             await llm.aclose()
-    notes = [data["message"] for kind, data in events if kind == "note"]
+    notes = [event.message for event in events if isinstance(event, NoteEvent)]
     assert any("labels:copied_example" in note and "outline as labels" in note for note in notes)
     samples = _lines(tmp_path / "o" / "provenance" / "train.jsonl")
     assert samples

@@ -103,6 +103,40 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
     assert summary["accepted"] == baseline_summary["accepted"]
     assert summary["chunks_processed"] == int(CHUNKS)
     assert (tmp_path / "run" / "report.json").is_file()
+    # the same samples land in the same splits as the uninterrupted run, and every paid call is counted
+    assert summary["splits"] == baseline_summary["splits"]
+    for split in baseline_summary["splits"]:
+        assert _ids(tmp_path / "run", split) == _ids(tmp_path / "base", split)
+    paid = summary["generator_usage"]["calls"] + summary["reviewer_usage"]["calls"]
+    assert paid == baseline_calls
+
+    # resuming a finished run changes nothing: it stays finished, no call is made, the summary is the same
+    with FakeOpenAIServer() as idle:
+        again = subprocess.run(
+            [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "killed-run", "--json"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=300,
+            check=False,
+        )
+        assert again.returncode == 0, again.stderr
+        assert idle.requests == []
+    assert json.loads(again.stdout)["splits"] == summary["splits"]
+    listing = subprocess.run(
+        [sys.executable, "-m", "ftds.agents.cli", "runs", "--json"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(listing.stdout)[0]["status"] == "finished"
+
+
+def _ids(out: Path, split: str) -> list[str]:
+    lines = (out / "provenance" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+    return sorted(json.loads(line)["sample_id"] for line in lines)
 
 
 def test_resuming_an_unknown_run_says_how_to_find_runs(tmp_path: Path) -> None:
@@ -116,3 +150,24 @@ def test_resuming_an_unknown_run_says_how_to_find_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "ftds-agent runs" in result.stderr
+
+
+def test_a_run_from_an_older_build_graph_is_refused_with_a_way_forward(tmp_path: Path) -> None:
+    from ftds.agents.runs import RunStore
+    from ftds.tools.config import load_settings
+
+    settings = load_settings()
+    # what version 1 (the stage-barrier graph) wrote: the settings snapshot without a graph version
+    RunStore(settings.runs_dir).create(
+        "old-run", "law", [str(tmp_path)], str(tmp_path / "out"), settings.model_dump(mode="json")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "old-run"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "older version of ftds" in result.stderr and "Traceback" not in result.stderr

@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
+import multiprocessing
 import random
 import re
 import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import uvicorn
@@ -34,6 +38,10 @@ FAULTS = ("429", "500", "timeout", "malformed_body", "not_json", "think")
 @dataclass
 class FakeServerConfig:
     latency_s: float = 0.0
+    """Median latency of a reply (every reply waits exactly this when ``latency_p95_s`` is None)."""
+    latency_p95_s: float | None = None
+    """With a median ``latency_s``: replies wait a log-normal time with this 95th percentile (real endpoints
+    have long tails; a build that waits for its slowest call at every stage shows it here)."""
     fault_rate: float = 0.0
     faults: tuple[str, ...] = FAULTS
     seed: int = 0
@@ -193,6 +201,7 @@ class FakeOpenAIServer:
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests the server held at once
         self._rng = random.Random(self.config.seed)
+        self._jitter = random.Random(self.config.seed + 1)  # its own stream: faults stay where they were
         self._lock = threading.Lock()
         self._script = list(self.config.script)
         self.port = self._free_port()
@@ -208,6 +217,14 @@ class FakeOpenAIServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def _latency(self) -> float:
+        median, p95 = self.config.latency_s, self.config.latency_p95_s
+        if p95 is None or median <= 0:
+            return median
+        sigma = math.log(p95 / median) / 1.6449  # the 95th percentile of a standard normal
+        with self._lock:
+            return median * math.exp(sigma * self._jitter.gauss(0.0, 1.0))
 
     def _next_fault(self) -> str:
         with self._lock:
@@ -233,7 +250,7 @@ class FakeOpenAIServer:
             self.faults_served["429"] += 1
             return self._rate_limited()
         try:
-            await asyncio.sleep(self.config.latency_s)
+            await asyncio.sleep(self._latency())
             return await self._answer(body)
         finally:
             with self._lock:
@@ -305,3 +322,26 @@ class FakeOpenAIServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _serve(config: FakeServerConfig, port_out: Any, stop: Any) -> None:
+    with FakeOpenAIServer(config) as server:
+        port_out.send(server.port)
+        stop.wait()
+
+
+@contextmanager
+def remote_fake_server(config: FakeServerConfig) -> Iterator[SimpleNamespace]:
+    """The fake server in its own process, as a real endpoint would be (for benchmarks): in-process, its event
+    loop would compete with the client for the GIL and the measurement would charge the server's work to ftds.
+    Yields an object with ``base_url``."""
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    stop = multiprocessing.Event()
+    process = multiprocessing.Process(target=_serve, args=(config, sender, stop), daemon=True)
+    process.start()
+    try:
+        port = receiver.recv()
+        yield SimpleNamespace(base_url=f"http://127.0.0.1:{port}/v1")
+    finally:
+        stop.set()
+        process.join(timeout=10)

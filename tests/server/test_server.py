@@ -247,7 +247,7 @@ def test_http_on_a_public_address_without_a_token_is_refused(tmp_path: Path) -> 
 
 
 async def test_load_literature_reports_progress_per_file_and_reads_every_format(tmp_path: Path, corpus: Path) -> None:
-    for name in ("multi_page.pdf", "word_sample.docx", "wiki_duck.html"):
+    for name in ("multi_page.pdf", "word_sample.docx", "limitation_period_wiki.html"):
         (tmp_path / name).write_bytes((corpus / "docs" / name).read_bytes())
     (tmp_path / "scan.pdf").write_bytes((corpus / "hostile" / "ocr_test_scanned.pdf").read_bytes())
     updates: list[tuple[float, float | None, str | None]] = []

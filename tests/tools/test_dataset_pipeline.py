@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import DedupeSettings, SplitSettings
+from ftds.tools.dataset.export import CardInfo, export_dataset, push_to_hub
 from ftds.tools.dedupe import dedupe_records
-from ftds.tools.export_dataset import CardInfo, export_dataset, push_to_hub
 from ftds.tools.formats import convert_records, read_dataset
 from ftds.tools.leakage import audit_leakage
 from ftds.tools.split import field_getter, k_fold, split_records
@@ -87,7 +87,7 @@ def test_leakage_audit_finds_twins_across_splits_and_in_the_eval_set() -> None:
     assert report.counts == {"train~test": 1, "train~eval": 1}
 
 
-LF_FORMATS = ["alpaca", "sharegpt", "openai", "reward", "classification", "pretrain"]
+LF_FORMATS = ["alpaca", "sharegpt", "openai", "dialogue", "domain", "reward", "classification", "pretrain"]
 
 
 @pytest.mark.skipif(not llamafactory_oracle.available(), reason="llamafactory not installed (pip install --no-deps)")
@@ -98,7 +98,7 @@ def test_exports_load_with_datasets_and_with_llamafactorys_own_converter(
     import datasets
 
     records = read_dataset(corpus / "datasets" / "alpaca_zh_demo.json")[:200]
-    tagged = [{**r, "reward_score": 3} for r in records]
+    tagged = [{**r, "reward_score": 3, "domain": "法律"} for r in records]
     converted = convert_records(tagged, fmt)
     assert not converted.errors
     splits = split_records(converted.records, SplitSettings(), "random").splits
@@ -211,3 +211,35 @@ def test_sentence_transformers_backend_finds_paraphrases(tmp_path: Path) -> None
     report = dedupe_records(records, settings, ("semantic",), store_dir=tmp_path / "store")
     assert report.kept == [0, 2]
     assert report.clusters[0].method == "semantic"
+
+
+def test_build_memory_is_scoped_to_named_datasets(tmp_path: Path) -> None:
+    from ftds.tools.dedupe import dedupe_samples
+    from ftds.tools.records import Provenance, Sample
+
+    def sample(n: int, question: str) -> Sample:
+        return Sample(
+            sample_id=f"s{n}",
+            question=question,
+            answer="依照法律规定处理。",
+            domain="law",
+            provenance=Provenance(source="a.md", char_start=0, char_end=1),
+            model="m",
+            prompt_version="1",
+        )
+
+    store, settings = tmp_path / "chroma", DedupeSettings(semantic_threshold=0.85)
+    first = [sample(0, "什么是个人信息？"), sample(1, "How do I bake bread at home?")]
+    kept, _ = dedupe_samples(first, settings, ["semantic"], store, remember_as="statutes-v1")
+    assert len(kept) == 2
+    later = [sample(2, "什么是个人信息?"), sample(3, "民事诉讼的管辖法院如何确定？")]
+    # an unrelated later build is not changed by what an earlier build kept ...
+    kept, dropped = dedupe_samples(later, settings, ["semantic"], store, remember_as="other")
+    assert [s.sample_id for s in kept] == ["s2", "s3"] and dropped == []
+    # ... unless it asks to be deduped against that dataset by name
+    kept, dropped = dedupe_samples(later, settings, ["semantic"], store, against="statutes-v1", remember_as="v2")
+    assert [s.sample_id for s in kept] == ["s3"] and [d.item_id for d in dropped] == ["s2"]
+    # rebuilding a dataset under its own name replaces its memory (nothing of the first build is left in it)
+    dedupe_samples([first[1]], settings, ["semantic"], store, remember_as="statutes-v1")
+    kept, dropped = dedupe_samples(later, settings, ["semantic"], store, against="statutes-v1", remember_as="v3")
+    assert [s.sample_id for s in kept] == ["s2", "s3"] and dropped == []

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from ftds.tools.config import SplitSettings
-from ftds.tools.dedupe import dedupe_exact
+from ftds.tools.config import DedupeSettings, SplitSettings
+from ftds.tools.dedupe import dedupe_samples
 from ftds.tools.formats import Conversation, FormatError, convert_records, read_records, write_record
 from ftds.tools.records import Provenance, ReviewVerdict, Sample
 from ftds.tools.split import split_grouped
@@ -75,7 +75,9 @@ def test_exact_dedupe_keeps_best_scored_and_reports_the_rest() -> None:
         _sample(2, "什么是数据?", score=0.9),
         _sample(3, "Other"),
     ]
-    kept, dropped = dedupe_exact(samples)
+    for sample in samples[:2]:  # the same pair but for width and punctuation
+        sample.answer = "数据是指任何以电子或者其他方式对信息的记录。"
+    kept, dropped = dedupe_samples(samples, DedupeSettings(), ["exact"])
     assert [s.sample_id for s in kept] == ["s2", "s3"]
     assert [(d.item_id, d.reason) for d in dropped] == [("s1", "duplicate")]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from ftds.tools.config import load_settings
 from ftds.tools.ingest import load_literature
 from ftds.tools.llm import make_chat_model
-from ftds.tools.pipeline import process_chunk
 from tests.conftest import fake_llm_overrides
 from tests.fakes.fake_openai_server import FAULTS, FakeOpenAIServer, FakeServerConfig
+from tests.flow_helpers import process_chunk
 
 
 async def test_with_30_percent_faults_every_item_ends_accepted_rejected_or_failed_with_a_reason(

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import BuildSettings, load_settings
+from ftds.tools.dataset.export import task_record
 from ftds.tools.examples import ExamplesError, FewShotExample, load_examples
+from ftds.tools.formats import FormatError
 from ftds.tools.generate import generate_qa
 from ftds.tools.ingest import load_literature
-from ftds.tools.labels import LabelTree, build_label_tree, label_samples
-from ftds.tools.pipeline import process_chunk
+from ftds.tools.labels import LabelTree, build_label_tree
 from ftds.tools.records import Chunk, Provenance
 from ftds.tools.review import critique_pairs, looks_like_question, review_samples
 from ftds.tools.revise import revise_samples
-from ftds.tools.task_records import task_record
 from ftds.tools.tasks import (
     distill_topic,
     generate_classification,
@@ -26,6 +26,7 @@ from ftds.tools.tasks import (
     topic_chunk,
 )
 from tests.fakes.scripted_chat import ScriptedChatModel
+from tests.flow_helpers import process_chunk
 
 ART21 = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
 TREE = LabelTree.model_validate(
@@ -245,18 +246,7 @@ async def test_label_tree_is_built_from_outlines_and_unknown_labels_are_never_wr
     built = await build_label_tree([chunk.provenance.heading_path, ["数据安全法", "第六章 法律责任"]], tree_model)
     assert built.tree is not None and built.tree.paths() == ["数据安全制度", "数据安全制度/分类分级", "法律责任"]
     assert "第六章 法律责任" in tree_model.history[0]["messages"][1]["content"]
-    samples = (
-        await generate_qa(
-            chunk, ScriptedChatModel([_json(pairs=[{"question": f"问题{i}？？", "answer": ART21} for i in range(2)])])
-        )
-    ).samples
-    labels = await label_samples(
-        samples,
-        built.tree,
-        ScriptedChatModel([_json(labels=[{"index": 1, "label": "分类分级"}, {"index": 2, "label": "税法"}])]),
-    )
-    assert labels.labels == {samples[0].sample_id: "数据安全制度/分类分级"}
-    assert [u.reason for u in labels.unlabelled] == ["labels:not_in_tree"]
+    assert built.tree.resolve("分类分级") == "数据安全制度/分类分级" and built.tree.resolve("税法") is None
 
 
 async def test_label_tree_without_any_outline_asks_for_a_user_tree() -> None:
@@ -319,7 +309,7 @@ async def test_preference_pairs_choose_the_better_scored_candidate_and_emit_rewa
     assert len(result.pairs) == 1
     pair = result.pairs[0]
     assert pair.answer == ART21 and pair.rejected_answer == "国家建立数据分类制度，保护数据。"
-    assert task_record(pair)["chosen"] == ART21
+    assert task_record(pair)["chosen"] == [{"role": "assistant", "content": ART21}]  # TRL conversational form
     assert sorted(r.reward_score for r in result.rewards) == [1.25, 5.0]
     temperatures = [h["messages"] for h in generator.history]
     assert len(temperatures) == 2 and len(reviewer.history) == 1
@@ -448,15 +438,19 @@ async def test_a_bare_heading_instead_of_a_question_goes_to_revision_before_revi
     assert looks_like_question("请简述数据分类分级保护制度。") and looks_like_question("Explain Article 21.")
 
 
-async def test_task_records_cover_the_remaining_shapes_and_name_unknown_tasks(chunk: Chunk) -> None:
+async def test_a_samples_task_record_is_written_by_its_tasks_format_with_the_id_kept(chunk: Chunk) -> None:
     sample = (
         await generate_qa(chunk, ScriptedChatModel([_json(pairs=[{"question": "什么制度？", "answer": ART21}])]))
     ).samples[0]
-    assert task_record(sample)["instruction"] == "什么制度？" and task_record(sample)["input"] == ""
-    assert task_record(sample, kind="sft") == {"id": sample.sample_id, "input": "什么制度？", "output": ART21}
-    assert task_record(sample, kind="domain")["domain"] == "法律"
-    assert task_record(sample, kind="pretraining")["text"].startswith("什么制度？")
-    with pytest.raises(ValueError, match="no reward_score"):
-        task_record(sample, kind="reward")
+    assert task_record(sample) == {"instruction": "什么制度？", "input": "", "output": ART21, "id": sample.sample_id}
+    reward = sample.model_copy(update={"task": "reward", "reward_score": 4.0})
+    assert task_record(reward) == {"input": "什么制度？", "output": ART21, "id": sample.sample_id, "reward_score": 4.0}
+    pair = task_record(sample.model_copy(update={"task": "preference", "rejected_answer": "不知道。"}))
+    assert pair["prompt"] == [{"role": "user", "content": "什么制度？"}] and pair["id"] == sample.sample_id
+    assert pair["chosen"][0]["content"] == ART21 and pair["rejected"][0]["content"] == "不知道。"
+    steps = task_record(sample.model_copy(update={"task": "cot", "chain_of_thought": ["第一步", "第二步"]}))
+    assert steps["chain_of_thought"] == ["第一步", "第二步"] and steps["output"] == ART21
+    with pytest.raises(FormatError, match="reward_score"):
+        task_record(sample.model_copy(update={"task": "reward"}))
     with pytest.raises(ValueError, match="unknown task 'poetry'"):
-        task_record(sample, kind="poetry")
+        task_record(sample.model_copy(update={"task": "poetry"}))

@@ -1,1 +1,3 @@
-"""Dataset operations (dedupe, split, export); here so far: dedupe on a Ray cluster (``ray_dedupe``)."""
+"""Dataset engineering: how a dataset lands on disk (atomic files, the output folder's manifest), the one
+exporter builds and ``ftds-agent export`` share (trainer files, LLaMA-Factory registration, the card), and
+dedupe on a Ray cluster (``ray_dedupe``)."""

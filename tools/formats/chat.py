@@ -325,3 +325,35 @@ def write_openai(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
         record["chosen"] = {"role": "assistant", "content": conv.chosen}
         record["rejected"] = {"role": "assistant", "content": conv.rejected}
     return _put_media_and_extras(record, conv)
+
+
+# --- Dialogue (the seed's task shape): {"dialogue": [{"role": "user"|"assistant", "content"}, ...]} ------------
+
+_DIALOGUE_ROLES = {"user": "user", "assistant": "assistant"}
+
+
+def read_dialogue(record: dict[str, Any]) -> Conversation:
+    if "dialogue" not in record:
+        raise FormatError("dialogue record needs 'dialogue' (a list of {role, content} turns)")
+    turns, system = _message_list(record["dialogue"], "role", "content", _DIALOGUE_ROLES)
+    extra = {k: v for k, v in record.items() if k not in _COMMON and k != "dialogue"}
+    return Conversation(turns, system=system, extra=extra)
+
+
+def write_dialogue(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
+    _need_turns(conv, "dialogue")
+    if conv.has_tool_turns:
+        raise FormatError("dialogue holds user and assistant turns only; convert tool calls to sharegpt or openai")
+    if conv.is_preference:
+        raise FormatError("a preference record has no single answer; convert it to trl, alpaca or sharegpt")
+    turns = [{"role": "system", "content": conv.system}] if conv.system else []
+    turns += [{"role": role, "content": content} for role, content in conv.turns]
+    if conv.tools:
+        dropped.append("tools")
+    if conv.kto_tag is not None:
+        dropped.append("kto_tag")
+    dropped.extend(kind for kind, files in conv.media.items() if files)
+    record: dict[str, Any] = {"dialogue": turns}
+    for key, value in conv.extra.items():
+        record.setdefault(key, value)
+    return record

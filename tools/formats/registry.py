@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ftds.tools.formats import chat, tasks
+from ftds.tools.formats import chat, single_turn
 from ftds.tools.formats.model import Conversation, FormatError
 
 Reader = Callable[[dict[str, Any]], Conversation]
@@ -21,7 +21,6 @@ class Format:
     read: Reader
     write: Writer
     summary: str
-    llamafactory: bool = False  # LLaMA-Factory loads it directly (registered in dataset_info.json)
 
 
 _TABLE = (
@@ -30,24 +29,28 @@ _TABLE = (
         chat.read_alpaca,
         chat.write_alpaca,
         "instruction/input/output (+system, history, chosen/rejected)",
-        True,
     ),
     Format(
         "sharegpt",
         chat.read_sharegpt,
         chat.write_sharegpt,
         "conversations from human/gpt/function_call/observation",
-        True,
     ),
-    Format("openai", chat.read_openai, chat.write_openai, "messages with roles and tool_calls", True),
-    Format("trl", tasks.read_trl, tasks.write_trl, "TRL preference: prompt/chosen/rejected"),
-    Format("kto", tasks.read_kto, tasks.write_kto, "TRL unpaired KTO: prompt/completion/label"),
-    Format("cot", tasks.read_cot, tasks.write_cot, "instruction/input/chain_of_thought/output"),
-    Format("domain", tasks.read_domain, tasks.write_domain, "alpaca + domain tag", True),
-    Format("reward", tasks.read_reward, tasks.write_reward, "input/output/reward_score", True),
-    Format("classification", tasks.read_classification, tasks.write_classification, "text/label", True),
-    Format("pretrain", tasks.read_pretrain, tasks.write_pretrain, "plain text", True),
-    Format("multimodal", tasks.read_multimodal, tasks.write_multimodal, "text/image_url/caption or audio/text/summary"),
+    Format("openai", chat.read_openai, chat.write_openai, "messages with roles and tool_calls"),
+    Format("dialogue", chat.read_dialogue, chat.write_dialogue, "dialogue: user/assistant turns with role/content"),
+    Format("trl", single_turn.read_trl, single_turn.write_trl, "TRL preference: prompt/chosen/rejected"),
+    Format("kto", single_turn.read_kto, single_turn.write_kto, "TRL unpaired KTO: prompt/completion/label"),
+    Format("cot", single_turn.read_cot, single_turn.write_cot, "instruction/input/chain_of_thought/output"),
+    Format("domain", single_turn.read_domain, single_turn.write_domain, "alpaca + domain tag"),
+    Format("reward", single_turn.read_reward, single_turn.write_reward, "input/output/reward_score"),
+    Format("classification", single_turn.read_classification, single_turn.write_classification, "text/label"),
+    Format("pretrain", single_turn.read_pretrain, single_turn.write_pretrain, "plain text"),
+    Format(
+        "multimodal",
+        single_turn.read_multimodal,
+        single_turn.write_multimodal,
+        "text/image_url/caption or audio/text/summary",
+    ),
 )
 REGISTRY: dict[str, Format] = {f.name: f for f in _TABLE}
 FORMATS: tuple[str, ...] = tuple(REGISTRY)
@@ -72,6 +75,8 @@ def detect_format(record: dict[str, Any]) -> str:
         return "sharegpt"
     if "messages" in record:
         return "openai"
+    if "dialogue" in record:
+        return "dialogue"
     if "prompt" in record:
         if "chosen" in record:
             return "trl"

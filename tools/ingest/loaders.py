@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftds.tools.config import ChunkSettings, IngestSettings
+from ftds.tools.confinement import Confinement, LinkLoop, PathNotAllowed
 from ftds.tools.ingest.base import Extracted, LoadError
 from ftds.tools.ingest.cleaning import clean_text, decode_bytes, join_blocks, join_pages, strip_page_furniture
 from ftds.tools.ingest.registry import READERS, reader_for, unsupported_reason
@@ -113,8 +114,27 @@ class LiteratureResult:
         return [f for f in self.files if f.status == "failed"]
 
 
-def _load_one(path: Path, root: Path, limits: IngestSettings) -> tuple[FileReport, Document | None]:
+def _refused(path: Path, source: str, confine_to: Confinement) -> FileReport | None:
+    """The report for a file that resolves outside the confinement (a link out of the roots, into a
+    dot-folder, or in a loop); None when it may be read."""
+    try:
+        confine_to.check(path, source)
+    except LinkLoop as exc:
+        return FileReport(source=source, status="failed", reason=f"{exc}; remove or fix the link")
+    except PathNotAllowed as exc:
+        return FileReport(source=source, status="skipped", reason=f"not read: {exc}")
+    return None
+
+
+def _load_one(
+    path: Path, root: Path, limits: IngestSettings, confine_to: Confinement | None = None
+) -> tuple[FileReport, Document | None]:
     source = _source(path, root)
+    if confine_to is not None and (refused := _refused(path, source, confine_to)) is not None:
+        return refused, None
+    if not path.exists() and path.is_symlink():
+        reason = f"{source}: a symlink to nothing (its target does not exist); fix or remove the link"
+        return FileReport(source=source, status="failed", reason=reason), None
     if not path.exists():
         return FileReport(
             source=str(path), status="failed", reason=f"{path}: no such file or folder; check the path"
@@ -137,13 +157,18 @@ def _load_one(path: Path, root: Path, limits: IngestSettings) -> tuple[FileRepor
 
 
 def load_documents(
-    inputs: Iterable[Path], limits: IngestSettings | None = None, progress: ProgressCallback | None = None
+    inputs: Iterable[Path],
+    limits: IngestSettings | None = None,
+    progress: ProgressCallback | None = None,
+    confine_to: Confinement | None = None,
 ) -> LiteratureResult:
+    """Read every file under ``inputs``. With ``confine_to`` (the MCP server's roots), a file that resolves
+    outside them — a symlink out of a root or into a dot-folder — is reported as skipped, never opened."""
     limits = limits or IngestSettings()
     files = list(iter_files(inputs))
     result = LiteratureResult()
     for done, (path, root) in enumerate(files, start=1):
-        report, document = _load_one(path, root, limits)
+        report, document = _load_one(path, root, limits, confine_to)
         result.files.append(report)
         if document is not None:
             result.documents.append(document)
@@ -159,18 +184,20 @@ def load_literature(
     *,
     ingest: IngestSettings | None = None,
     progress: ProgressCallback | None = None,
+    confine_to: Confinement | None = None,
 ) -> LiteratureResult:
     """Load every file under ``inputs`` and chunk it; per-file failures are reported, not raised.
 
     ``ingest`` sets the size limits and the text column of tabular files; ``progress`` is called after each
-    file. A chunking setting that cannot work at all (e.g. the token strategy without its tokenizer) raises
+    file; ``confine_to`` keeps every file read inside its roots (see :func:`load_documents`). A chunking
+    setting that cannot work at all (e.g. the token strategy without its tokenizer) raises
     ``ValueError`` before any file is read.
     """
     from ftds.tools.ingest.chunking import chunk_document, prepare
 
     chunking = chunking or ChunkSettings()
     prepare(chunking)
-    result = load_documents(inputs, ingest, progress)
+    result = load_documents(inputs, ingest, progress, confine_to)
     loaded = [report for report in result.files if report.status == "loaded"]  # same order as documents
     for report, document in zip(loaded, result.documents, strict=True):
         chunks = chunk_document(document, chunking, domain=domain)

@@ -21,6 +21,7 @@ from ftds.tools.config import LLMSettings
 from ftds.tools.llm.adaptive import EndpointPressure, observing_http_client
 from ftds.tools.llm.base import ChatResult, LLMError, Message
 from ftds.tools.records import TokenUsage
+from ftds.tools.redact import redact_url
 
 MALFORMED_BACKOFF_S = 0.25
 
@@ -34,7 +35,7 @@ def resolve_api_key(settings: LLMSettings) -> str:
         return "not-needed-for-local-server"
     raise LLMError(
         f"no API key: set the environment variable {settings.api_key_env} (or name another one with "
-        f"llm.api_key_env / FTDS_LLM__API_KEY_ENV) for the endpoint {settings.base_url or 'api.openai.com'}"
+        f"llm.api_key_env / FTDS_LLM__API_KEY_ENV) for the endpoint {redact_url(settings.base_url or 'api.openai.com')}"
     )
 
 

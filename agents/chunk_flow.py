@@ -1,0 +1,176 @@
+"""The per-chunk flow: the one implementation of generator -> reviewer -> reviser -> reviewer.
+
+    draft ──(samples to review)──> review ──(flagged, rounds left)──> revise ──(revised)──> review
+      │                              │                                  │
+      └──(nothing to review)─────────┴──(done)─────> done <─────────────┘(nothing revised)
+
+Each node is one step of LLM work (the draft, one review call, one revision call), so with a checkpointer a
+run killed mid-way resumes without repeating a finished call. The build graph fans out one flow per chunk
+(``agents/graph.py``); each flow moves on as soon as its own call returns — no chunk waits for another.
+MCP ``generate_qa``, the benchmarks and the fault tests run the same flow through :func:`run_chunks`.
+
+What the task does at each step comes from the task table (``tools/generation/task_table.py``).
+The state holds what resuming needs and nothing more: the chunk's id, the samples in flight, and what each
+step added to the chunk's result. Those are delta channels: a checkpoint stores each write once instead of
+copying the whole value at every step. The chunk and the label tree are read from the context (the build
+keeps them in its own state once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, TypedDict
+
+from langgraph.channels.delta import DeltaChannel
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from ftds.agents.channels import concatenated, latest
+from ftds.agents.context import BuildContext
+from ftds.tools.generation.task_table import DraftInputs, task_spec
+from ftds.tools.labels import LabelTree
+from ftds.tools.pipeline import ChunkResult, merge_results, rejected_whole, revision_exhausted
+from ftds.tools.records import Chunk, ItemOutcome, ReviewVerdict, Sample
+from ftds.tools.review import review_samples
+from ftds.tools.revise import revise_samples
+
+
+class ChunkFlowInput(TypedDict):
+    chunk_id: str
+
+
+class ChunkFlowOutput(TypedDict):
+    results: Annotated[list[ChunkResult], operator.add]
+
+
+class ChunkFlowState(TypedDict, total=False):
+    chunk_id: str
+    """The chunk itself is read from the context (the build keeps the selected chunks once, in its own state)."""
+    round: int
+    pending: Annotated[list[Sample], DeltaChannel(latest)]
+    """Samples waiting for the reviewer."""
+    flagged: Annotated[list[tuple[Sample, ReviewVerdict]], DeltaChannel(latest)]
+    """Samples the reviewer sent back for revision, with its verdict."""
+    fragments: Annotated[list[ChunkResult], DeltaChannel(concatenated)]
+    """What each step added to the chunk's result: kept once each, merged by ``done``."""
+    results: Annotated[list[ChunkResult], operator.add]
+
+
+def _inputs(ctx: BuildContext) -> DraftInputs:
+    return DraftInputs(ctx.generator, ctx.reviewer, ctx.settings.build, ctx.labels)
+
+
+async def draft(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    chunk = ctx.chunk(state["chunk_id"])
+    made = await task_spec(ctx.settings.build.task).draft(chunk, _inputs(ctx))
+    fragment = ChunkResult(
+        chunk_id=chunk.chunk_id,
+        generated=made.generated,
+        accepted=made.accepted,
+        rejected=made.rejected,
+        failed=made.failed,
+        chunk_failure=made.chunk_failure,
+        generator_usage=made.generator_usage,
+        reviewer_usage=made.reviewer_usage,
+    )
+    return {"fragments": [fragment], "pending": made.pending, "round": 0, "flagged": []}
+
+
+def position_label(chunk: Chunk, tree: LabelTree | None) -> str | None:
+    """The chunk's own outline path, when the tree has it (a tree read off the outline): exact, where a small
+    reviewer choosing among dozens of chapters often picks the wrong one."""
+    path = chunk.provenance.heading_path[:2]
+    return tree.resolve("/".join(path)) if tree is not None and path else None
+
+
+async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+    ctx, pending = runtime.context, state["pending"]
+    chunk, build = ctx.chunk(state["chunk_id"]), ctx.settings.build
+    verdicts = await review_samples(chunk, pending, ctx.reviewer, build, labels=ctx.labels)
+    fragment = ChunkResult(
+        chunk_id=chunk.chunk_id, rejected=verdicts.rejected, failed=verdicts.failed, reviewer_usage=verdicts.usage
+    )
+    position = position_label(chunk, ctx.labels)
+    flagged: list[tuple[Sample, ReviewVerdict]] = []
+    reviewed: list[Sample] = []
+    for sample in pending:
+        label = position or verdicts.labels.get(sample.sample_id, sample.label)
+        verdict = verdicts.verdicts.get(sample.sample_id) or verdicts.to_revise.get(sample.sample_id)
+        labelled = sample.model_copy(update={"label": label, "review": verdict or sample.review})
+        reviewed.append(labelled)
+        if sample.sample_id in verdicts.verdicts:
+            fragment.accepted.append(labelled)
+        elif sample.sample_id in verdicts.to_revise:
+            flagged.append((labelled, verdicts.to_revise[sample.sample_id]))
+    exhausted: list[ItemOutcome] = []
+    if flagged and state["round"] >= build.max_revision_rounds:
+        exhausted = revision_exhausted(flagged, state["round"])
+        fragment.rejected += exhausted
+        flagged = []
+    fragment.rejected_samples = rejected_whole(reviewed, [*verdicts.rejected, *verdicts.failed, *exhausted])
+    return {"fragments": [fragment], "pending": [], "flagged": flagged}
+
+
+async def revise(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    chunk = ctx.chunk(state["chunk_id"])
+    revised = await revise_samples(chunk, state["flagged"], ctx.generator, ctx.settings.build)
+    fragment = ChunkResult(chunk_id=chunk.chunk_id, generator_usage=revised.usage, failed=revised.failed)
+    return {"fragments": [fragment], "pending": revised.samples, "flagged": [], "round": state["round"] + 1}
+
+
+def done(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+    result = merge_results(state["fragments"])
+    runtime.context.emit_chunk_done(result)
+    return {"results": [result]}
+
+
+def after_draft(state: ChunkFlowState) -> Literal["review", "done"]:
+    return "review" if state.get("pending") else "done"
+
+
+def after_review(state: ChunkFlowState) -> Literal["revise", "done"]:
+    return "revise" if state.get("flagged") else "done"
+
+
+def build_chunk_flow() -> Any:
+    """The flow, compiled without a checkpointer: inside the build graph it inherits the build's."""
+    flow = StateGraph(
+        ChunkFlowState, context_schema=BuildContext, input_schema=ChunkFlowInput, output_schema=ChunkFlowOutput
+    )
+    flow.add_node("draft", draft)
+    flow.add_node("review", review)
+    flow.add_node("revise", revise)
+    flow.add_node("done", done)
+    flow.add_edge(START, "draft")
+    flow.add_conditional_edges("draft", after_draft, ["review", "done"])
+    flow.add_conditional_edges("review", after_review, ["revise", "done"])
+    flow.add_conditional_edges("revise", after_draft, ["review", "done"])
+    flow.add_edge("done", END)
+    return flow.compile()
+
+
+_FLOW: Any = None
+
+
+def chunk_flow() -> Any:
+    global _FLOW
+    if _FLOW is None:
+        _FLOW = build_chunk_flow()
+    return _FLOW
+
+
+async def run_chunk(chunk: Chunk, context: BuildContext) -> ChunkResult:
+    """One chunk through the flow, without checkpoints (MCP ``generate_qa``, tests, benchmarks)."""
+    context.chunks[chunk.chunk_id] = chunk
+    output = await chunk_flow().ainvoke({"chunk_id": chunk.chunk_id}, context=context)
+    results: list[ChunkResult] = output["results"]
+    return results[0]
+
+
+async def run_chunks(chunks: Sequence[Chunk], context: BuildContext) -> list[ChunkResult]:
+    """Many chunks through the flow concurrently; the models' own limiters bound the calls in flight."""
+    return list(await asyncio.gather(*(run_chunk(chunk, context) for chunk in chunks)))

@@ -1,0 +1,98 @@
+"""The bounds on every free-text MCP argument, in one place.
+
+A client (or a model driving it) can send anything; without a bound, a 20 MB passage would go to the model as
+one 3.5 M-token prompt. Each bound is in the tool's input schema (``maxLength`` / ``maxItems`` /
+``maxProperties``), so a client can see it, and is checked before the tool runs with a sentence that gives
+the limit and what to do instead. The passage limit equals the largest chunk ``load_literature`` can cut, so
+any chunk it returns can be passed on whole.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationInfo
+
+MAX_PASSAGE_CHARS = 20_000
+"""A source passage for generate_qa / critique_qa; also the largest chunk load_literature cuts."""
+MAX_PAIR_TEXT_CHARS = 20_000
+"""One question or answer given to critique_qa."""
+MAX_PAIRS = 50
+"""Question-answer pairs in one critique_qa call."""
+MAX_PATH_CHARS = 4_096
+"""One path (Linux PATH_MAX)."""
+MAX_PATHS = 1_000
+"""Paths in one call (each may be a folder holding many files)."""
+MAX_QUERY_CHARS = 500
+"""A dataset search query."""
+MAX_NAME_CHARS = 200
+"""A short name or id: domain, source, run id, split, field, licence, language, dataset name."""
+MAX_LIST_ITEMS = 100
+"""Items of a short list (registries, methods, file types, languages)."""
+MAX_MAP_ENTRIES = 200
+"""Entries of a mapping (column renames)."""
+
+
+def _text_bound(limit: int, advice: str) -> BeforeValidator:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise ValueError(
+                f"{info.field_name} is {len(value):,} characters long; at most {limit:,} are accepted: {advice}"
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+def _size_bound(limit: int, unit: str, advice: str) -> BeforeValidator:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, list | dict) and len(value) > limit:
+            raise ValueError(f"{info.field_name} has {len(value):,} {unit}; at most {limit:,} are accepted: {advice}")
+        return value
+
+    return BeforeValidator(check)
+
+
+Passage = Annotated[
+    str,
+    _text_bound(
+        MAX_PASSAGE_CHARS,
+        "split the document into chunks first (load_literature does, max_chars up to "
+        f"{MAX_PASSAGE_CHARS:,}) and call the tool once per chunk",
+    ),
+    Field(min_length=1, max_length=MAX_PASSAGE_CHARS),
+]
+PairText = Annotated[
+    str,
+    _text_bound(MAX_PAIR_TEXT_CHARS, "shorten it, or critique a long answer part by part"),
+    Field(max_length=MAX_PAIR_TEXT_CHARS),
+]
+PathText = Annotated[
+    str,
+    _text_bound(MAX_PATH_CHARS, "no file system accepts a longer path; pass a path relative to the root"),
+    Field(max_length=MAX_PATH_CHARS),
+]
+NameText = Annotated[
+    str,
+    _text_bound(MAX_NAME_CHARS, "pass a short name or id"),
+    Field(max_length=MAX_NAME_CHARS),
+]
+QueryText = Annotated[
+    str,
+    _text_bound(MAX_QUERY_CHARS, "search with a few keywords"),
+    Field(max_length=MAX_QUERY_CHARS),
+]
+
+
+def bounded_list(limit: int = MAX_LIST_ITEMS, advice: str = "pass fewer, in several calls") -> Any:
+    """Metadata for ``Annotated[list[...], bounded_list(...)]``: the schema's maxItems and the checked error."""
+    return _size_bound(limit, "items", advice)
+
+
+PATHS_BOUND = bounded_list(MAX_PATHS, "pass a folder instead of its files, or split the work over several calls")
+MAP_BOUND = _size_bound(MAX_MAP_ENTRIES, "entries", "rename fewer columns")
+
+LIST_BOUND = bounded_list()
+PathList = Annotated[list[PathText], PATHS_BOUND, Field(max_length=MAX_PATHS)]
+NameList = Annotated[list[NameText], LIST_BOUND, Field(max_length=MAX_LIST_ITEMS)]
+NameMap = Annotated[dict[NameText, NameText], MAP_BOUND, Field(json_schema_extra={"maxProperties": MAX_MAP_ENTRIES})]

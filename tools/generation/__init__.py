@@ -1,0 +1,1 @@
+"""Generation, review and the task table: everything that turns a chunk into reviewed samples."""
