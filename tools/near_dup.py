@@ -33,6 +33,7 @@ _SPACE = re.compile(r"\s+")
 _MULT = np.uint64(0x100000001B3)  # FNV-style multiplier for the rolling hash (wraps mod 2**64)
 _SEED = 1
 _CONFIRM_BLOCK = 65536  # candidate pairs compared per numpy step (memory: block x num_perm bytes)
+_CHUNK_TEXTS = 50_000  # texts cleaned and hashed per step: bounds the temporaries (~150 MB a step)
 
 
 def shingle_text(text: str) -> str:
@@ -62,6 +63,9 @@ def _mix64(values: np.ndarray) -> np.ndarray:
 def clean_texts(texts: Sequence[str]) -> list[str]:
     """:func:`shingle_text` of every text, in one NFKC/casefold/regex pass over all texts joined by NUL
     (no character composes across NUL, so this equals cleaning one by one); per text if one holds a NUL."""
+    if len(texts) > _CHUNK_TEXTS:
+        steps = range(0, len(texts), _CHUNK_TEXTS)
+        return [clean for start in steps for clean in clean_texts(texts[start : start + _CHUNK_TEXTS])]
     if not any("\x00" in text for text in texts):
         joined = _SPACE.sub(" ", unicodedata.normalize("NFKC", "\x00".join(texts)).casefold())
         pieces = joined.split("\x00")
@@ -133,25 +137,35 @@ def banded_rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(row indices, their signatures) for the texts that share at least one LSH band with another.
 
-    rensa computes every signature and flags the rows with a band in common (in Rust, without handing
-    the matrix to Python); only those rows' signatures are materialised, since a record that shares no
-    band with any other cannot be in a candidate pair. Both use the same contiguous band layout
-    (checked by tests/tools/test_near_dup.py)."""
+    rensa computes every signature and, with its LSH index, flags the rows with a band in common (in Rust,
+    without handing the matrix to Python); only those rows' signatures are materialised, since a record that
+    shares no band with any other cannot be in a candidate pair. Texts go in steps of ``_CHUNK_TEXTS``: every
+    step's signatures are indexed first, then every step is queried, so a band shared across steps counts.
+    Both use the same contiguous band layout (checked by tests/tools/test_near_dup.py)."""
+    empty = np.zeros(0, dtype=np.int64), np.zeros((0, settings.num_perm), dtype=np.uint32)
     if len(texts) < 2:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, settings.num_perm), dtype=np.uint32)
-    hashes, offsets = shingle_hashes(texts, settings, cleaned)
+        return empty
     bands, _ = lsh_shape(threshold, settings.num_perm)
-    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, settings.num_perm, _SEED)
     index = rensa.RMinHashLSH(threshold, settings.num_perm, bands)
-    flags = np.asarray(index.query_duplicate_flags_matrix_one_shot(matrix), dtype=bool)
-    rows = np.flatnonzero(flags)
-    counts = np.diff(offsets)
-    sub_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(counts[rows], out=sub_offsets[1:])
-    sub_hashes = hashes[np.repeat(flags, counts)]
-    return rows, digest_rows(sub_hashes, sub_offsets, settings.num_perm) if len(rows) else np.zeros(
-        (0, settings.num_perm), dtype=np.uint32
-    )
+    steps = []
+    for start in range(0, len(texts), _CHUNK_TEXTS):
+        stop = start + _CHUNK_TEXTS
+        hashes, offsets = shingle_hashes(texts[start:stop], settings, cleaned[start:stop] if cleaned else None)
+        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, settings.num_perm, _SEED)
+        index.insert_matrix(matrix, start)
+        steps.append((start, hashes, offsets, matrix))
+    found_rows, found_signatures = [empty[0]], [empty[1]]
+    for start, hashes, offsets, matrix in steps:
+        flags = np.asarray(index.query_duplicate_flags_matrix(matrix), dtype=bool)
+        rows = np.flatnonzero(flags)
+        if not len(rows):
+            continue
+        counts = np.diff(offsets)
+        sub_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts[rows], out=sub_offsets[1:])
+        found_rows.append(rows + start)
+        found_signatures.append(digest_rows(hashes[np.repeat(flags, counts)], sub_offsets, settings.num_perm))
+    return np.concatenate(found_rows), np.concatenate(found_signatures)
 
 
 @lru_cache(maxsize=32)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
 from ftds.tools.config import DedupeSettings
 from ftds.tools.dedupe import dedupe_records
@@ -92,6 +93,17 @@ def test_rensa_prefilter_keeps_every_row_that_shares_one_of_our_bands() -> None:
     assert sharing and sharing <= set(rows.tolist())
     assert np.array_equal(subset, signatures[rows])
     assert lsh_shape(0.8, 128) == (16, 8)
+
+
+def test_working_in_steps_finds_the_same_pairs_across_step_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ftds.tools.near_dup as near_dup
+
+    settings = DedupeSettings()
+    texts = _texts(120, seed=4)
+    whole = near_duplicate_pairs(texts, settings)
+    monkeypatch.setattr(near_dup, "_CHUNK_TEXTS", 37)  # copies sit in other steps than their originals
+    assert near_dup.clean_texts(texts) == [shingle_text(t) for t in texts]
+    assert near_duplicate_pairs(texts, settings) == whole and len(whole) >= 25
 
 
 def test_many_identical_copies_collapse_into_one_cluster_without_pairing_them_all() -> None:
