@@ -249,25 +249,35 @@ def _confirmed(
     return list(zip(pairs[keep, 0].tolist(), pairs[keep, 1].tolist(), similarity[keep].tolist(), strict=True))
 
 
-def candidate_pairs(signatures: np.ndarray, threshold: float) -> np.ndarray:
-    """Unique (i, j), i < j, sharing at least one LSH band. Records with identical signatures are
-    collapsed to their first member first (linked to it directly), so a mass of copies costs one row, not
-    a quadratic number of pairs; connectivity is the same as pairing them all. Indices into ``signatures``."""
+def confirmed_pairs(signatures: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
+    """(i, j, estimated Jaccard), i < j, for rows sharing at least one LSH band whose whole signatures
+    agree at the threshold. Candidates are confirmed band by band, so memory holds one band's candidates,
+    not all of them. Records with identical signatures are collapsed to their first member first (linked
+    to it directly, similarity 1.0), so a mass of copies costs one row, not a quadratic number of pairs;
+    connectivity is the same as pairing them all. Indices into ``signatures``."""
     count = len(signatures)
     if count < 2:
-        return np.zeros((0, 2), dtype=np.int64)
+        return []
     width = signatures.dtype.itemsize * signatures.shape[1]
     whole = np.ascontiguousarray(signatures).view(np.dtype((np.void, width))).ravel()
     _, first, inverse = np.unique(whole, return_index=True, return_inverse=True)
     representative = first[inverse.ravel()]
     copies = np.flatnonzero(representative != np.arange(count))
-    star = np.stack([representative[copies], copies], axis=1)
+    found_keys = [representative[copies].astype(np.int64) * count + copies]
+    found_similarity = [np.ones(len(copies))]
     unique_rows = np.sort(first)
     keys = band_keys(signatures[unique_rows], threshold)
-    found = [star] + [group_pairs(keys[:, band], unique_rows) for band in range(keys.shape[1])]
-    pairs = np.concatenate(found).astype(np.int64)
-    flat = np.unique(pairs[:, 0] * count + pairs[:, 1])
-    return np.stack([flat // count, flat % count], axis=1)
+    for band in range(keys.shape[1]):
+        pairs = group_pairs(keys[:, band], unique_rows)
+        if not len(pairs):
+            continue
+        similarity = estimated_jaccard(signatures[pairs[:, 0]], signatures[pairs[:, 1]])
+        keep = similarity >= threshold
+        found_keys.append(pairs[keep, 0] * count + pairs[keep, 1])
+        found_similarity.append(similarity[keep])
+    flat, where = np.unique(np.concatenate(found_keys), return_index=True)
+    similarity = np.concatenate(found_similarity)[where]
+    return list(zip((flat // count).tolist(), (flat % count).tolist(), similarity.tolist(), strict=True))
 
 
 def near_duplicate_pairs(
@@ -280,11 +290,7 @@ def near_duplicate_pairs(
     ``cleaned`` (:func:`clean_texts` of the texts) saves cleaning them again."""
     threshold = settings.near_threshold if threshold is None else threshold
     rows, signatures = banded_rows(texts, settings, threshold, cleaned)
-    local = candidate_pairs(signatures, threshold)
-    found = [
-        (int(rows[a]), int(rows[b]), similarity)
-        for a, b, similarity in _confirmed(local, signatures, signatures, threshold)
-    ]
+    found = [(int(rows[a]), int(rows[b]), similarity) for a, b, similarity in confirmed_pairs(signatures, threshold)]
     return sorted(found, key=lambda pair: (pair[1], pair[0]))
 
 

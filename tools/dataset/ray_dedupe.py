@@ -132,7 +132,7 @@ class RayEngine:
                     log_to_driver=False,
                     configure_logging=False,
                 )
-            except ConnectionError as exc:
+            except (ConnectionError, RuntimeError, ValueError) as exc:  # what ray.init raises for a bad address
                 raise ValueError(
                     f"could not connect to the Ray cluster at {self.address}: {exc}; start one with "
                     "`ray start --head --port PORT` or fix --ray-address"
