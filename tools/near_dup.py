@@ -239,12 +239,22 @@ def estimated_jaccard(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return out
 
 
+def pair_similarity(left: np.ndarray, right: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard of ``left[pairs[:, 0]]`` and ``right[pairs[:, 1]]``, gathered block by block (a
+    band of a million records can hold millions of candidates; their signatures are never all copied)."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    for start in range(0, len(pairs), _CONFIRM_BLOCK):
+        block = pairs[start : start + _CONFIRM_BLOCK]
+        out[start : start + len(block)] = (left[block[:, 0]] == right[block[:, 1]]).mean(axis=1)
+    return out
+
+
 def _confirmed(
     pairs: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float
 ) -> list[tuple[int, int, float]]:
     if not len(pairs):
         return []
-    similarity = estimated_jaccard(left[pairs[:, 0]], right[pairs[:, 1]])
+    similarity = pair_similarity(left, right, pairs)
     keep = similarity >= threshold
     return list(zip(pairs[keep, 0].tolist(), pairs[keep, 1].tolist(), similarity[keep].tolist(), strict=True))
 
@@ -271,7 +281,7 @@ def confirmed_pairs(signatures: np.ndarray, threshold: float) -> list[tuple[int,
         pairs = group_pairs(keys[:, band], unique_rows)
         if not len(pairs):
             continue
-        similarity = estimated_jaccard(signatures[pairs[:, 0]], signatures[pairs[:, 1]])
+        similarity = pair_similarity(signatures, signatures, pairs)
         keep = similarity >= threshold
         found_keys.append(pairs[keep, 0] * count + pairs[keep, 1])
         found_similarity.append(similarity[keep])

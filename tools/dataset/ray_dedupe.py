@@ -36,8 +36,8 @@ from ftds.tools.near_dup import (
     band_keys,
     clean_texts,
     digest_rows,
-    estimated_jaccard,
     group_pairs,
+    pair_similarity,
     shingle_hashes,
 )
 
@@ -104,7 +104,7 @@ def bucket_edges(group: dict[str, np.ndarray], threshold: float) -> dict[str, np
     copies = np.flatnonzero(representative != np.arange(len(idx)))
     reps = np.sort(first)
     pairs = group_pairs(np.zeros(len(reps), dtype=np.uint64), reps)  # positions, first < second
-    similarity = estimated_jaccard(signatures[pairs[:, 0]], signatures[pairs[:, 1]]) if len(pairs) else np.zeros(0)
+    similarity = pair_similarity(signatures, signatures, pairs)
     keep = similarity >= threshold
     return {
         "i": np.concatenate([idx[representative[copies]], idx[pairs[keep, 0]]]),
