@@ -29,12 +29,12 @@ from langgraph.runtime import Runtime
 
 from ftds.agents.channels import concatenated, latest
 from ftds.agents.context import BuildContext
+from ftds.tools.build.steps import ChunkResult, merge_results, rejected_whole, revision_exhausted
+from ftds.tools.generation.labels import LabelTree
+from ftds.tools.generation.review import review_samples
+from ftds.tools.generation.revise import revise_samples
 from ftds.tools.generation.task_table import DraftInputs, task_spec
-from ftds.tools.labels import LabelTree
-from ftds.tools.pipeline import ChunkResult, merge_results, rejected_whole, revision_exhausted
 from ftds.tools.records import Chunk, ItemOutcome, ReviewVerdict, Sample
-from ftds.tools.review import review_samples
-from ftds.tools.revise import revise_samples
 
 
 class ChunkFlowInput(TypedDict):
@@ -98,7 +98,7 @@ async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> di
     reviewed: list[Sample] = []
     for sample in pending:
         label = position or verdicts.labels.get(sample.sample_id, sample.label)
-        verdict = verdicts.verdicts.get(sample.sample_id) or verdicts.to_revise.get(sample.sample_id)
+        verdict = verdicts.scored.get(sample.sample_id) or verdicts.to_revise.get(sample.sample_id)
         labelled = sample.model_copy(update={"label": label, "review": verdict or sample.review})
         reviewed.append(labelled)
         if sample.sample_id in verdicts.verdicts:

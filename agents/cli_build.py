@@ -14,7 +14,9 @@ from ftds.agents.cli_common import (
     ConfigOpt,
     JsonOpt,
     app,
+    check_inputs,
     fail,
+    output_path,
     settings_from,
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
@@ -104,10 +106,8 @@ def build(
                     "no input given: distilling from the domain topic alone (pass --input DIR to build from documents)",
                     err=True,
                 )
-            missing = [str(p) for p in paths if not p.exists()]
-            if missing:
-                raise fail(f"input not found: {', '.join(missing)}; check the path")
-            out.mkdir(parents=True, exist_ok=True)
+            check_inputs(paths)
+            output_path(out, "folder")
             record, context = runner.start(settings, paths, out, reporter.event, run_id, overwrite)
             run_inputs = paths
     except (runner.RunError, LLMError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -14,12 +15,13 @@ from ftds.agents.cli_common import (
     JsonOpt,
     app,
     fail,
+    output_path,
     settings_from,
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from ftds.tools.dataset.operations import Unreadable
 
 # Written out (not imported) so `--help` stays fast; tests/agents/test_cli_dataset.py checks it matches.
 FORMAT_CHOICES = (
@@ -48,8 +50,8 @@ R = TypeVar("R")
 
 
 def _run(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    from ftds.tools.dataset.split import SplitError
     from ftds.tools.formats import FormatError
-    from ftds.tools.split import SplitError
 
     try:
         return func(*args, **kwargs)
@@ -57,9 +59,29 @@ def _run(func: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         raise fail(str(exc)) from None
     except (FormatError, SplitError, ValueError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:  # a path the system refuses (too long, unreadable): say which and why
+        from ftds.tools.dataset.output_path import shorten
+
+        reason = "the path is too long" if exc.errno == errno.ENAMETOOLONG else f"cannot be read ({exc.strerror})"
+        raise fail(f"{shorten(exc.filename or '')}: {reason}; check it") from None
 
 
-def _emit(payload: BaseModel, as_json: bool, line: str, details: list[str], **more: Any) -> None:
+def _bad_lines(payload: Unreadable) -> list[str]:
+    """Detail lines for input lines that were not JSON (the rest of the file was used)."""
+    shown = [f"{b.file + ' ' if b.file else ''}line {b.line}: {b.error}" for b in payload.unreadable]
+    more = payload.unreadable_count - len(shown)
+    return shown + ([f"... and {more} more unreadable line(s)"] if more > 0 else [])
+
+
+def _exit(usable: bool, payload: Unreadable, partial: bool = False) -> typer.Exit:
+    """0 all done, 3 when some records or lines could not be used, 1 when nothing usable came out."""
+    if not usable:
+        return typer.Exit(EXIT_FATAL)
+    return typer.Exit(EXIT_PARTIAL if partial or payload.unreadable_count else EXIT_OK)
+
+
+def _emit(payload: Unreadable, as_json: bool, line: str, details: list[str], **more: Any) -> None:
+    details = _bad_lines(payload) + details
     if as_json:
         typer.echo(json.dumps({**payload.model_dump(mode="json"), **more}, ensure_ascii=False))
         return
@@ -82,17 +104,16 @@ def convert(
     as_json: JsonOpt = False,
 ) -> None:
     """Convert a dataset between formats; records that do not fit are listed, never dropped silently."""
-    from ftds.tools.dataset_ops import convert_file
+    from ftds.tools.dataset.operations import convert_file
 
+    output_path(out, "file")
     payload = _run(
         convert_file, input_file, out, to, source_format, _pairs(mapping, "--map"), _pairs(set_fields, "--set"), split
     )
     details = [f"record {e.index}: {e.error}" for e in payload.errors]
     details += [f"dropped '{k}' from {v} record(s): {to} cannot hold it" for k, v in payload.dropped.items()]
     _emit(payload, as_json, f"{payload.converted} records -> {out} ({payload.source_format} -> {to})", details)
-    if not payload.converted:
-        raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if payload.error_count else EXIT_OK)
+    raise _exit(bool(payload.converted), payload, partial=bool(payload.error_count))
 
 
 @app.command()
@@ -105,12 +126,14 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check every record against the trainer's rules; exit 0 only when all are valid."""
-    from ftds.tools.dataset_ops import validate_file
+    from ftds.tools.dataset.operations import validate_file
 
     payload = _run(validate_file, input_file, fmt, _pairs(mapping, "--map"))
     details = [f"record {e.index}: {e.error}" for e in payload.errors]
     _emit(payload, as_json, f"{payload.valid}/{payload.total} valid ({payload.format})", details)
-    raise typer.Exit(EXIT_OK if payload.ok else EXIT_USAGE)
+    if payload.error_count:  # records that break the trainer's rules: the input needs fixing
+        raise typer.Exit(EXIT_USAGE)
+    raise _exit(True, payload)
 
 
 @app.command()
@@ -135,18 +158,19 @@ def dedupe(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove exact, near and semantic duplicates, keeping the best-scored record of each cluster."""
-    from ftds.tools.dataset_ops import dedupe_file
+    from ftds.tools.dataset.operations import dedupe_file
 
     if store and chroma_url:
         raise fail("--store and --chroma-url both name where earlier runs are remembered; give one")
     settings = settings_from(config, dedupe={"chroma_url": chroma_url})
+    output_path(out, "file")
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set, executor, ray_address)
     details = [f"kept {c['kept']}, removed {c['removed']} ({c['method']})" for c in payload.cluster_preview]
     if payload.eval_leaks:
         details.append(f"{payload.eval_leaks} record(s) near-duplicate the evaluation set (see report)")
     _emit(payload, as_json, f"{payload.kept}/{payload.total} kept -> {out}", details)
-    raise typer.Exit(EXIT_OK if payload.kept or not payload.total else EXIT_FATAL)
+    raise _exit(bool(payload.kept or not payload.total), payload)
 
 
 @app.command()
@@ -167,16 +191,19 @@ def split(
     as_json: JsonOpt = False,
 ) -> None:
     """Split into train/validation/test (+ full), then audit near-duplicate leakage across them."""
-    from ftds.tools.dataset_ops import split_file
+    from ftds.tools.dataset.operations import split_file
 
     settings = settings_from(config, split={"train": train, "validation": validation, "test": test, "seed": seed})
+    if k_folds is not None and k_folds < 2:
+        raise fail(f"--k-folds must be 2 or more (got {k_folds}); leave it out for a train/validation/test split")
+    output_path(out, "folder")
     if group_by and not strategy:
         strategy, key = "group", group_by
     payload = _run(split_file, input_file, out, settings, strategy or "random", key, eval_set, k_folds, overwrite)
     counts = " ".join(f"{k}={v}" for k, v in payload.counts.items())
     _emit(payload, as_json, f"{counts} -> {out}", [f"note: {n}" for n in payload.notes])
     # leakage is reported (notes, leakage.json), not a failure: every record was written to a split
-    raise typer.Exit(EXIT_OK if any(payload.counts.values()) else EXIT_FATAL)
+    raise _exit(any(payload.counts.values()), payload)
 
 
 @app.command()
@@ -195,8 +222,9 @@ def export(
 ) -> None:
     """Write trainer-ready files, a DatasetDict, a dataset card and LLaMA-Factory's dataset_info.json."""
     from ftds.tools.dataset.export import CardInfo, push_to_hub
-    from ftds.tools.dataset_ops import export_file
+    from ftds.tools.dataset.operations import export_file
 
+    output_path(out, "folder")
     card = CardInfo(name=name, license=license_id, languages=[x for x in languages.split(",") if x])
     types_ = [t.strip() for t in file_types.split(",") if t.strip()]
     payload = _run(export_file, input_path, out, fmt, types_, card, openai_finetune, overwrite)
@@ -210,6 +238,4 @@ def export(
     details += [f"{split}: record {e.index}: {e.error}" for split, es in payload.invalid.items() for e in es]
     counts = " ".join(f"{k}={v}" for k, v in payload.counts.items())
     _emit(payload, as_json, f"{counts} -> {out}", details, **pushed)
-    if not payload.counts:
-        raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if payload.invalid else EXIT_OK)
+    raise _exit(bool(payload.counts), payload, partial=bool(payload.invalid))

@@ -10,18 +10,22 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ftds.agents.cli_common import (
     ConfigOpt,
     JsonOpt,
     app,
+    check_inputs,
     fail,
+    output_path,
     settings_from,
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from ftds.tools.config import ChunkStrategy
 from ftds.tools.records import FileReport
+from ftds.tools.text_safety import printable
 
 
 class FileProgress:
@@ -52,14 +56,16 @@ class FileProgress:
         if self._bar is not None:
             if self._task is None:
                 self._task = self._bar.add_task("", total=total)
-            self._bar.update(self._task, completed=done, description=report.source)  # type: ignore[arg-type]
+            source = printable(report.source)
+            self._bar.update(self._task, completed=done, description=source)  # type: ignore[arg-type]
             if report.status != "loaded":
-                self._bar.console.print(f"[yellow]{report.status}[/] {report.source}: {report.reason}")
+                self._bar.console.print(
+                    f"[yellow]{report.status}[/] {escape(source)}: {escape(printable(report.reason))}"
+                )
         elif not self.quiet:
-            detail = report.reason if report.status != "loaded" else ""
-            print(
-                f"file {done}/{total}: {report.status} {report.source} {detail}".rstrip(), file=sys.stderr, flush=True
-            )
+            detail = printable(report.reason) if report.status != "loaded" else ""
+            line = f"file {done}/{total}: {report.status} {printable(report.source)} {detail}".rstrip()
+            print(line, file=sys.stderr, flush=True)
 
 
 @app.command()
@@ -90,6 +96,8 @@ def ingest(
         chunking={"strategy": strategy, "max_chars": max_chars, "overlap_chars": overlap},
         ingest={"text_field": text_field, "max_file_mb": max_file_mb},
     )
+    check_inputs(inputs)
+    output_path(out, "file")
     with FileProgress(quiet=as_json) as progress:
         try:
             result = load_literature(
@@ -103,8 +111,9 @@ def ingest(
         typer.echo(json.dumps({"out": str(out), "chunks": len(result.chunks), "files": files}, ensure_ascii=False))
     else:
         for f in result.files:
-            typer.echo(f"{f.status:8} {f.source}  {f.reason or f'{f.chunks} chunks'}", err=True)
+            typer.echo(f"{f.status:8} {printable(f.source)}  {printable(f.reason) or f'{f.chunks} chunks'}", err=True)
         typer.echo(f"{len(result.chunks)} chunks -> {out}", err=True)
     if not result.chunks:
         raise typer.Exit(EXIT_FATAL)
-    raise typer.Exit(EXIT_PARTIAL if result.failed else EXIT_OK)
+    partial = result.failed or any(f.partial for f in result.files)  # a bad JSONL line counts as partial
+    raise typer.Exit(EXIT_PARTIAL if partial else EXIT_OK)

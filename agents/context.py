@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from ftds.agents.events import ChunkDoneEvent, ProgressCallback, ignore
 from ftds.tools.config import Settings
 from ftds.tools.confinement import Confinement
-from ftds.tools.labels import LabelTree
+from ftds.tools.generation.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk
 
 if TYPE_CHECKING:
-    from ftds.tools.pipeline import ChunkResult
+    from ftds.tools.build.steps import ChunkResult
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ftds.tools.records import FileReport
+from ftds.tools.text_safety import printable
 
 
 class FileEvent(BaseModel):
@@ -86,8 +87,8 @@ class ProgressTally:
         if isinstance(event, FileEvent):
             if event.report.status == "loaded":
                 return None
-            source = event.report.source.encode("unicode_escape").decode("ascii")  # no raw newline in a line
-            return self._update(f"{event.report.status}: {source}: {event.report.reason}", advanced=False)
+            report = event.report
+            return self._update(f"{report.status}: {printable(report.source)}: {printable(report.reason)}", False)
         if isinstance(event, ChunksEvent):
             self.selected = event.selected
             return self._update(f"chunks: {event.total} found, {event.selected} selected", advanced=False)
@@ -107,5 +108,5 @@ class ProgressTally:
             return self._update(event.message, advanced=False)
         return self._update(f"finished: {event.accepted} accepted -> {event.out_dir}", advanced=False)
 
-    def _update(self, message: str, *, advanced: bool) -> ProgressUpdate:
+    def _update(self, message: str, advanced: bool) -> ProgressUpdate:
         return ProgressUpdate(self.done, self.selected, message, advanced)

@@ -22,15 +22,15 @@ from ftds.agents.chunk_flow import chunk_flow
 from ftds.agents.context import BuildContext
 from ftds.agents.events import ChunksEvent, FileEvent, FinishedEvent, NoteEvent
 from ftds.agents.state import BuildState
-from ftds.tools.generate import chunk_language
+from ftds.tools.build.steps import ChunkResult, finalize_dataset, revision_exhausted, select_chunks
+from ftds.tools.generation.generate import chunk_language
+from ftds.tools.generation.labels import LabelTree, build_label_tree, outline_tree
+from ftds.tools.generation.prompts import domain_preset
+from ftds.tools.generation.review import review_samples
+from ftds.tools.generation.tasks import distill_topic, topic_chunk
 from ftds.tools.ingest import load_literature
-from ftds.tools.labels import LabelTree, build_label_tree, outline_tree
 from ftds.tools.language import detect_language
 from ftds.tools.llm.adaptive import endpoint_figures
-from ftds.tools.pipeline import ChunkResult, finalize_dataset, revision_exhausted, select_chunks
-from ftds.tools.prompts import domain_preset
-from ftds.tools.review import review_samples
-from ftds.tools.tasks import distill_topic, topic_chunk
 
 
 def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:

@@ -39,9 +39,9 @@ _STATE_TYPES = (
     ("ftds.tools.records", "TokenUsage"),
     ("ftds.tools.records", "FileReport"),
     ("ftds.tools.records", "RunSummary"),
-    ("ftds.tools.pipeline", "ChunkResult"),
-    ("ftds.tools.labels", "LabelTree"),
-    ("ftds.tools.labels", "LabelNode"),
+    ("ftds.tools.build.steps", "ChunkResult"),
+    ("ftds.tools.generation.labels", "LabelTree"),
+    ("ftds.tools.generation.labels", "LabelNode"),
 )
 _FINISHED = ("finished", "partial")
 GRAPH_VERSION = 2

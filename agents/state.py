@@ -11,8 +11,8 @@ from typing import Annotated, TypedDict
 from langgraph.channels.delta import DeltaChannel
 
 from ftds.agents.channels import concatenated, latest
-from ftds.tools.labels import LabelTree
-from ftds.tools.pipeline import ChunkResult
+from ftds.tools.build.steps import ChunkResult
+from ftds.tools.generation.labels import LabelTree
 from ftds.tools.records import Chunk, FileReport, RunSummary
 
 

@@ -9,7 +9,7 @@ P95), as real endpoints do. For each point it reports:
 - checkpoint bytes per chunk (the SQLite checkpoint file of the run, WAL included).
 
 Run:  .venv/bin/python bench/bench_build.py [--chunks 500] [--points 2.0x8,2.0x32] [--p95-ratio 3]
-The input defaults to the shared law corpus beside the repository (an optional, larger corpus for benchmarks);
+The input defaults to the demo statutes in examples/law_zh, chunked at --max-chars 500 so that 500 chunks exist (552);
 pass --input DIR to use another folder.
 """
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.fakes.fake_openai_server import FakeServerConfig, remote_fake_server  # noqa: E402
 
-DEFAULT_INPUT = REPO.parent / "shared" / "corpus" / "law_zh"
+DEFAULT_INPUT = REPO / "examples" / "law_zh"
 Z95 = 1.6449
 
 
@@ -41,7 +41,9 @@ def mean_latency(median: float, p95: float | None) -> float:
     return median * math.exp(sigma * sigma / 2)
 
 
-def run_build(input_dir: Path, chunks: int, concurrency: int, median: float, p95: float | None) -> dict[str, float]:
+def run_build(
+    input_dir: Path, chunks: int, concurrency: int, median: float, p95: float | None, max_chars: int
+) -> dict[str, float]:
     config = FakeServerConfig(latency_s=median, latency_p95_s=p95)
     with remote_fake_server(config) as server, tempfile.TemporaryDirectory() as work:
         env = {
@@ -51,6 +53,7 @@ def run_build(input_dir: Path, chunks: int, concurrency: int, median: float, p95
             "FTDS_LLM__CONCURRENCY": str(concurrency),
             "FTDS_LLM__CACHE": "false",
             "FTDS_LLM__TIMEOUT_S": "60",
+            "FTDS_CHUNKING__MAX_CHARS": str(max_chars),
         }
         command = [
             sys.executable,
@@ -94,10 +97,11 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=500)
     parser.add_argument("--points", default="2.0x8,2.0x32", help="median-latency(s)xconcurrency pairs")
     parser.add_argument("--p95-ratio", type=float, default=3.0, help="p95 latency as a multiple of the median")
+    parser.add_argument("--max-chars", type=int, default=500, help="chunk size (smaller: more chunks)")
     args = parser.parse_args()
     if not args.input.is_dir():
         raise SystemExit(f"no input folder at {args.input}: pass --input DIR (any folder of statutes or documents)")
-    overhead = run_build(args.input, args.chunks, 8, 0.0, None)
+    overhead = run_build(args.input, args.chunks, 8, 0.0, None, args.max_chars)
     print(
         f"[L=0, C=8, {overhead['chunks']:.0f} chunks] fixed per-run overhead {overhead['elapsed']:.1f}s, "
         f"{overhead['calls']:.0f} calls, checkpoint {overhead['checkpoint_bytes'] / overhead['chunks'] / 1024:.1f} "
@@ -106,7 +110,7 @@ def main() -> None:
     for point in args.points.split(","):
         median, concurrency = float(point.split("x")[0]), int(point.split("x")[1])
         p95 = median * args.p95_ratio
-        figures = run_build(args.input, args.chunks, concurrency, median, p95)
+        figures = run_build(args.input, args.chunks, concurrency, median, p95, args.max_chars)
         rate = figures["calls"] / figures["elapsed"]
         ideal_mean = concurrency / mean_latency(median, p95)
         ideal_median = concurrency / median

@@ -25,9 +25,9 @@ from pathlib import Path
 from datasketch import MinHash, MinHashLSH
 
 from ftds.tools.config import DedupeSettings
-from ftds.tools.dedupe import dedupe_records, record_text
+from ftds.tools.dataset.dedupe import dedupe_records, record_text
+from ftds.tools.dataset.near_dup import is_cjk, shingle_text
 from ftds.tools.formats import convert_records
-from ftds.tools.near_dup import is_cjk, shingle_text
 
 ZH_TOPICS = ["数据安全", "个人信息", "合同成立", "侵权责任", "网络安全", "知识产权", "劳动合同", "行政许可"]
 ZH_ASKS = ["什么是{t}的基本原则？", "{t}的法律责任如何认定？", "违反{t}规定会受到什么处罚？", "{t}适用于哪些情形？"]

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_dataset import synthetic_qa
 
 from ftds.tools.config import DedupeSettings
-from ftds.tools.dedupe import dedupe_records
+from ftds.tools.dataset.dedupe import dedupe_records
 
 
 def _peak_mb() -> float:

@@ -1,6 +1,6 @@
 """Near-duplicate engines compared side by side in bench_dataset.py (bench code, not the product).
 
-Each function has the signature of ``ftds.tools.near_dup.near_duplicate_pairs`` and returns
+Each function has the signature of ``ftds.tools.dataset.near_dup.near_duplicate_pairs`` and returns
 (i, j, similarity) pairs at or above the threshold, so the bench swaps it into ``dedupe_records`` and
 every engine runs behind the same record reading, exact pass and union-find. All use the same shingles
 (character n-grams of ``shingle_text``: 3 for CJK, 5 otherwise), threshold and permutation count.
@@ -22,7 +22,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from ftds.tools.config import DedupeSettings
-from ftds.tools.near_dup import is_cjk, shingle_text
+from ftds.tools.dataset.near_dup import is_cjk, shingle_text
 
 _MULT = np.uint64(0x100000001B3)
 

@@ -1,1 +1,1 @@
-"""Prompt templates shipped as package data (see tools/prompts.py for the loader)."""
+"""Prompt templates shipped as package data (see tools/generation/prompts.py for the loader)."""

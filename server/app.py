@@ -17,10 +17,12 @@ from mcp.server import MCPServer
 from ftds.server import (
     tools_build,
     tools_dataset,
+    tools_eval,
     tools_generation,
     tools_ingest,
     tools_prompts,
     tools_sources,
+    tools_studio,
 )
 from ftds.server.paths import allowed_roots
 from ftds.server.roots import ClientRootsMiddleware
@@ -51,9 +53,19 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
         version="0.1.0",
         lifespan=lifespan,
         middleware=[ClientRootsMiddleware()],
+        extensions=[tools_studio.review_app()],  # MCP Apps: the review view as a ui:// resource
     )
 
-    for module in (tools_ingest, tools_generation, tools_dataset, tools_sources, tools_build, tools_prompts):
+    for module in (
+        tools_ingest,
+        tools_generation,
+        tools_dataset,
+        tools_sources,
+        tools_build,
+        tools_prompts,
+        tools_eval,
+        tools_studio,
+    ):
         module.register(server)
     return server
 

@@ -11,7 +11,9 @@ import hmac
 import os
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ftds.server.limits import MAX_REQUEST_BYTES
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -37,6 +39,49 @@ class BearerTokenMiddleware:
         await self.app(scope, receive, send)
 
 
+class BodyLimitMiddleware:
+    """Refuse an HTTP request body over ``limit`` bytes with 413, before the MCP layer buffers it: the
+    per-argument bounds only apply once a request has been read whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def _refusal(self, size: str) -> JSONResponse:
+        message = (
+            f"request body is {size} bytes; at most {self.limit:,} are accepted: send long documents as files "
+            "inside the server's roots (load_literature) rather than as text"
+        )
+        return JSONResponse({"error": message}, status_code=413)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refusal(f"{int(declared):,}")(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # a chunked body with no length: stop reading it
+                raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLarge:
+            await self._refusal(f"over {self.limit:,}")(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
 class InsecureBindError(SystemExit):
     pass
 
@@ -49,4 +94,5 @@ def http_app(app: ASGIApp, host: str, token_env: str) -> ASGIApp:
             f"refusing to serve MCP over HTTP on {host} without a bearer token: set {token_env} "
             "(clients then send 'Authorization: Bearer <token>'), or bind 127.0.0.1"
         )
-    return BearerTokenMiddleware(app, token) if token else app
+    limited = BodyLimitMiddleware(app, MAX_REQUEST_BYTES)
+    return BearerTokenMiddleware(limited, token) if token else limited

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from pydantic import BeforeValidator, Field, ValidationInfo
 
 MAX_PASSAGE_CHARS = 20_000
@@ -31,17 +33,30 @@ MAX_LIST_ITEMS = 100
 """Items of a short list (registries, methods, file types, languages)."""
 MAX_MAP_ENTRIES = 200
 """Entries of a mapping (column renames)."""
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+"""One HTTP request body: above every bounded argument even JSON-escaped, far below what would hurt memory."""
+
+
+def too_long(name: str | None, value: str, limit: int, advice: str) -> str:
+    return f"{name} is {len(value):,} characters long; at most {limit:,} are accepted: {advice}"
 
 
 def _text_bound(limit: int, advice: str) -> BeforeValidator:
     def check(value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str) and len(value) > limit:
-            raise ValueError(
-                f"{info.field_name} is {len(value):,} characters long; at most {limit:,} are accepted: {advice}"
-            )
+            raise ValueError(too_long(info.field_name, value, limit, advice))
         return value
 
     return BeforeValidator(check)
+
+
+def check_prompt_arguments(**arguments: str) -> None:
+    """Prompt arguments are free text too (the SDK turns a validation error there into a bare "Internal server
+    error", so they are checked here, as an invalid-params error with the sentence)."""
+    for name, value in arguments.items():
+        if len(value) > MAX_PATH_CHARS:
+            advice = "pass a shorter value; name folders rather than every file"
+            raise MCPError(INVALID_PARAMS, too_long(name, value, MAX_PATH_CHARS, advice))
 
 
 def _size_bound(limit: int, unit: str, advice: str) -> BeforeValidator:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ftds.tools.dataset_ops import RecordError
+from ftds.tools.dataset.operations import RecordError, UnreadableLine
 from ftds.tools.records import Chunk, FileReport, PairCritique, Sample
 
 
@@ -35,6 +35,8 @@ class ConvertFormatResult(BaseModel):
     error_count: int
     dropped: dict[str, int] = Field(default_factory=dict, description="Field -> records that lost it.")
     report_path: str | None = Field(default=None, description="JSON file with every error.")
+    unreadable_count: int = Field(default=0, description="Input lines that are not JSON (the rest was used).")
+    unreadable: list[UnreadableLine] = Field(default_factory=list, description="First 20 of those lines.")
 
 
 class CritiqueQAResult(BaseModel):

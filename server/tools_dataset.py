@@ -18,12 +18,12 @@ from pydantic import Field
 from ftds.server.limits import LIST_BOUND, MAX_LIST_ITEMS, NameList, NameMap, NameText, PathText
 from ftds.server.models import ConvertFormatResult
 from ftds.server.state import ServerState, state_of, tool_annotations
-from ftds.tools import dataset_ops
 from ftds.tools.config import SplitSettings
+from ftds.tools.dataset import operations as dataset_ops
 from ftds.tools.dataset.export import CardInfo
-from ftds.tools.dataset_ops import DedupeResult, ExportResult, SplitResult, ValidateResult
+from ftds.tools.dataset.operations import DedupeResult, ExportResult, SplitResult, ValidateResult
+from ftds.tools.dataset.split import SplitError
 from ftds.tools.formats import FormatError
-from ftds.tools.split import SplitError
 
 FormatArg = Literal[
     "alpaca",
@@ -90,6 +90,8 @@ def register(server: MCPServer[ServerState]) -> None:
             errors=summary.errors,
             dropped=summary.dropped,
             report_path=summary.report,
+            unreadable_count=summary.unreadable_count,
+            unreadable=summary.unreadable,
         )
 
     @server.tool(

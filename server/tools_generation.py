@@ -111,7 +111,7 @@ def register(server: MCPServer[ServerState]) -> None:
         answer correctness, language), after a cheap lexical pre-check; returns per pair a verdict
         accept / revise / reject (or failed, with the reason), the scores, a rationale and, for revise,
         concrete feedback on what to change."""
-        from ftds.tools.review import critique_pairs  # the generation stack loads on first use
+        from ftds.tools.generation.review import critique_pairs  # the generation stack loads on first use
 
         state = state_of(ctx)
         chunk = _passage_chunk(text, source, domain)

@@ -12,6 +12,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
+from ftds.server.limits import check_prompt_arguments
 from ftds.server.state import ServerState, state_of
 
 
@@ -51,6 +52,7 @@ def register(server: MCPServer[ServerState]) -> None:
         description="Load the given statutes, build a reviewed Q&A dataset, and report what was kept and why.",
     )
     def build_law_qa_dataset(paths: str, out_dir: str = "law-dataset", target: str = "200") -> str:
+        check_prompt_arguments(paths=paths, out_dir=out_dir, target=target)
         return (
             f"Build a legal Q&A fine-tuning dataset from these files or folders: {paths}.\n"
             f"1. Call load_literature with domain='law' on them and tell me how many chunks each file gave and "
@@ -67,6 +69,7 @@ def register(server: MCPServer[ServerState]) -> None:
         description="Convert a dataset to a LLaMA-Factory format, split it, and say what (if anything) was dropped.",
     )
     def convert_for_llamafactory(input_path: str, target_format: str = "sharegpt", out_dir: str = "lf-data") -> str:
+        check_prompt_arguments(input_path=input_path, target_format=target_format, out_dir=out_dir)
         return (
             f"Prepare {input_path} for LLaMA-Factory.\n"
             f"1. Call convert_format with input_path='{input_path}', to='{target_format}' and "

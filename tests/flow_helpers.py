@@ -8,10 +8,10 @@ from typing import Any
 from ftds.agents.chunk_flow import run_chunk
 from ftds.agents.context import BuildContext
 from ftds.agents.graph import build_graph, run_config
+from ftds.tools.build.steps import ChunkResult
 from ftds.tools.config import Settings
-from ftds.tools.labels import LabelTree
+from ftds.tools.generation.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
-from ftds.tools.pipeline import ChunkResult
 from ftds.tools.records import Chunk
 
 

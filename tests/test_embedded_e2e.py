@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ftds.tools.review import lexical_support
+from ftds.tools.generation.review import lexical_support
 
 pytestmark = pytest.mark.embedded
 

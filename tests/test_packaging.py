@@ -25,6 +25,10 @@ def test_wheel_maps_top_level_folders_under_the_ftds_namespace(tmp_path: Path) -
         "ftds/server/app.py",
         "ftds/prompts/qa_generate.zh.md",
         "ftds/prompts/domains.yaml",
+        "ftds/server/studio/static/index.html",
+        "ftds/server/studio/static/studio.js",
+        "ftds/server/studio/static/review-app.html",
+        "ftds/tools/studio/store.py",
     ):
         assert required in names, required
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
@@ -49,7 +53,7 @@ def test_built_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) ->
     python = venv / "bin" / "python"
     probe = (
         "import ftds.tools.records as r, ftds.server.app, ftds.agents.cli;"
-        "from ftds.tools.prompts import load_template;"
+        "from ftds.tools.generation.prompts import load_template;"
         "print(r.__file__); print(load_template('qa_generate', 'zh').version)"
     )
     out = subprocess.run(

@@ -128,7 +128,10 @@ class ChunkSettings(_Section):
     max_chars: int = Field(default=1200, ge=50)
     min_chars: int = Field(default=200, ge=0)
     overlap_chars: int = Field(
-        default=0, ge=0, description="Characters repeated from the end of the previous chunk (at most all of it)."
+        default=0,
+        ge=0,
+        description="Characters repeated from the end of the previous chunk; they count within max_chars (the limit "
+        "is hard), so text is cut this much shorter (at most half of max_chars is kept for the overlap).",
     )
     max_tokens: int = Field(default=512, ge=16, description="Largest chunk in tokens (token strategy).")
     tokenizer_model: str = Field(
@@ -275,6 +278,34 @@ class BuildSettings(_Section):
     )
 
 
+EvalItemKind = Literal["single_choice", "multiple_choice", "true_false", "short_answer", "open"]
+ALL_EVAL_KINDS: tuple[EvalItemKind, ...] = ("single_choice", "multiple_choice", "true_false", "short_answer", "open")
+
+
+class EvaluationSettings(_Section):
+    """Evaluation sets (``ftds-agent eval-set build``) and evaluation runs (``ftds-agent eval``)."""
+
+    kinds: list[EvalItemKind] = Field(
+        default_factory=lambda: list(ALL_EVAL_KINDS), description="Item kinds generated per chunk."
+    )
+    items_per_kind: int = Field(default=2, ge=1, le=10, description="Items asked for per kind and chunk.")
+    holdout: Literal["none", "section", "document"] = Field(
+        default="none",
+        description="Leave out eval items whose section (heading path) or whole document also fed the training "
+        "set; the near-duplicate audit runs always.",
+    )
+    semantic_audit: bool = Field(
+        default=True, description="Also exclude items whose meaning matches a training sample (embeddings)."
+    )
+    seed: int = Field(default=0, description="Seed for true/false balancing and the bootstrap.")
+    answer_max_tokens: int = Field(default=512, ge=16, description="Reply budget of the model under test.")
+    answer_temperature: float = Field(default=0.0, ge=0, le=2, description="0 = greedy, reproducible answers.")
+    judge: LLMSettings | None = Field(
+        default=None, description="Judge endpoint for open items; None judges with the model under test."
+    )
+    bootstrap_samples: int = Field(default=2000, ge=100, description="Resamples for paired bootstrap intervals.")
+
+
 class ServerSettings(_Section):
     roots: list[Path] = Field(
         default_factory=list,
@@ -349,6 +380,7 @@ class Settings(BaseSettings):
     dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
     runs_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "runs",

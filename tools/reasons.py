@@ -30,6 +30,7 @@ class Stage(StrEnum):
     DISTILL_QUESTIONS = "distill_questions"
     CHECK = "check"
     EVAL = "eval"
+    DUPLICATE = "duplicate"
 
 
 CALL_FAILURES = ("empty", "refusal", "unparseable", "llm_error")
@@ -43,6 +44,7 @@ class Reason(StrEnum):
     DUPLICATE_NEAR = "duplicate:near"
     DUPLICATE_SEMANTIC = "duplicate:semantic"
     DUPLICATE_EARLIER_RUN = "duplicate:earlier-run"
+    DUPLICATE_MIXED = "duplicate:mixed"
     OVER_TARGET = "over_target"
     GENERATION_NO_PAIRS = "generation:no_pairs"
     DIALOGUE_BAD_TURNS = "dialogue:bad_turns"
@@ -69,6 +71,18 @@ class Reason(StrEnum):
     LABELS_NO_OUTLINE = "labels:no_outline"
     LABELS_COPIED_EXAMPLE = "labels:copied_example"
     ANSWER_MISSING = "answer:missing"
+    # evaluation items (tools/evaluation): per-item checks, set-level steps and the leakage audit
+    EVAL_ANSWER_KEY = "eval:answer_key"
+    EVAL_DISTRACTORS = "eval:distractors"
+    EVAL_INVALID_DRAFT = "eval:invalid_draft"
+    EVAL_NO_ANSWER_KEY = "eval:no_answer_key"
+    EVAL_REPEATED_DRAFT = "eval:repeated_draft"
+    EVAL_KIND_NOT_REQUESTED = "eval:kind_not_requested"
+    EVAL_TRUE_FALSE_SURPLUS = "eval:true_false_surplus"
+    EVAL_LEAK_NEAR_DUPLICATE = "eval:leak_near_duplicate"
+    EVAL_LEAK_SEMANTIC_DUPLICATE = "eval:leak_semantic_duplicate"
+    EVAL_HOLDOUT_SECTION = "eval:holdout_section"
+    EVAL_HOLDOUT_DOCUMENT = "eval:holdout_document"
 
 
 _FORM = re.compile(r"^[a-z][a-z0-9_]*(?::[a-z0-9_-]+)?$")

@@ -219,6 +219,9 @@ class FileReport(BaseModel):
     status: Literal["loaded", "skipped", "failed"]
     reason: str = ""
     chunks: int = 0
+    partial: bool = Field(
+        default=False, description="Loaded, but some lines or records could not be read (named in the reason)."
+    )
 
 
 class TokenUsage(BaseModel):
@@ -308,5 +311,6 @@ class RunSummary(BaseModel):
 
     @property
     def complete(self) -> bool:
-        """True when nothing asked for failed: no file, chunk or sample failure."""
-        return not (self.files_failed or self.chunks_failed or self.failed)
+        """True when nothing asked for failed: no file, chunk or sample failure, no file read only in part."""
+        partial = any(f.partial for f in self.files)  # e.g. a JSONL with a bad line: the rest was used
+        return not (self.files_failed or self.chunks_failed or self.failed or partial)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import Client
 
 from ftds.server import limits
@@ -92,3 +93,49 @@ async def test_each_bounded_argument_refuses_one_past_its_limit_with_a_sentence(
                 assert "at most" in text and name in text and "Traceback" not in text, (tool.name, name, text[:300])
                 checked += 1
     assert checked >= 30
+
+
+async def test_workflow_prompt_arguments_are_bounded_too(tmp_path: Path) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async with Client(create_server(load_settings(server={"roots": [str(tmp_path)]}))) as client:
+        fine = await client.get_prompt("build_law_qa_dataset", {"paths": "statutes/"})
+        with pytest.raises(MCPError) as caught:
+            await client.get_prompt("build_law_qa_dataset", {"paths": "x" * (limits.MAX_PATH_CHARS + 1)})
+    assert "statutes/" in fine.messages[0].content.text
+    assert f"{limits.MAX_PATH_CHARS:,}" in str(caught.value) and len(str(caught.value)) < 2000
+
+
+async def test_an_oversized_http_request_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """Over HTTP the bound comes first at the door: a body past MAX_REQUEST_BYTES gets 413 with the limit,
+    whether it declares its length or streams it in chunks, and the server keeps answering."""
+    import httpx2
+
+    from tests.server.test_server import _free_port, _serve_http, _wait_for_port
+
+    port = _free_port()
+    process = _serve_http(tmp_path, port, {})
+    try:
+        await _wait_for_port(port)
+        url = f"http://127.0.0.1:{port}/mcp"
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        big = b"x" * (limits.MAX_REQUEST_BYTES + 1)
+
+        async def chunks():
+            for start in range(0, len(big), 1 << 20):
+                yield big[start : start + (1 << 20)]
+
+        async with httpx2.AsyncClient(timeout=60) as http:
+            declared = await http.post(url, content=big, headers=headers)
+            streamed = await http.post(url, content=chunks(), headers=headers)
+            alive = await http.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                headers={**headers, "Mcp-Session-Id": "none"},
+            )
+        assert declared.status_code == 413 and f"{limits.MAX_REQUEST_BYTES:,}" in declared.json()["error"]
+        assert streamed.status_code == 413
+        assert alive.status_code < 500
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -99,3 +99,44 @@ async def test_resuming_a_run_outside_the_roots_is_refused_before_anything_is_to
     assert before is not None and after is not None
     assert (after.status, after.updated_at) == (before.status, before.updated_at)
     assert sorted(p.name for p in (tmp_path / "elsewhere" / "ds").iterdir()) == ["report.json", "report.md"]
+
+
+async def test_a_run_inside_the_roots_still_resumes_over_mcp(tmp_path: Path) -> None:
+    from tests.conftest import fake_llm_overrides
+    from tests.fakes.fake_openai_server import FakeOpenAIServer
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "law.md").write_text("第一条 为了规范数据处理活动，保障数据安全，制定本法。\n" * 3, encoding="utf-8")
+    with FakeOpenAIServer() as fake:
+        settings = load_settings(server={"roots": [str(root)]}, llm=fake_llm_overrides(fake))
+        async with Client(create_server(settings)) as client:
+            built = await client.call_tool("build_dataset", {"paths": ["law.md"], "out_dir": "ds", "max_chunks": 1})
+            run_id = built.structured_content["run_id"]
+            RunStore(settings.runs_dir).update(run_id, "interrupted")
+            resumed = await client.call_tool("build_dataset", {"resume_run_id": run_id})
+    assert not resumed.is_error, resumed.content
+    assert resumed.structured_content["run_id"] == run_id and resumed.structured_content["out_dir"] == str(root / "ds")
+
+
+async def test_the_clients_own_roots_decide_which_runs_it_sees_in_tools_and_resources(
+    runs: tuple[Path, RunStore], tmp_path: Path
+) -> None:
+    from mcp.types import ListRootsResult, Root
+
+    root, store = runs
+    workspace = tmp_path / "workspace"  # the client's root; the configured root holds "inside-run"
+    (workspace / "docs").mkdir(parents=True)
+    _register(store, "workspace-run", workspace / "ds", [workspace / "docs"])
+
+    async def list_roots(context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=workspace.as_uri(), name="workspace")])
+
+    server = create_server(load_settings(server={"roots": [str(root)]}))
+    async with Client(server, mode="legacy", list_roots_callback=list_roots) as client:
+        listed = await client.call_tool("list_runs", {})
+        report = await client.read_resource("ftds://runs/workspace-run/report")
+        with pytest.raises(MCPError):
+            await client.read_resource("ftds://runs/inside-run/report")
+    assert [r["run_id"] for r in listed.structured_content["result"]] == ["workspace-run"]
+    assert report.contents[0].text == OUTSIDE_REPORT

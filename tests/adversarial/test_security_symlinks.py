@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from mcp import Client
 
 from ftds.server.app import create_server
@@ -97,18 +98,28 @@ async def test_a_split_folder_whose_train_file_links_outside_is_refused(tmp_path
     assert not (root / "exp").exists()
 
 
-async def test_a_datasets_folder_naming_a_split_outside_the_root_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["dataset", "dataset_dict"])
+async def test_a_datasets_folder_naming_data_files_outside_the_root_is_refused(tmp_path: Path, layout: str) -> None:
+    """``datasets`` joins the file names a save_to_disk folder lists (state.json) to the folder: ``../..`` in
+    them would read another dataset from anywhere."""
     import datasets
 
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
     datasets.Dataset.from_list([{"instruction": SECRET, "input": "", "output": "a"}]).save_to_disk(str(outside / "ds"))
-    folder = root / "dd"
-    folder.mkdir()
-    (folder / "dataset_dict.json").write_text(json.dumps({"splits": ["../../outside/ds"]}), encoding="utf-8")
+    folder = root / "dd" / ("train" if layout == "dataset_dict" else "")
+    folder.mkdir(parents=True)
+    if layout == "dataset_dict":
+        (root / "dd" / "dataset_dict.json").write_text(json.dumps({"splits": ["train"]}), encoding="utf-8")
+    (folder / "dataset_info.json").write_text((outside / "ds" / "dataset_info.json").read_text("utf-8"), "utf-8")
+    state = json.loads((outside / "ds" / "state.json").read_text("utf-8"))
+    up = "../" * len(folder.relative_to(tmp_path).parts)
+    state["_data_files"] = [{"filename": f"{up}outside/ds/{f['filename']}"} for f in state["_data_files"]]
+    (folder / "state.json").write_text(json.dumps(state), encoding="utf-8")
     async with Client(_server(root)) as client:
         result = await client.call_tool("convert_format", {"input_path": "dd", "to": "openai", "out_path": "out.jsonl"})
-    assert result.is_error and "outside" in result.content[0].text
+    assert result.is_error and "the dataset entry" in result.content[0].text, result.content
+    assert SECRET not in result.content[0].text
     assert not (root / "out.jsonl").exists()
 
 

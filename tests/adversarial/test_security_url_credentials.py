@@ -130,3 +130,16 @@ def test_a_resumed_run_takes_the_credentialed_url_from_the_current_config(tmp_pa
 
     _, context = runner.prepare_resume(settings.runs_dir, "cred-run", lambda *_: None, current=settings)
     assert context.settings.llm.base_url == real
+
+
+def test_cli_resume_without_the_credentialed_url_says_how_to_give_it(tmp_path: Path) -> None:
+    real = f"http://ftds-user:{KEY}@127.0.0.1:{_closed_port()}/v1"
+    settings = load_settings(llm={"backend": "openai", "model": "fake", "base_url": real})
+    (tmp_path / "law.md").write_text(LAW, encoding="utf-8")
+    runner.start(settings, [tmp_path / "law.md"], tmp_path / "out", lambda *_: None, "cli-cred-run")
+    done = subprocess.run(
+        [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "cli-cred-run"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "--base-url" in done.stderr and "***@127.0.0.1" in done.stderr and KEY not in done.stderr

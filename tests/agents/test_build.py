@@ -59,6 +59,11 @@ async def test_build_writes_grounded_splits_and_a_report_that_accounts_for_every
     assert all(record["output"] in source for record in alpaca)  # the fake answers with source sentences
     provenance = [json.loads(line) for line in (tmp_path / "out" / "provenance" / "train.jsonl").open()]
     assert {p["sample_id"] for p in provenance} == {r["id"] for r in alpaca}
+    # every rejected sample is kept whole with its reason (the accounting counts the same items)
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").open(encoding="utf-8")]
+    assert len(rejected) == report["rejected"]
+    assert all(r["answer"] and r["rejection"]["reason"] for r in rejected)
+    assert sorted(r["rejection"]["reason"] for r in rejected) == sorted(i["reason"] for i in report["rejected_items"])
     assert all(p["provenance"]["heading_path"] for p in provenance)
     info = json.loads((tmp_path / "out" / "dataset_info.json").read_text())
     assert info["ftds-law-qa_sharegpt_train"]["formatting"] == "sharegpt"
@@ -173,3 +178,14 @@ def test_cli_convert_and_split_real_llamafactory_data(tmp_path: Path, corpus: Pa
     split = run_cli("split", str(tmp_path / "s.jsonl"), "--out", str(tmp_path / "splits"), "--json", cwd=tmp_path)
     assert split.returncode == 0, split.stderr
     assert json.loads(split.stdout)["counts"] == {"train": 700, "validation": 150, "test": 150, "full": 1000}
+
+
+async def test_samples_the_reviewer_rejects_are_kept_whole_in_rejected_jsonl(tmp_path: Path, law_file: Path) -> None:
+    with FakeOpenAIServer(FakeServerConfig(review_score=1)) as server:
+        summary, _ = await _build(server, _inputs(tmp_path, law_file), tmp_path / "out", max_chunks=2, labels="none")
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").open(encoding="utf-8")]
+    assert summary.accepted == 0 and summary.rejected == len(rejected) > 0
+    for sample in rejected:
+        assert sample["question"] and sample["answer"] and sample["provenance"]["chunk_id"]
+        assert sample["rejection"]["reason"] == "review:below_threshold"
+        assert sample["review"]["decision"] == "reject"  # the reviewer's verdict travels with it

@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from ftds.tools.build.steps import ChunkResult, finalize_dataset
 from ftds.tools.config import load_settings
-from ftds.tools.pipeline import ChunkResult, finalize_dataset
 from ftds.tools.records import ItemOutcome, Provenance, Rejection, ReviewVerdict, Sample
 
 
@@ -34,9 +34,9 @@ def test_finalize_keeps_every_rejected_sample_whole_with_its_reason(tmp_path: Pa
         _sample("a4", "发生数据安全事件时怎么办？", "有关主管部门应当依法启动应急预案。", 0.70),
     ]
     weak = _sample("r1", "本法适用于哪里？", "不知道。", 0.2).model_copy(
-        update={"rejection": Rejection(reason="review:low_score", detail="score 0.20")}
+        update={"rejection": Rejection(reason="review:below_threshold", detail="score 0.20")}
     )
-    review_reject = ItemOutcome(item_id="r1", kind="sample", status="rejected", reason="review:low_score")
+    review_reject = ItemOutcome(item_id="r1", kind="sample", status="rejected", reason="review:below_threshold")
     settings = load_settings(build={"domain": "law", "target": 2, "dedupe": ["exact"], "labels": "none"})
     summary = finalize_dataset(
         run_id="r",
@@ -44,18 +44,21 @@ def test_finalize_keeps_every_rejected_sample_whole_with_its_reason(tmp_path: Pa
         files=[],
         total_chunks=1,
         selected_chunks=[],
-        results=[ChunkResult(chunk_id="c1", generated=5, accepted=accepted, rejected=[review_reject])],
+        results=[
+            ChunkResult(
+                chunk_id="c1", generated=5, accepted=accepted, rejected=[review_reject], rejected_samples=[weak]
+            )
+        ],
         out_dir=tmp_path / "out",
         started=time.perf_counter(),
         models={},
-        rejected_samples=[weak],
     )
     assert summary.accepted == 2 and summary.rejected == 3  # counts as before: outcomes, not the file
-    assert summary.rejection_reasons == {"review:low_score": 1, "duplicate": 1, "over_target": 1}
+    assert summary.rejection_reasons == {"review:below_threshold": 1, "duplicate": 1, "over_target": 1}
     lines = (tmp_path / "out" / "rejected.jsonl").read_text(encoding="utf-8").splitlines()
     rejected = {r["sample_id"]: r for r in map(json.loads, lines)}
     assert set(rejected) == {"r1", "a2", "a4"}
     assert rejected["a2"]["rejection"]["reason"] == "duplicate" and rejected["a2"]["answer"].startswith("数据是")
     assert rejected["a4"]["rejection"]["reason"] == "over_target" and rejected["a4"]["review"]["total"] == 0.7
-    assert rejected["r1"]["rejection"] == {"reason": "review:low_score", "detail": "score 0.20"}
+    assert rejected["r1"]["rejection"] == {"reason": "review:below_threshold", "detail": "score 0.20"}
     assert summary.outputs["rejected"] == str(tmp_path / "out" / "rejected.jsonl")

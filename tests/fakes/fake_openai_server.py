@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.fake_eval import EVAL_KEYS, fake_eval_reply, fake_exam_answer, is_exam_question
+
 FAULTS = ("429", "500", "timeout", "malformed_body", "not_json", "think")
 
 
@@ -135,6 +137,8 @@ def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) 
     keys = re.findall(r'\{"(\w+)": \[', example_lines[-1]) if example_lines else []
     key = keys[0] if keys else "pairs"
     sentences = _sentences(_source_from_prompt(prompt)) or ["(no source text in the prompt)"]
+    if key in EVAL_KEYS:
+        return fake_eval_reply(key, prompt, sentences)
     if key == "reviews":
         return fake_review(prompt, config.review_score, config.feedback_score)
     if key == "revised":
@@ -275,8 +279,11 @@ class FakeOpenAIServer:
         if fault == "malformed_body":
             return PlainTextResponse('{"choices": [ {"message": ', media_type="application/json")
         prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
-        reply = fake_reply(prompt, self.config, float(body.get("temperature") or 0.0))
-        content = json.dumps(reply, ensure_ascii=False)
+        if is_exam_question(prompt):  # an evaluation run asks in prose and expects prose
+            content = fake_exam_answer(prompt, self.config.seed)
+        else:
+            reply = fake_reply(prompt, self.config, float(body.get("temperature") or 0.0))
+            content = json.dumps(reply, ensure_ascii=False)
         if fault == "not_json":
             content = "I am sorry, I cannot produce JSON for this."
         elif fault == "think":

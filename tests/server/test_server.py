@@ -347,6 +347,7 @@ DEFERRED_IMPORTS = [
     "json_repair",
     "charset_normalizer",
     "diskcache",
+    "sqlalchemy",
 ]
 
 

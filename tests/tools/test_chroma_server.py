@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import DedupeSettings
-from ftds.tools.dedupe import dedupe_records
-from ftds.tools.semantic import UseEmbedder
+from ftds.tools.dataset.dedupe import dedupe_records
+from ftds.tools.dataset.semantic import UseEmbedder
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.cluster

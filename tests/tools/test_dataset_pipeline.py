@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import DedupeSettings, SplitSettings
+from ftds.tools.dataset.dedupe import dedupe_records
 from ftds.tools.dataset.export import CardInfo, export_dataset, push_to_hub
-from ftds.tools.dedupe import dedupe_records
+from ftds.tools.dataset.leakage import audit_leakage
+from ftds.tools.dataset.split import field_getter, k_fold, split_records
 from ftds.tools.formats import convert_records, read_dataset
-from ftds.tools.leakage import audit_leakage
-from ftds.tools.split import field_getter, k_fold, split_records
 from tests.tools import llamafactory_oracle
 
 
@@ -214,7 +214,7 @@ def test_sentence_transformers_backend_finds_paraphrases(tmp_path: Path) -> None
 
 
 def test_build_memory_is_scoped_to_named_datasets(tmp_path: Path) -> None:
-    from ftds.tools.dedupe import dedupe_samples
+    from ftds.tools.dataset.dedupe import dedupe_samples
     from ftds.tools.records import Provenance, Sample
 
     def sample(n: int, question: str) -> Sample:

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import DedupeSettings, SplitSettings
-from ftds.tools.dedupe import dedupe_samples
+from ftds.tools.dataset.dedupe import dedupe_samples
+from ftds.tools.dataset.split import split_grouped
 from ftds.tools.formats import Conversation, FormatError, convert_records, read_records, write_record
 from ftds.tools.records import Provenance, ReviewVerdict, Sample
-from ftds.tools.split import split_grouped
 
 
 def _sample(i: int, question: str, source: str = "a.md", score: float = 0.8) -> Sample:
@@ -119,8 +119,8 @@ def test_read_records_rejects_a_json_object(tmp_path: Path) -> None:
 
 
 def test_chunk_selection_spreads_over_documents_and_skips_title_chunks(corpus: Path) -> None:
+    from ftds.tools.build.steps import select_chunks
     from ftds.tools.ingest import load_literature
-    from ftds.tools.pipeline import select_chunks
 
     chunks = load_literature([corpus / "law_zh"], domain="law").chunks
     picked = select_chunks(chunks, 8, min_chars=200)
@@ -131,7 +131,7 @@ def test_chunk_selection_spreads_over_documents_and_skips_title_chunks(corpus: P
 
 def test_generated_near_duplicates_are_dropped_with_their_method_as_reason() -> None:
     from ftds.tools.config import DedupeSettings
-    from ftds.tools.dedupe import dedupe_samples
+    from ftds.tools.dataset.dedupe import dedupe_samples
 
     base = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护"
     samples = [

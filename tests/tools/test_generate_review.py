@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generate import generate_qa, question_count
+from ftds.tools.generation.generate import generate_qa, question_count
+from ftds.tools.generation.review import lexical_support, review_samples
 from ftds.tools.ingest import load_literature
 from ftds.tools.llm.base import LLMError
 from ftds.tools.records import Chunk
-from ftds.tools.review import lexical_support, review_samples
 from tests.fakes.scripted_chat import ScriptedChatModel
 
 
@@ -161,7 +161,7 @@ def test_lexical_support_measures_overlap() -> None:
 
 
 def test_citations_are_compared_as_numbers_whatever_the_numerals() -> None:
-    from ftds.tools.citations import cited_articles, invented_citations
+    from ftds.tools.generation.citations import cited_articles, invented_citations
 
     source = "第一百九十七条 有下列情形之一的……第二十一条 国家建立数据分类分级保护制度。"
     assert cited_articles(source) == {197, 21}
@@ -189,7 +189,7 @@ async def test_an_answer_citing_an_article_absent_from_the_source_is_rejected(ch
 
 
 async def test_critique_of_a_statement_asks_for_a_rewrite_without_a_model_call(chunk: Chunk) -> None:
-    from ftds.tools.review import critique_pairs
+    from ftds.tools.generation.review import critique_pairs
 
     good = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
     reviewer = ScriptedChatModel([_reviews(5)])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import BuildSettings, LLMSettings
-from ftds.tools.generate import generate_qa
+from ftds.tools.generation.generate import generate_qa
 from ftds.tools.ingest import load_literature
 from ftds.tools.llm import make_chat_model
 from tests.conftest import MODEL_CACHE

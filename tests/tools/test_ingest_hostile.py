@@ -106,7 +106,8 @@ def test_unsupported_files_are_skipped_with_the_supported_list(tmp_path: Path) -
     (tmp_path / "old.doc").write_bytes(b"\xd0\xcf")
     (tmp_path / ".hidden.md").write_text("ignored", encoding="utf-8")
     reports = _reports([tmp_path])
-    assert set(reports) == {"photo.png", "old.doc"}
+    assert set(reports) == {"photo.png", "old.doc", ".hidden.md"}  # hidden: not read, but accounted for
+    assert reports[".hidden.md"].status == "skipped" and "hidden" in reports[".hidden.md"].reason
     assert reports["photo.png"].status == "skipped" and ".pdf" in reports["photo.png"].reason
     assert "save it as .docx" in reports["old.doc"].reason
 

@@ -1,6 +1,6 @@
 import json
 
-from ftds.tools.labels import build_label_tree, outline_tree
+from ftds.tools.generation.labels import build_label_tree, outline_tree
 from tests.fakes.scripted_chat import ScriptedChatModel
 
 OUTLINE = [

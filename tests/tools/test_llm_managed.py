@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import LLMSettings, load_settings
-from ftds.tools.generate import QAPairs, call_structured
+from ftds.tools.generation.generate import QAPairs, call_structured
 from ftds.tools.llm import make_chat_model
 from ftds.tools.llm.base import LLMError
 from ftds.tools.llm.managed import ManagedChatModel, estimate_tokens

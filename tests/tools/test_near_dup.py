@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ftds.tools.config import DedupeSettings
-from ftds.tools.dedupe import dedupe_records
-from ftds.tools.near_dup import (
+from ftds.tools.dataset.dedupe import dedupe_records
+from ftds.tools.dataset.near_dup import (
     band_keys,
     banded_rows,
     clean_texts,
@@ -96,7 +96,7 @@ def test_rensa_prefilter_keeps_every_row_that_shares_one_of_our_bands() -> None:
 
 
 def test_working_in_steps_finds_the_same_pairs_across_step_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ftds.tools.near_dup as near_dup
+    import ftds.tools.dataset.near_dup as near_dup
 
     settings = DedupeSettings()
     texts = _texts(120, seed=4)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import DedupeSettings
-from ftds.tools.dedupe import LocalEngine
+from ftds.tools.dataset.dedupe import LocalEngine
 from tests.conftest import run_cli
 
 ray = pytest.importorskip("ray", reason='needs the ray extra: pip install "ftds-agent[ray]" (scripts/setup-ray.sh)')
@@ -162,8 +162,8 @@ def test_cli_dedupe_on_a_ray_cluster_gives_the_local_clusters(ray_cluster: str, 
 
 
 def test_ray_engine_yields_the_local_edges_in_the_local_order(ray_cluster: str) -> None:
+    from ftds.tools.dataset.dedupe import record_text
     from ftds.tools.dataset.ray_dedupe import RayEngine
-    from ftds.tools.dedupe import record_text
 
     texts = [record_text(r) for r in _records(200)]
     settings = DedupeSettings()

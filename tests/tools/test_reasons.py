@@ -37,3 +37,25 @@ def test_a_file_outcome_keeps_the_readers_sentence() -> None:
 def test_a_reason_member_is_stored_as_its_plain_code() -> None:
     outcome = ItemOutcome(item_id="s1", kind="sample", status="rejected", reason=Reason.OVER_TARGET)
     assert type(outcome.reason) is str and outcome.model_dump(mode="json")["reason"] == "over_target"
+
+
+def test_a_duplicate_cluster_joined_by_exact_and_near_matches_has_a_valid_reason() -> None:
+    from ftds.tools.config import DedupeSettings
+    from ftds.tools.dataset.dedupe import dedupe_samples
+    from ftds.tools.records import Provenance, Sample
+
+    def sample(n: int, answer: str) -> Sample:
+        provenance = Provenance(source="a.md", char_start=0, char_end=1)
+        return Sample(
+            sample_id=f"s{n}", question="数据怎样保护？", answer=answer, domain="law", provenance=provenance,
+            model="m", prompt_version="1",
+        )  # fmt: skip
+
+    answer = (
+        "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度，"
+        "以及一旦遭到篡改、破坏、泄露所造成的危害程度进行保护。"
+    )
+    samples = [sample(0, answer), sample(1, answer), sample(2, answer.replace("国家建立", "国家建设"))]
+    kept, dropped = dedupe_samples(samples, DedupeSettings(), ["exact", "near"])
+    assert len(kept) == 1 and len(dropped) == 2
+    assert [d.reason for d in dropped] == ["duplicate:mixed", "duplicate:mixed"]  # crashed before: no such code

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import BaseModel
 
-from ftds.tools.structured import ParseFailure, parse_reply, split_think
+from ftds.tools.generation.structured import ParseFailure, parse_reply, split_think
 
 
 class Pairs(BaseModel):

@@ -8,15 +8,13 @@ import pytest
 
 from ftds.tools.config import BuildSettings, load_settings
 from ftds.tools.dataset.export import task_record
-from ftds.tools.examples import ExamplesError, FewShotExample, load_examples
 from ftds.tools.formats import FormatError
-from ftds.tools.generate import generate_qa
-from ftds.tools.ingest import load_literature
-from ftds.tools.labels import LabelTree, build_label_tree
-from ftds.tools.records import Chunk, Provenance
-from ftds.tools.review import critique_pairs, looks_like_question, review_samples
-from ftds.tools.revise import revise_samples
-from ftds.tools.tasks import (
+from ftds.tools.generation.examples import ExamplesError, FewShotExample, load_examples
+from ftds.tools.generation.generate import generate_qa
+from ftds.tools.generation.labels import LabelTree, build_label_tree
+from ftds.tools.generation.review import critique_pairs, looks_like_question, review_samples
+from ftds.tools.generation.revise import revise_samples
+from ftds.tools.generation.tasks import (
     distill_topic,
     generate_classification,
     generate_cot,
@@ -25,6 +23,8 @@ from ftds.tools.tasks import (
     reward_records,
     topic_chunk,
 )
+from ftds.tools.ingest import load_literature
+from ftds.tools.records import Chunk, Provenance
 from tests.fakes.scripted_chat import ScriptedChatModel
 from tests.flow_helpers import process_chunk
 

@@ -9,13 +9,10 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import BuildSettings, load_settings
-from ftds.tools.generate import generate_qa
-from ftds.tools.ingest import load_literature
-from ftds.tools.labels import build_label_tree
-from ftds.tools.llm import make_chat_model
-from ftds.tools.records import Chunk
-from ftds.tools.review import review_samples
-from ftds.tools.tasks import (
+from ftds.tools.generation.generate import generate_qa
+from ftds.tools.generation.labels import build_label_tree
+from ftds.tools.generation.review import review_samples
+from ftds.tools.generation.tasks import (
     distill_topic,
     generate_classification,
     generate_cot,
@@ -23,6 +20,9 @@ from ftds.tools.tasks import (
     preference_pairs,
     topic_chunk,
 )
+from ftds.tools.ingest import load_literature
+from ftds.tools.llm import make_chat_model
+from ftds.tools.records import Chunk
 from tests.conftest import CORPUS, fake_llm_overrides
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
@@ -39,7 +39,7 @@ def _templates() -> dict[str, set[str]]:
 def test_every_template_exists_in_both_languages_with_the_same_placeholders() -> None:
     templates = _templates()
     stems = {name.split(".")[0] for name in templates}
-    assert len(stems) == 12
+    assert len(stems) == 18  # 12 generation templates + 6 evaluation ones (eval_*)
     for stem in stems:
         assert templates[f"{stem}.zh.md"] == templates[f"{stem}.en.md"], stem
 

@@ -97,7 +97,7 @@ def write_records(path: Path, records: Sequence[Mapping[str, Any]], file_type: s
 
 # --- the output folder ------------------------------------------------------------------------------------
 
-Writer = Literal["build", "split", "export"]
+Writer = Literal["build", "split", "export", "eval-set build"]
 
 
 class OutputExistsError(ValueError):

@@ -3,7 +3,7 @@
 The work that grows with the data runs on the cluster; the driver only streams the final edges:
 
 1. ``map_batches``: per batch, the cleaned texts' exact keys and rensa MinHash signatures (the same
-   functions as the local engine, :mod:`ftds.tools.near_dup`; a signature depends on its text alone, so
+   functions as the local engine, :mod:`ftds.tools.dataset.near_dup`; a signature depends on its text alone, so
    batching changes nothing);
 2. exact duplicates: ``groupby(exact key)``, each later record linked to the first one;
 3. LSH: each record exploded to one row per band (band, band key, record, signature), ``groupby`` band
@@ -13,7 +13,7 @@ The work that grows with the data runs on the cluster; the driver only streams t
    a separate confirmation step would need; two shuffles in all for the near pass;
 4. the edges are sorted on the cluster in the order the local engine yields them and streamed to the
    driver batch by batch (``iter_batches``); repeats (an edge proved by several bands) arrive next to
-   each other and are dropped there, and :func:`ftds.tools.dedupe.dedupe_records`'s union-find consumes
+   each other and are dropped there, and :func:`ftds.tools.dataset.dedupe.dedupe_records`'s union-find consumes
    the rest. Connected components are therefore computed on the driver, over edges only: its memory is
    one parent slot per record (which the driver already holds, since it writes the kept records) plus
    one batch of edges, never the signatures, buckets or candidate pairs. There is at most one edge per
@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from ftds.tools.config import DedupeSettings
-from ftds.tools.dedupe import Edge, _exact_key_of_clean
-from ftds.tools.near_dup import (
+from ftds.tools.dataset.dedupe import Edge, _exact_key_of_clean
+from ftds.tools.dataset.near_dup import (
     band_keys,
     clean_texts,
     digest_rows,
@@ -114,7 +114,7 @@ def bucket_edges(group: dict[str, np.ndarray], threshold: float) -> dict[str, np
 
 
 class RayEngine:
-    """A :class:`ftds.tools.dedupe.DedupeEngine` on Ray: ``address`` of a running cluster, or None for a
+    """A :class:`ftds.tools.dataset.dedupe.DedupeEngine` on Ray: ``address`` of a running cluster, or None for a
     Ray instance started in this process."""
 
     def __init__(self, address: str | None = None, partitions: int | None = None) -> None:

@@ -31,6 +31,26 @@ def _kto_of(record: dict[str, Any]) -> bool | None:
     raise FormatError(f"kto_tag must be true or false, got {value!r}")
 
 
+def _kto_label(record: dict[str, Any], conv: Conversation) -> Conversation:
+    """A boolean ``label`` on a chat record is its KTO tag: LLaMA-Factory's own kto_en_demo is ``messages`` plus
+    ``label: true/false`` (registered with ``"kto_tag": "label"``). Read it as the tag, remembering its name."""
+    label = record.get("label")
+    if conv.kto_tag is None and "kto_tag" not in record and isinstance(label, bool):
+        conv.kto_tag, conv.kto_key = label, "label"
+        conv.extra.pop("label", None)
+    return conv
+
+
+def put_extras(record: dict[str, Any], extra: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
+    """Copy columns no rule knows about; one whose name the format already uses is listed in ``dropped``."""
+    for key, value in extra.items():
+        if key not in record:
+            record[key] = value
+        elif record[key] != value:
+            dropped.append(key)
+    return record
+
+
 def _tools_of(record: dict[str, Any]) -> str:
     tools = record.get("tools")
     if not tools or tools == "[]":  # an empty tool list is no tools, for every trainer
@@ -38,24 +58,23 @@ def _tools_of(record: dict[str, Any]) -> str:
     return tools if isinstance(tools, str) else json.dumps(tools, ensure_ascii=False)
 
 
-def _put_common(record: dict[str, Any], conv: Conversation) -> dict[str, Any]:
+def _put_common(record: dict[str, Any], conv: Conversation, dropped: list[str]) -> dict[str, Any]:
     if conv.system:
         record["system"] = conv.system
     if conv.tools:
         record["tools"] = conv.tools
-    return _put_media_and_extras(record, conv)
+    return _put_media_and_extras(record, conv, dropped)
 
 
-def _put_media_and_extras(record: dict[str, Any], conv: Conversation) -> dict[str, Any]:
-    """Media files, the KTO tag and unknown columns, the same in every chat format (known keys win)."""
+def _put_media_and_extras(record: dict[str, Any], conv: Conversation, dropped: list[str]) -> dict[str, Any]:
+    """Media files, the KTO tag (as ``kto_tag``, the column exporters register) and unknown columns, the same
+    in every chat format (known keys win; a clashing extra column is listed in ``dropped``)."""
     for kind, files in conv.media.items():
         if files:
             record[kind] = list(files)
     if conv.kto_tag is not None:
         record["kto_tag"] = conv.kto_tag
-    for key, value in conv.extra.items():
-        record.setdefault(key, value)
-    return record
+    return put_extras(record, conv.extra, dropped)
 
 
 def _need_turns(conv: Conversation, fmt: str) -> None:
@@ -107,6 +126,8 @@ def read_alpaca(record: dict[str, Any]) -> Conversation:
         media=_media_of(record) if _MEDIA_KEYS & record.keys() else {},
         kto_tag=_kto_of(record) if "kto_tag" in record else None,
     )
+    if "label" in extra:
+        _kto_label(record, conv)
     if preference:
         conv.chosen = _text(record.get("chosen"), "chosen")
         conv.rejected = _text(record.get("rejected"), "rejected")
@@ -130,7 +151,7 @@ def write_alpaca(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
         record = {"instruction": last_prompt, "input": "", "output": answer}
     if earlier:
         record["history"] = [[earlier[i][1], earlier[i + 1][1]] for i in range(0, len(earlier), 2)]
-    return _put_common(record, conv)
+    return _put_common(record, conv, dropped)
 
 
 # --- ShareGPT ------------------------------------------------------------------------------------------
@@ -196,6 +217,7 @@ def _message_conversation(
     conv = Conversation(
         turns, system=system, extra=extra, tools=tools, media=_media_of(record), kto_tag=_kto_of(record)
     )
+    _kto_label(record, conv)
     if "chosen" in record or "rejected" in record:
         conv.chosen = _pref_answer(record.get("chosen"), *keys, "chosen")
         conv.rejected = _pref_answer(record.get("rejected"), *keys, "rejected")
@@ -208,7 +230,7 @@ def write_sharegpt(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
     if conv.is_preference:
         record["chosen"] = {"from": "gpt", "value": conv.chosen}
         record["rejected"] = {"from": "gpt", "value": conv.rejected}
-    return _put_common(record, conv)
+    return _put_common(record, conv, dropped)
 
 
 # --- OpenAI messages -----------------------------------------------------------------------------------
@@ -324,7 +346,7 @@ def write_openai(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
     if conv.is_preference:
         record["chosen"] = {"role": "assistant", "content": conv.chosen}
         record["rejected"] = {"role": "assistant", "content": conv.rejected}
-    return _put_media_and_extras(record, conv)
+    return _put_media_and_extras(record, conv, dropped)
 
 
 # --- Dialogue (the seed's task shape): {"dialogue": [{"role": "user"|"assistant", "content"}, ...]} ------------
@@ -351,9 +373,6 @@ def write_dialogue(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
     if conv.tools:
         dropped.append("tools")
     if conv.kto_tag is not None:
-        dropped.append("kto_tag")
+        dropped.append(conv.kto_key)
     dropped.extend(kind for kind, files in conv.media.items() if files)
-    record: dict[str, Any] = {"dialogue": turns}
-    for key, value in conv.extra.items():
-        record.setdefault(key, value)
-    return record
+    return put_extras({"dialogue": turns}, conv.extra, dropped)

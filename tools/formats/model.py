@@ -39,6 +39,7 @@ class Conversation:
     rejected: str | None = None
     kto_tag: bool | None = None
     text: str | None = None
+    kto_key: str = "kto_tag"  # the column the KTO tag was read from ("label" in LLaMA-Factory's kto_en_demo)
 
     @property
     def is_preference(self) -> bool:

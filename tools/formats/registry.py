@@ -141,6 +141,18 @@ def _convert_each(records: Iterable[Any], fixed: Format | None, write: Writer, r
             errors.append((index, str(exc)))
 
 
+def _detected(records: Iterable[Any], indices: list[int]) -> str:
+    """The source format to report: that of the first converted record, else of the first JSON object (even
+    when every record failed), else "unknown" — never "auto", which names no format."""
+    if not isinstance(records, list):
+        return "unknown"
+    first = records[indices[0]] if indices else next((r for r in records if isinstance(r, dict)), None)
+    try:
+        return detect_format(first) if isinstance(first, dict) else "unknown"
+    except FormatError:
+        return "unknown"
+
+
 def convert_records(
     records: Iterable[Any], to: str, source: str = "auto", column_check: bool = True
 ) -> ConversionResult:
@@ -162,9 +174,8 @@ def convert_records(
         if collecting:
             gc.enable()
     out, errors, indices = result.records, result.errors, result.indices
-    if result.source_format == "auto" and out:
-        first = records[indices[0]] if isinstance(records, list) else None
-        result.source_format = detect_format(first) if isinstance(first, dict) else "auto"
+    if result.source_format == "auto":
+        result.source_format = _detected(records, indices)
     if column_check:
         bad = mixed_columns(out)
         if bad:

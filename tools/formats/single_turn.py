@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ftds.tools.formats.chat import read_alpaca, write_alpaca
+from ftds.tools.formats.chat import put_extras, read_alpaca, write_alpaca
 from ftds.tools.formats.model import MEDIA_KINDS, Conversation, FormatError
 
 
@@ -30,7 +30,7 @@ def _last_exchange(conv: Conversation, dropped: list[str], keep_system: bool = F
     if conv.tools:
         dropped.append("tools")
     if conv.kto_tag is not None:
-        dropped.append("kto_tag")
+        dropped.append(conv.kto_key)
     return conv.turns[-2][1], conv.turns[-1][1]
 
 
@@ -41,9 +41,7 @@ def _carry(record: dict[str, Any], conv: Conversation, dropped: list[str], media
                 record[kind] = list(files)
             else:
                 dropped.append(kind)
-    for key, value in conv.extra.items():
-        record.setdefault(key, value)
-    return record
+    return put_extras(record, conv.extra, dropped)
 
 
 def _str_field(record: dict[str, Any], key: str, fmt: str) -> str:
@@ -106,6 +104,8 @@ def write_trl(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
         raise FormatError("function_call/observation turns do not fit trl preference data; use sharegpt")
     if conv.tools:
         dropped.append("tools")
+    if conv.kto_tag is not None:
+        dropped.append(conv.kto_key)
     # Always the conversational form: it holds system prompts and earlier turns, and one form per file keeps
     # the 'prompt' column a single type (a mix of strings and lists is rejected by Arrow-based loaders).
     prompt = [{"role": "system", "content": conv.system}] if conv.system else []
@@ -135,7 +135,7 @@ def write_kto(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
         raise FormatError("no KTO label: kto needs each record tagged desirable (true) or not (false)")
     tag = conv.kto_tag
     prompt, completion = _last_exchange(conv, dropped)
-    dropped[:] = [d for d in dropped if d != "kto_tag"]
+    dropped[:] = [d for d in dropped if d != conv.kto_key]
     return _carry({"prompt": prompt, "completion": completion, "label": tag}, conv, dropped, media=False)
 
 
@@ -237,8 +237,7 @@ def write_classification(conv: Conversation, dropped: list[str]) -> dict[str, An
         except ValueError:
             value = label
     record: dict[str, Any] = {"text": text, "label": value}
-    for key, item in extra.items():
-        record.setdefault(key, item)
+    put_extras(record, extra, dropped)
     return _carry(record, Conversation([], media=conv.media), dropped, media=False)
 
 
@@ -252,6 +251,8 @@ def read_pretrain(record: dict[str, Any]) -> Conversation:
 
 
 def write_pretrain(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
+    if conv.kto_tag is not None:
+        dropped.append(conv.kto_key)
     if conv.text is not None and not conv.turns:
         text = conv.text
     else:
@@ -294,6 +295,4 @@ def write_multimodal(conv: Conversation, dropped: list[str]) -> dict[str, Any]:
         record: dict[str, Any] = {"text": prompt.replace("<image>", "", 1), "image_url": images[0], "caption": answer}
     else:
         record = {"audio": audios[0], "text": prompt.replace("<audio>", "", 1), "summary": answer}
-    for key, value in conv.extra.items():
-        record.setdefault(key, value)
-    return record
+    return put_extras(record, conv.extra, dropped)

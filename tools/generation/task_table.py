@@ -13,18 +13,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generate import GenerationResult, generate_qa, question_count
-from ftds.tools.labels import LabelTree
-from ftds.tools.llm.base import ChatModel
-from ftds.tools.reasons import Reason
-from ftds.tools.records import Chunk, ItemOutcome, Sample, TokenUsage
-from ftds.tools.tasks import (
+from ftds.tools.generation.generate import GenerationResult, generate_qa, question_count
+from ftds.tools.generation.labels import LabelTree
+from ftds.tools.generation.tasks import (
     generate_classification,
     generate_cot,
     generate_dialogues,
     preference_pairs,
     reward_records,
 )
+from ftds.tools.llm.base import ChatModel
+from ftds.tools.reasons import Reason
+from ftds.tools.records import Chunk, ItemOutcome, Sample, TokenUsage
 
 
 @dataclass(frozen=True)

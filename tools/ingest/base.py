@@ -28,6 +28,7 @@ class Extracted:
     records: list[tuple[str, str]] | None = None  # (label such as "row 3", text)
     title: str | None = None
     notes: list[str] = field(default_factory=list)  # things the user should know, e.g. records skipped
+    unreadable: int = 0  # lines or records of the file that could not be read (the file is then partial)
 
 
 Reader = Callable[[bytes, Path, IngestSettings], Extracted]

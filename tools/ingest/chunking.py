@@ -3,7 +3,9 @@
 Every strategy first computes spans that tile the cleaned text exactly (concatenated in order they give
 the text back), then optional overlap repeats the end of the previous span at the start of a chunk; the
 number of repeated characters is recorded in ``Provenance.overlap_chars`` so that the chunks minus their
-overlap always reassemble to the text. Strategies (defaults in :class:`ChunkSettings`):
+overlap always reassemble to the text. The size limit is hard for the whole chunk, overlap included: spans
+are cut shorter by the overlap (:func:`overlap_reserve`), and a lead-in never reaches past the limit.
+Strategies (defaults in :class:`ChunkSettings`):
 
 - ``legal``: statute articles (第X条 / Article N / §) are the units; an article is cut, at sentence ends,
   only when it alone is over the limit. Chapter lines (第一编/章/节) count as headings in plain text.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,11 +56,21 @@ class Budget:
     limit: int
     minimum: int
     token_starts: tuple[int, ...] | None = None
+    ceiling: int = 0  # the hard limit of a whole chunk, overlap included (``limit`` leaves room for the overlap)
 
     def size(self, a: int, b: int) -> int:
         if self.token_starts is None:
             return b - a
         return bisect.bisect_left(self.token_starts, b) - bisect.bisect_left(self.token_starts, a)
+
+    def earliest_start(self, b: int) -> int:
+        """The first offset from which a chunk ending at ``b`` still fits the limit (for its overlap)."""
+        ceiling = max(self.ceiling, self.limit)
+        if self.token_starts is None:
+            return max(0, b - ceiling)
+        end = bisect.bisect_left(self.token_starts, b)
+        first = end - ceiling  # the earliest token a chunk ending at b may start with
+        return self.token_starts[first] if first > 0 else 0
 
     def hard_cuts(self, a: int, b: int) -> list[Span]:
         """Cut [a, b) into pieces of at most ``limit``, with no regard for words: the last resort."""
@@ -282,23 +295,42 @@ def resolve_strategy(document: Document, settings: ChunkSettings, domain: str) -
     return "heading"
 
 
-def _budget(text: str, settings: ChunkSettings, strategy: str, tokenizer: Tokenizer | None) -> Budget:
+def overlap_reserve(settings: ChunkSettings) -> int:
+    """Characters of each chunk kept free for the overlap: the limit is hard for the whole chunk, lead-in
+    included, so spans are cut ``overlap`` shorter (at most half the limit, so a chunk is mostly its own)."""
+    return min(settings.overlap_chars, settings.max_chars // 2)
+
+
+def _budget(text: str, settings: ChunkSettings, strategy: str, tokenizer: Tokenizer | None, reserve: int) -> Budget:
     if strategy != "token":
-        return Budget(settings.max_chars, settings.min_chars)
+        limit = settings.max_chars - reserve
+        return Budget(limit, min(settings.min_chars, limit), ceiling=settings.max_chars)
     tokenizer = tokenizer or embedded_tokenizer(settings.tokenizer_model)
     ratio = settings.min_chars / settings.max_chars
-    return Budget(settings.max_tokens, int(settings.max_tokens * ratio), tuple(tokenizer.token_starts(text)))
+    starts = tuple(tokenizer.token_starts(text))
+    # the overlap is set in characters: reserve as many tokens as that many characters hold in this text
+    reserve_tokens = min(math.ceil(reserve * len(starts) / max(len(text), 1)), settings.max_tokens // 2)
+    limit = settings.max_tokens - reserve_tokens
+    return Budget(limit, int(limit * ratio), starts, ceiling=settings.max_tokens)
 
 
 def chunk_spans(
     document: Document, settings: ChunkSettings, domain: str = "general", tokenizer: Tokenizer | None = None
 ) -> list[PathSpan]:
     """Spans (start, end, heading path) that tile ``document.text`` exactly, by the chosen strategy."""
+    return _plan(document, settings, domain, tokenizer)[0]
+
+
+def _plan(
+    document: Document, settings: ChunkSettings, domain: str, tokenizer: Tokenizer | None
+) -> tuple[list[PathSpan], Budget]:
+    """The spans and the budget they were cut to (which also bounds each chunk's overlap)."""
     text = document.text
-    if not text:
-        return []
     strategy = resolve_strategy(document, settings, domain)
-    budget = _budget(text, settings, strategy, tokenizer)
+    reserve = 0 if document.record_starts else overlap_reserve(settings)  # records carry no overlap
+    budget = _budget(text, settings, strategy, tokenizer, reserve)
+    if not text:
+        return [], budget
     if document.record_starts:
         spans = _records(document, budget)
     elif strategy in ("legal", "heading"):
@@ -309,7 +341,7 @@ def chunk_spans(
         spans = _flat(text, budget, [_finder(sentences.PARAGRAPH), sentences.sentence_cuts, *RECURSIVE_LEVELS[3:]])
     else:
         spans = _flat(text, budget, [])
-    return _absorb_blank(text, spans)
+    return _absorb_blank(text, spans), budget
 
 
 def _absorb_blank(text: str, spans: list[PathSpan]) -> list[PathSpan]:
@@ -331,11 +363,12 @@ def _absorb_blank(text: str, spans: list[PathSpan]) -> list[PathSpan]:
 # --- chunks --------------------------------------------------------------------------------------------
 
 
-def _overlap_start(text: str, previous_start: int, start: int, overlap: int) -> int:
-    """Where a chunk's repeated lead-in starts: at most ``overlap`` back, snapped to a sentence or word."""
-    if overlap <= 0 or start <= previous_start:
+def _overlap_start(text: str, previous_start: int, start: int, overlap: int, earliest: int = 0) -> int:
+    """Where a chunk's repeated lead-in starts: at most ``overlap`` back and not before ``earliest`` (where the
+    whole chunk would pass the limit), snapped to a sentence or word."""
+    if overlap <= 0 or start <= previous_start or earliest >= start:
         return start
-    begin = max(previous_start, start - overlap)
+    begin = max(previous_start, start - overlap, earliest)
     for cut in sentences.sentence_cuts(text, begin - 1 if begin > 0 else begin, start):
         if cut >= begin:
             return cut
@@ -361,8 +394,9 @@ def chunk_document(
     chunks: list[Chunk] = []
     previous = 0
     overlap = 0 if document.record_starts else settings.overlap_chars  # records stand alone
-    for a, b, path in chunk_spans(document, settings, domain, tokenizer):
-        start = _overlap_start(text, previous, a, overlap) if chunks else a
+    spans, budget = _plan(document, settings, domain, tokenizer)
+    for a, b, path in spans:
+        start = _overlap_start(text, previous, a, overlap, budget.earliest_start(b)) if chunks else a
         previous = a
         body = text[start:b]
         chunk_id = content_hash(document.source, str(start), body)

@@ -14,8 +14,6 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from ftds.tools.ingest.base import LoadError
-
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
 # "infor-\nmation" -> "information"; only lowercase on both sides, so "COVID-\n19" and list dashes stay.
@@ -46,26 +44,11 @@ def clean_text(text: str, join_hyphens: bool = False) -> str:
 
 
 def decode_bytes(data: bytes, path: Path) -> str:
-    """Decode text in whatever common encoding it uses (UTF-8/16, GB18030, Big5 ...), detected."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16", errors="replace")
-    elif b"\x00" in data[:4096]:
-        raise LoadError(f"{path.name}: looks like a binary file, not text (it contains NUL bytes); check its type")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            import charset_normalizer  # lazily: only non-UTF-8 files need it (~15 ms to import)
+    """Decoded text only; readers use :func:`ftds.tools.ingest.encoding.decode_document`, which also says
+    when the encoding was a guess (kept for callers of the first version)."""
+    from ftds.tools.ingest.encoding import decode_document
 
-            best = charset_normalizer.from_bytes(data).best()
-            if best is None:
-                raise LoadError(f"{path.name}: not decodable as text in any common encoding; is it binary?") from None
-            text = str(best)
-    sample = text[:4096]
-    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
-    if controls > 0.05 * len(sample):
-        raise LoadError(f"{path.name}: looks like a binary file, not text (control characters); check its type")
-    return text
+    return decode_document(data, path).text
 
 
 def _furniture_key(line: str) -> str:

@@ -2,9 +2,9 @@
 
 trafilatura is made for exactly this job — dropping navigation, sidebars, footers and cookie banners while
 keeping headings, lists and tables — and is well kept and permissively licensed. The
-page is decoded by ftds first (charset detected, not assumed) so a GB18030 page without a charset
-declaration reads correctly. When trafilatura finds no main content (a tiny or unusual page), the whole
-body is converted with markdownify instead of losing the file.
+page is decoded by ftds first (its declared charset, else detected, not assumed) so a GB18030 or
+Windows-1252 page without a charset declaration reads correctly. When trafilatura finds no main content
+(a tiny or unusual page), the whole body is converted with markdownify instead of losing the file.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from markdownify import MarkdownConverter
 
 from ftds.tools.config import IngestSettings
 from ftds.tools.ingest.base import Extracted, LoadError
-from ftds.tools.ingest.cleaning import decode_bytes
+from ftds.tools.ingest.encoding import declared_charset, decode_document
 
 _CONVERTER = MarkdownConverter(heading_style="ATX", bullets="-", strip=["img", "a"])
 _BOILERPLATE_TAGS = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg", "iframe"]
@@ -46,13 +46,14 @@ def _title(html: str) -> str | None:
 
 
 def read_html(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
-    html = decode_bytes(data, path)
+    decoded = decode_document(data, path, declared=declared_charset(data))
+    html = decoded.text
     if "<" not in html:
         raise LoadError(f"{path.name}: contains no HTML markup; rename it to .txt if it is plain text")
     text = trafilatura.extract(
         html, output_format="markdown", include_tables=True, include_comments=False, favor_recall=True
     )
-    notes: list[str] = []
+    notes = [decoded.note] if decoded.note else []
     if not text or not text.strip():
         soup = BeautifulSoup(html, "lxml")
         for tag in soup(_BOILERPLATE_TAGS):

@@ -8,10 +8,13 @@ the same for every format.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from ftds.tools.config import ChunkSettings, IngestSettings
 from ftds.tools.confinement import Confinement, LinkLoop, PathNotAllowed
@@ -33,6 +36,7 @@ __all__ = [
     "load_documents",
     "load_literature",
     "read_document",
+    "walk_inputs",
 ]
 
 DEFAULT_MAX_FILE_BYTES = int(IngestSettings().max_file_mb * 1024 * 1024)
@@ -67,12 +71,17 @@ def _document(extracted: Extracted, source: str, path: Path) -> Document:
         page_starts=page_starts,
         record_starts=record_starts,
         record_labels=labels,
-        metadata={"notes": "; ".join(extracted.notes)} if extracted.notes else {},
+        metadata={
+            **({"notes": "; ".join(extracted.notes)} if extracted.notes else {}),
+            **({"unreadable": str(extracted.unreadable)} if extracted.unreadable else {}),
+        },
     )
 
 
 def _source(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    """The path relative to its input root, as valid text: bytes that are not UTF-8 in a file name (kept by
+    Python as lone surrogates, which JSON and terminals refuse) are shown as \\xNN escapes."""
+    return _shown(path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name)
 
 
 def read_document(
@@ -92,15 +101,93 @@ def read_document(
 
 def iter_files(inputs: Iterable[Path]) -> Iterable[tuple[Path, Path]]:
     """(file, root) pairs: folders are walked recursively in a stable order; hidden files are left out."""
+    for path, root, reason in walk_inputs(inputs):
+        if reason is None:
+            yield path, root
+
+
+Unread = tuple[Literal["skipped", "failed"], str]
+"""Why a found path is not read: skipped on purpose (hidden, a folder link, a FIFO) or failed (to be fixed)."""
+
+_HIDDEN: Unread = ("skipped", "hidden (its name starts with a dot); pass it by name to read it")
+
+
+def _shown(text: str) -> str:
+    """A path as valid text: file-name bytes that are not UTF-8 become \\xNN escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _target(path: Path, show: bool) -> str:
+    return f" (-> {_shown(str(path.readlink()))})" if show else ""
+
+
+def _link_problem(path: Path, show_target: bool = True) -> Unread | None:
+    """Why a symbolic link cannot be read (a loop, a missing target), or None when it resolves."""
+    if not path.is_symlink():
+        return None
+    target = _target(path, show_target)
+    try:
+        path.resolve(strict=True)
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a loop, on Python < 3.13
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+            return "failed", f"symbolic link loop{target}; fix or remove the link"
+        return "failed", f"broken symbolic link{target}: its target does not exist; fix or remove the link"
+    return None
+
+
+def _not_regular(path: Path) -> Unread | None:
+    """FIFOs, sockets and devices are not read: opening a FIFO would wait forever for a writer."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # reported when it is read
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return "skipped", f"not a regular file ({kind}); only regular files are read"
+
+
+def _folder_link(path: Path, show_target: bool = True) -> Unread:
+    target = _target(path, show_target)
+    return "skipped", f"symbolic link to a folder{target}; links to folders are not followed: pass the folder"
+
+
+def _unlistable(error: OSError) -> Unread:
+    return "failed", f"cannot list this folder ({error.strerror}); make it readable (chmod +rx)"
+
+
+def walk_inputs(inputs: Iterable[Path], show_targets: bool = True) -> Iterable[tuple[Path, Path, Unread | None]]:
+    """Every path found under ``inputs`` as (path, root, why it is not read — None for a file to read).
+
+    Nothing found is left out silently: hidden entries, symbolic links to folders (not followed, so a link
+    cannot loop or lead outside the input; pass the folder itself), links that loop or point nowhere,
+    FIFOs and devices and folders that cannot be listed each come back with their reason, so the report
+    accounts for every path. ``show_targets=False`` leaves out where links lead (an MCP client confined to
+    its roots must not learn paths outside them).
+    """
     for item in inputs:
-        if item.is_dir():
-            for dirpath, dirnames, filenames in os.walk(item):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if not name.startswith("."):
-                        yield Path(dirpath) / name, item
-        else:
-            yield item, item.parent
+        problem = _link_problem(item, show_targets)
+        if problem is not None or not item.is_dir():
+            yield item, item.parent, problem or _not_regular(item)
+            continue
+        errors: list[OSError] = []
+        for dirpath, dirnames, filenames in os.walk(item, onerror=errors.append):
+            yield from ((Path(e.filename), item, _unlistable(e)) for e in errors)
+            errors.clear()
+            folder, kept = Path(dirpath), []
+            for name in sorted(dirnames):
+                if name.startswith("."):
+                    yield folder / name, item, _HIDDEN
+                elif (folder / name).is_symlink():
+                    yield folder / name, item, _folder_link(folder / name, show_targets)
+                else:
+                    kept.append(name)
+            dirnames[:] = kept
+            for name in sorted(filenames):
+                path = folder / name
+                unread = _HIDDEN if name.startswith(".") else _link_problem(path, show_targets) or _not_regular(path)
+                yield path, item, unread
+        yield from ((Path(e.filename), item, _unlistable(e)) for e in errors)  # after the last folder
 
 
 @dataclass
@@ -136,8 +223,9 @@ def _load_one(
         reason = f"{source}: a symlink to nothing (its target does not exist); fix or remove the link"
         return FileReport(source=source, status="failed", reason=reason), None
     if not path.exists():
+        shown = _shown(str(path))
         return FileReport(
-            source=str(path), status="failed", reason=f"{path}: no such file or folder; check the path"
+            source=shown, status="failed", reason=f"{shown}: no such file or folder; check the path"
         ), None
     if reader_for(path) is None:
         return FileReport(source=source, status="skipped", reason=unsupported_reason(path)), None
@@ -153,7 +241,8 @@ def _load_one(
     except Exception as exc:  # a parser bug on a hostile file must not stop the batch
         reason = f"{path.name}: the {path.suffix} parser failed ({type(exc).__name__}: {exc}); re-export the file"
         return FileReport(source=source, status="failed", reason=reason), None
-    return FileReport(source=source, status="loaded", reason=document.metadata.get("notes", "")), document
+    notes, partial = document.metadata.get("notes", ""), "unreadable" in document.metadata
+    return FileReport(source=source, status="loaded", reason=notes, partial=partial), document
 
 
 def load_documents(
@@ -165,10 +254,13 @@ def load_documents(
     """Read every file under ``inputs``. With ``confine_to`` (the MCP server's roots), a file that resolves
     outside them — a symlink out of a root or into a dot-folder — is reported as skipped, never opened."""
     limits = limits or IngestSettings()
-    files = list(iter_files(inputs))
+    files = list(walk_inputs(inputs, show_targets=confine_to is None))  # a client never sees where links lead
     result = LiteratureResult()
-    for done, (path, root) in enumerate(files, start=1):
-        report, document = _load_one(path, root, limits, confine_to)
+    for done, (path, root, unread) in enumerate(files, start=1):
+        if unread is not None:
+            report, document = FileReport(source=_source(path, root), status=unread[0], reason=unread[1]), None
+        else:
+            report, document = _load_one(path, root, limits, confine_to)
         result.files.append(report)
         if document is not None:
             result.documents.append(document)

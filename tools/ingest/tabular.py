@@ -17,7 +17,7 @@ from typing import Any
 
 from ftds.tools.config import IngestSettings
 from ftds.tools.ingest.base import Extracted, LoadError
-from ftds.tools.ingest.cleaning import decode_bytes
+from ftds.tools.ingest.encoding import decode_document
 from ftds.tools.ingest.safety import open_zip
 
 
@@ -52,8 +52,15 @@ def _records(rows: Iterable[tuple[str, dict[str, Any]]], path: Path, field: str 
     return Extracted(format=kind, records=records, notes=notes)
 
 
+def _with_note(extracted: Extracted, note: str) -> Extracted:
+    if note:
+        extracted.notes.insert(0, note)
+    return extracted
+
+
 def read_csv(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
-    text = decode_bytes(data, path)
+    decoded = decode_document(data, path)
+    text = decoded.text
     try:
         dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
     except csv.Error:
@@ -63,7 +70,7 @@ def read_csv(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
         rows = [(f"row {i}", {k or "": v for k, v in row.items()}) for i, row in enumerate(reader, start=2)]
     except csv.Error as exc:
         raise LoadError(f"{path.name}: malformed CSV ({exc}); check its quoting") from None
-    return _records(rows, path, limits.text_field, "csv")
+    return _with_note(_records(rows, path, limits.text_field, "csv"), decoded.note)
 
 
 def read_xlsx(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
@@ -101,22 +108,26 @@ def _json_rows(value: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def read_json(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
+    decoded = decode_document(data, path)
     try:
-        value = json.loads(decode_bytes(data, path))
+        value = json.loads(decoded.text)
     except json.JSONDecodeError as exc:
         raise LoadError(f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return _records(_json_rows(value), path, limits.text_field, "json")
+    except RecursionError:
+        raise LoadError(f"{path.name}: JSON nested too deeply to read (thousands of levels); is it damaged?") from None
+    return _with_note(_records(_json_rows(value), path, limits.text_field, "json"), decoded.note)
 
 
 def read_jsonl(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
     rows: list[tuple[str, dict[str, Any]]] = []
     bad: list[int] = []
-    for number, line in enumerate(decode_bytes(data, path).splitlines(), start=1):
+    decoded = decode_document(data, path)
+    for number, line in enumerate(decoded.text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a line nested thousands deep is as unreadable
             bad.append(number)
             continue
         rows.append((f"line {number}", item if isinstance(item, dict) else {"value": item}))
@@ -126,4 +137,5 @@ def read_jsonl(data: bytes, path: Path, limits: IngestSettings) -> Extracted:
     if bad:
         shown = ", ".join(map(str, bad[:10]))
         result.notes.append(f"{len(bad)} line(s) are not valid JSON and were skipped (lines {shown})")
-    return result
+        result.unreadable = len(bad)
+    return _with_note(result, decoded.note)

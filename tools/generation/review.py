@@ -1,0 +1,398 @@
+"""Review generated samples against their source: a cheap lexical pre-check, then one LLM rubric call.
+
+The pre-check rejects what needs no model to judge (empty, too short, a copy of the whole source, an answer
+with no lexical support in the source, an invented citation, an answer already inside its question). A
+failure of form that a rewrite can mend (a statement or a heading instead of a question, the wrong language)
+goes to revision with the pre-check's own feedback instead, and is rejected with the pre-check's reason if
+the rewrites do not mend it. Everything left is scored by the reviewer model in one call per chunk on four
+dimensions; the weighted total gives the verdict: ``accept`` at or above the accept threshold, ``revise``
+(with the reviewer's concrete feedback, which :func:`ftds.tools.generation.revise.revise_samples` hands back to the
+generator) between the revise and accept thresholds, ``reject`` below. When a label tree is given, the same
+call also labels each sample, so labelling costs no extra call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ftds.tools.config import BuildSettings
+from ftds.tools.generation.citations import invented_citations
+from ftds.tools.generation.generate import call_structured, chunk_language, exact_items_schema
+from ftds.tools.generation.labels import LabelTree, label_instruction
+from ftds.tools.generation.prompts import domain_preset, load_template
+from ftds.tools.language import detect_language
+from ftds.tools.llm.base import ChatModel
+from ftds.tools.records import (
+    PRECHECK,
+    Chunk,
+    Decision,
+    ItemOutcome,
+    PairCritique,
+    ReviewScores,
+    ReviewVerdict,
+    Sample,
+    TokenUsage,
+)
+
+WEIGHTS = {"grounded": 0.4, "question": 0.2, "answer": 0.3, "language": 0.1}
+MIN_QUESTION_CHARS = 5
+MIN_ANSWER_CHARS = 2
+MIN_SUPPORT = 0.3
+COPY_FRACTION = 0.8
+MIN_GIVEAWAY_CHARS = 8  # shorter answers (a name, a number) may fairly appear in their question
+
+
+def _grams(text: str, language: str) -> set[str]:
+    text = text.lower()
+    if language == "zh":
+        chars = re.sub(r"[\s\W_]+", "", text)
+        return {chars[i : i + 2] for i in range(len(chars) - 1)}
+    return set(re.findall(r"[a-z0-9]+", text))
+
+
+def lexical_support(answer: str, source: str, language: str) -> float:
+    """Share of the answer's character bigrams (zh) or words (en) that occur in the source."""
+    answer_grams = _grams(answer, language)
+    if not answer_grams:
+        return 0.0
+    return len(answer_grams & _grams(source, language)) / len(answer_grams)
+
+
+_ZH_ASKING = re.compile(
+    r"[？?]|吗|呢|什么|哪|怎|如何|为何|为什么|是否|能否|可否|多少|几|请|说明|简述|分析|解释|列举|判断|比较|论述"
+)
+_EN_ASKING = re.compile(
+    r"\?|^(what|who|whom|whose|which|when|where|why|how|is|are|was|were|can|could|may|must|should|shall|does|do|"
+    r"did|has|have|will|would|under|if|in what|explain|describe|list|compare|summari[sz]e|give|state|name|identify|"
+    r"discuss|analy[sz]e|outline|define)\b",
+    re.IGNORECASE,
+)
+
+
+# Pre-check failures of form, not of content: small models often write a heading or a statement where a
+# question belongs, or answer in the wrong language, about a passage they otherwise got right.
+FIXABLE_BY_REVISION = {
+    "precheck:not_a_question": {
+        "zh": "这一条的“问题”是陈述句或标题，不是问题。请把它改写成疑问句：用“什么、哪些、如何、是否、为什么"
+        "”等疑问词提问，以“？”结尾，并且原文能够回答；答案保持以原文为据。",
+        "en": "The 'question' of this pair is a statement or a heading, not a question. Rewrite it as a question: "
+        "ask with what, which, how, whether or why, end it with '?', and make sure the source answers it; keep "
+        "the answer grounded in the source.",
+    },
+    "precheck:wrong_language": {
+        "zh": "问答没有用中文写：请用中文重写问题和答案，内容保持不变。",
+        "en": "The pair is not written in English: rewrite the question and the answer in English, same content.",
+    },
+}
+
+
+def precheck_revision(reason: str, language: str) -> ReviewVerdict | None:
+    """A ``revise`` verdict carrying the pre-check's feedback, when a rewrite can mend ``reason``; else None."""
+    feedback = FIXABLE_BY_REVISION.get(reason)
+    if feedback is None:
+        return None
+    return ReviewVerdict(
+        decision="revise",
+        total=0.0,
+        rationale=reason,
+        feedback=feedback.get(language, feedback["en"]),
+        reviewer=PRECHECK,
+    )
+
+
+# A finished sentence with a question mark glued on ("……符合社会公德和伦理。？"): what small models write
+# when told to turn a statement into a question.
+_GLUED_QUESTION_MARK = re.compile(r"[。．.！!；;]\s*[？?]\s*$")
+
+
+def looks_like_question(text: str) -> bool:
+    """A question or an instruction, not a bare heading like "第二十一条" (small models write those) nor a
+    statement with a question mark glued on."""
+    if _GLUED_QUESTION_MARK.search(text):
+        return False
+    return bool(_ZH_ASKING.search(text) or _EN_ASKING.search(text.strip()))
+
+
+def answer_in_question(question: str, answer: str) -> bool:
+    """True when the question already contains the whole answer: a circular pair teaches nothing."""
+    compact_question, compact_answer = re.sub(r"\W+", "", question), re.sub(r"\W+", "", answer)
+    return len(compact_answer) >= MIN_GIVEAWAY_CHARS and compact_answer in compact_question
+
+
+def precheck(sample: Sample, source: str, language: str, *, grounded: bool = True) -> str | None:
+    """Reason code for an obviously bad sample, or None when it deserves a model review.
+
+    ``grounded=False`` (distillation from a topic: there is no source text) skips the copy, lexical support
+    and citation checks. Citing an article the source does not contain counts as invented in every domain: a
+    sample is trained on its source alone, so a citation from elsewhere cannot be checked."""
+    question, answer = sample.question.strip(), sample.answer.strip()
+    if sample.turns is not None:
+        answer = " ".join(t.get("content", "") for t in sample.turns if t.get("role") == "assistant").strip()
+    if not question or not answer:
+        return "precheck:empty"
+    if len(question) < MIN_QUESTION_CHARS or len(answer) < MIN_ANSWER_CHARS:
+        return "precheck:too_short"
+    if sample.turns is None and not looks_like_question(question):
+        return "precheck:not_a_question"
+    if sample.turns is None and answer_in_question(question, answer):
+        return "precheck:answer_in_question"
+    if detect_language(question + " " + answer) != language:
+        return "precheck:wrong_language"
+    if not grounded:
+        return None
+    compact_source = re.sub(r"\s+", "", source)
+    compact_answer = re.sub(r"\s+", "", answer)
+    if len(compact_answer) >= COPY_FRACTION * len(compact_source) and compact_answer in compact_source:
+        return "precheck:copied_source"
+    if lexical_support(answer, source, language) < MIN_SUPPORT:
+        return "precheck:unsupported"
+    if invented_citations(question + " " + answer, source):
+        return "precheck:invented_citation"
+    return None
+
+
+class PairReview(BaseModel):
+    index: int = Field(description="1-based number of the pair being reviewed.")
+    grounded: int = Field(ge=1, le=5)
+    question: int = Field(ge=1, le=5)
+    answer: int = Field(ge=1, le=5)
+    language: int = Field(ge=1, le=5)
+    rationale: str = ""
+    feedback: str = ""
+    label: str = Field(default="", description="Label from the given label tree, when one was given.")
+
+
+class ReviewBatch(BaseModel):
+    reviews: list[PairReview]
+
+
+def verdict_from(
+    review: PairReview, threshold: float, reviewer: str, revise_threshold: float | None = None
+) -> ReviewVerdict:
+    """Scores -> verdict. ``revise`` needs both a middling total and concrete feedback to act on."""
+    scores = ReviewScores(
+        grounded=(review.grounded - 1) / 4,
+        question=(review.question - 1) / 4,
+        answer=(review.answer - 1) / 4,
+        language=(review.language - 1) / 4,
+    )
+    total = round(sum(getattr(scores, name) * weight for name, weight in WEIGHTS.items()), 4)
+    decision: Decision = "reject"
+    if total >= threshold:
+        decision = "accept"
+    elif revise_threshold is not None and total >= revise_threshold and review.feedback.strip():
+        decision = "revise"
+    return ReviewVerdict(
+        decision=decision,
+        total=total,
+        scores=scores,
+        rationale=review.rationale,
+        feedback=review.feedback,
+        reviewer=reviewer,
+    )
+
+
+_NO_SOURCE = {
+    "zh": "（没有原始资料：这些问答是围绕主题“{topic}”写的。grounded 按事实是否准确、有无编造来打分。）",
+    "en": "(No source document: these pairs were written about the topic '{topic}'. Score grounded on "
+    "factual accuracy and the absence of invented facts.)",
+}
+
+
+@dataclass
+class ReviewResult:
+    verdicts: dict[str, ReviewVerdict] = field(default_factory=dict)
+    to_revise: dict[str, ReviewVerdict] = field(default_factory=dict)
+    scored: dict[str, ReviewVerdict] = field(default_factory=dict)
+    """Every verdict the reviewer model gave, whatever the decision (preference and reward data use them)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    rejected: list[ItemOutcome] = field(default_factory=list)
+    failed: list[ItemOutcome] = field(default_factory=list)
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    prompt_version: str = ""
+
+
+def _format_one(number: int, sample: Sample) -> str:
+    if sample.turns:
+        lines = [f"{number}. Q: (dialogue)"]
+        lines += [f"   {t.get('role', '?')}: {t.get('content', '')}" for t in sample.turns]
+        return "\n".join(lines)
+    text = f"{number}. Q: {sample.question}\n   A: {sample.answer}"
+    if sample.chain_of_thought:
+        text += "\n   Reasoning: " + " / ".join(sample.chain_of_thought)
+    return text
+
+
+def _format_pairs(samples: list[Sample]) -> str:
+    return "\n".join(_format_one(number, sample) for number, sample in enumerate(samples, 1))
+
+
+async def review_samples(
+    chunk: Chunk,
+    samples: list[Sample],
+    llm: ChatModel,
+    settings: BuildSettings | None = None,
+    *,
+    prompt_dir: Path | None = None,
+    labels: LabelTree | None = None,
+    grounded: bool = True,
+) -> ReviewResult:
+    """Verdict for every sample: accepted ones in ``verdicts``, ``revise`` ones (with feedback) in
+    ``to_revise``, the rest rejected or failed with a reason. With ``labels``, accepted and revise-bound
+    samples also get a label in ``labels`` (sample_id -> label) from the same call."""
+    settings = settings or BuildSettings()
+    prompt_dir = prompt_dir or settings.prompt_dir
+    language = chunk_language(chunk, settings.language)
+    if not grounded and settings.language == "auto" and samples and samples[0].language:
+        language = samples[0].language  # a topic "chunk" is a few words: the samples know their language
+    result = ReviewResult()
+    to_review: list[Sample] = []
+    for sample in samples:
+        reason = precheck(sample, chunk.text, language, grounded=grounded)
+        if reason is None:
+            to_review.append(sample)
+        elif (revision := precheck_revision(reason, language)) is not None:
+            result.to_revise[sample.sample_id] = revision
+        else:
+            result.rejected.append(
+                ItemOutcome(
+                    item_id=sample.sample_id,
+                    kind="sample",
+                    status="rejected",
+                    reason=reason,
+                    detail=sample.question[:200],
+                )
+            )
+    if not to_review:
+        return result
+    template = load_template("qa_review", language, prompt_dir)
+    result.prompt_version = template.version
+    preset = domain_preset(settings.domain, language, prompt_dir)
+    reviews: dict[str, PairReview] = {}
+    pending = list(to_review)
+    failure = ("", "")
+    # One batched call; pairs the reviewer skipped get one more call of their own before they count as failed.
+    for _ in range(2):
+        messages = template.render(
+            domain_name=preset.name,
+            domain_guidance=preset.review_guidance,
+            chunk=chunk.text if grounded else _NO_SOURCE[language].format(topic=chunk.text),
+            pairs=_format_pairs(pending),
+            n_pairs=len(pending),
+            label_instruction=label_instruction(labels, language),
+        )
+        call = await call_structured(
+            llm, messages, ReviewBatch, exact_items_schema(ReviewBatch, "reviews", len(pending))
+        )
+        result.usage = result.usage + call.usage
+        if call.value is None:
+            failure = (f"review:{call.failure_reason}", call.failure_detail)
+            break
+        assert isinstance(call.value, ReviewBatch)
+        by_number = {review.index: review for review in call.value.reviews}
+        for number, sample in enumerate(pending, 1):
+            if number in by_number:
+                reviews[sample.sample_id] = by_number[number]
+        pending = [sample for sample in pending if sample.sample_id not in reviews]
+        if not pending:
+            break
+    for sample in to_review:
+        review = reviews.get(sample.sample_id)
+        if review is None:
+            reason, detail = failure if failure[0] else ("review:missing_score", "the reviewer returned no score")
+            result.failed.append(
+                ItemOutcome(item_id=sample.sample_id, kind="sample", status="failed", reason=reason, detail=detail)
+            )
+            continue
+        verdict = verdict_from(review, settings.accept_threshold, llm.label, settings.revise_threshold)
+        result.scored[sample.sample_id] = verdict
+        if labels is not None:
+            label = labels.resolve(review.label)
+            if label is not None:
+                result.labels[sample.sample_id] = label
+        if verdict.decision == "accept":
+            result.verdicts[sample.sample_id] = verdict
+        elif verdict.decision == "revise":
+            result.to_revise[sample.sample_id] = verdict
+        else:
+            result.rejected.append(
+                ItemOutcome(
+                    item_id=sample.sample_id,
+                    kind="sample",
+                    status="rejected",
+                    reason="review:below_threshold",
+                    detail=f"score {verdict.total:.2f} < {settings.accept_threshold:.2f}: {verdict.rationale}",
+                )
+            )
+    return result
+
+
+async def critique_pairs(
+    chunk: Chunk,
+    pairs: list[tuple[str, str]],
+    llm: ChatModel,
+    settings: BuildSettings | None = None,
+    *,
+    prompt_dir: Path | None = None,
+) -> tuple[list[PairCritique], TokenUsage]:
+    """Review (question, answer) pairs someone else wrote against ``chunk``: pre-check, then one rubric call."""
+    settings = settings or BuildSettings()
+    language = chunk_language(chunk, settings.language)
+    samples = [
+        Sample(
+            sample_id=f"{index}:{Sample.new_id(chunk.chunk_id, q, a)}",
+            question=q,
+            answer=a,
+            domain=settings.domain,
+            language=language,
+            provenance=chunk.provenance,
+            model="user",
+            prompt_version="user",
+        )
+        for index, (q, a) in enumerate(pairs, 1)
+    ]
+    review = await review_samples(chunk, samples, llm, settings, prompt_dir=prompt_dir)
+    outcomes = {item.item_id: item for item in [*review.rejected, *review.failed]}
+    critiques: list[PairCritique] = []
+    for index, sample in enumerate(samples, 1):
+        verdict = review.scored.get(sample.sample_id) or review.to_revise.get(sample.sample_id)
+        outcome = outcomes.get(sample.sample_id)
+        if verdict is not None and verdict.from_precheck:  # a pre-check failure a rewrite can mend
+            critiques.append(
+                PairCritique(
+                    index=index,
+                    question=sample.question,
+                    decision="revise",
+                    feedback=verdict.feedback,
+                    reason=verdict.rationale,
+                )
+            )
+        elif verdict is not None:
+            critiques.append(
+                PairCritique(
+                    index=index,
+                    question=sample.question,
+                    decision=verdict.decision,
+                    total=verdict.total,
+                    scores=verdict.scores,
+                    rationale=verdict.rationale,
+                    feedback=verdict.feedback,
+                    reason=outcome.reason if outcome else "",
+                )
+            )
+        else:
+            assert outcome is not None, "review_samples accounts for every sample"
+            critiques.append(
+                PairCritique(
+                    index=index,
+                    question=sample.question,
+                    decision="failed" if outcome.status == "failed" else "reject",
+                    reason=outcome.reason,
+                    rationale=outcome.detail if outcome.status == "failed" else "",
+                )
+            )
+    return critiques, review.usage
