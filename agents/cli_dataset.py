@@ -143,17 +143,29 @@ def dedupe(
     methods: Annotated[str, typer.Option("--methods", help="Comma list of exact, near, semantic.")] = "exact,near",
     score_field: Annotated[str | None, typer.Option("--score", help="Field whose higher value wins.")] = None,
     store: Annotated[Path | None, typer.Option(help="chromadb folder remembering earlier runs.")] = None,
+    chroma_url: Annotated[
+        str | None,
+        typer.Option("--chroma-url", help="Chroma server (http://HOST:PORT) remembering earlier runs, shared."),
+    ] = None,
     eval_set: Annotated[str | None, typer.Option("--eval", help="Evaluation set to audit for leakage.")] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local, or ray: exact and near dedupe on a Ray cluster (extra: ray).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to use (HOST:PORT); default a local Ray.")
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Remove exact, near and semantic duplicates, keeping the best-scored record of each cluster."""
     from ftds.tools.dataset.operations import dedupe_file
 
-    settings = settings_from(config)
+    if store and chroma_url:
+        raise fail("--store and --chroma-url both name where earlier runs are remembered; give one")
+    settings = settings_from(config, dedupe={"chroma_url": chroma_url})
     output_path(out, "file")
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
-    payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set)
+    payload = _run(dedupe_file, input_file, out, settings, chosen, score_field, store, eval_set, executor, ray_address)
     details = [f"kept {c['kept']}, removed {c['removed']} ({c['method']})" for c in payload.cluster_preview]
     if payload.eval_leaks:
         details.append(f"{payload.eval_leaks} record(s) near-duplicate the evaluation set (see report)")

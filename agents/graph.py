@@ -31,6 +31,7 @@ from ftds.tools.generation.task_table import task_spec
 from ftds.tools.generation.tasks import distill_topic, topic_chunk
 from ftds.tools.ingest import load_literature
 from ftds.tools.language import detect_language
+from ftds.tools.llm.adaptive import endpoint_figures
 
 
 def load(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
@@ -157,6 +158,7 @@ def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, 
         out_dir=ctx.out_dir,
         started=ctx.started,
         models={"generator": ctx.generator.label, "reviewer": ctx.reviewer.label},
+        endpoints=endpoint_figures([ctx.generator, ctx.reviewer]),
     )
     summary = finalize_build(job)  # the task's finalize: a training dataset, or an evaluation set
     ctx.on_event(FinishedEvent(accepted=summary.accepted, out_dir=str(ctx.out_dir)))

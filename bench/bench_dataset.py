@@ -5,15 +5,22 @@
 2. Convert + validate M Alpaca records to ShareGPT (default 1M), as a ratio of raw ``json.loads`` speed
    over the same lines (goal >= 0.5).
 
+3. ``--engines``: the same dedupe with four near-duplicate engines side by side in one process (this
+   version's rensa + numpy engine, the previous ftds engine, rensa's own LSH objects, datasketch's batch
+   API; see bench/dedupe_engines.py), each behind the same ``dedupe_records`` (exact pass, union-find).
+
 Figures go to docs/benchmarks/dataset.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
+import sys
 import time
+from pathlib import Path
 
 from datasketch import MinHash, MinHashLSH
 
@@ -149,6 +156,52 @@ def bench_dedupe(count: int, baseline_count: int) -> None:
     )
 
 
+def _wrong_merges(records: list[dict[str, object]], report) -> int:  # type: ignore[no-untyped-def]
+    return sum(
+        1
+        for c in report.clusters
+        for i in c.removed
+        if c.kept >= 0 and records[i]["origin"] != records[c.kept]["origin"]
+    )
+
+
+def bench_engines(count: int, engines: list[str]) -> None:
+    """Every engine through the same ``dedupe_records`` on the same records, one after the other."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import dedupe_engines
+
+    from ftds.tools import near_dup
+
+    settings = DedupeSettings()
+    records = synthetic_qa(count)
+    injected = count - len({r["origin"] for r in records})
+    shipped = near_dup.near_duplicate_pairs
+    table = {
+        "ftds": shipped,
+        "previous-ftds": dedupe_engines.previous_ftds,
+        "rensa": dedupe_engines.rensa_lsh,
+        "datasketch-batch": dedupe_engines.datasketch_batch,
+    }
+    print(
+        f"engines: {count} records, {injected} injected near-copies, threshold {settings.near_threshold}, "
+        f"{settings.num_perm} permutations"
+    )
+    for name in engines:
+        near_dup.near_duplicate_pairs = table[name]  # type: ignore[assignment]
+        gc.collect()
+        try:
+            started = time.perf_counter()
+            report = dedupe_records(records, settings, ("exact", "near"), score_field="score")
+            took = time.perf_counter() - started
+        finally:
+            near_dup.near_duplicate_pairs = shipped  # type: ignore[assignment]
+        wrong = _wrong_merges(records, report)
+        print(
+            f"  {name:17s} {took:7.1f} s  removed {report.removed:6d}  found {report.removed - wrong:6d}  "
+            f"wrong merges {wrong}"
+        )
+
+
 def bench_convert(count: int) -> None:
     rng = random.Random(3)
     lines = [
@@ -175,7 +228,15 @@ def main() -> None:
     parser.add_argument("--dedupe-records", type=int, default=100_000)
     parser.add_argument("--baseline-records", type=int, default=100_000)
     parser.add_argument("--convert-records", type=int, default=1_000_000)
+    parser.add_argument(
+        "--engines",
+        default="",
+        help="comma list of ftds,previous-ftds,rensa,datasketch-batch: run only the side-by-side engine bench",
+    )
     args = parser.parse_args()
+    if args.engines:
+        bench_engines(args.dedupe_records, args.engines.split(","))
+        return
     # conversion first, in a fresh heap: after the dedupe run's millions of freed objects the same
     # conversion measured ~45% slower in one process (see docs/benchmarks/dataset.md)
     bench_convert(args.convert_records)

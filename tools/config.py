@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,7 +64,17 @@ class LLMSettings(_Section):
     max_tokens: int = Field(default=1024, ge=16)
     timeout_s: float = Field(default=180.0, gt=0)
     max_retries: int = Field(default=4, ge=0)
-    concurrency: int = Field(default=4, ge=1, description="Calls in flight at once for this endpoint.")
+    concurrency: int = Field(
+        default=4, ge=1, description="Most calls in flight at once for this endpoint (the adaptive limit's ceiling)."
+    )
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="Halve the in-flight limit on a 429 or timeout and grow it back by one after "
+        "concurrency_increase_after successes (AIMD); False keeps it fixed at concurrency.",
+    )
+    concurrency_increase_after: int = Field(
+        default=8, ge=1, description="Successful calls in a row before the adaptive limit grows by one."
+    )
     structured_output: StructuredMode | None = Field(
         default=None,
         description="How JSON is requested; None picks the backend's best (schema for embedded, "
@@ -178,6 +188,18 @@ class SplitSettings(_Section):
 class DedupeSettings(_Section):
     """Duplicate and leakage detection thresholds (``ftds-agent dedupe``, ``split``, MCP ``embed_dedupe``)."""
 
+    @field_validator("chroma_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"chroma_url {value!r} is not an http(s)://HOST[:PORT] address of a Chroma server")
+        return value.rstrip("/")
+
     near_threshold: float = Field(default=0.8, gt=0, le=1, description="MinHash Jaccard at or above = near-duplicate.")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations (accuracy vs speed).")
     cjk_ngram: int = Field(default=3, ge=1, description="Character n-gram size for CJK text.")
@@ -189,6 +211,11 @@ class DedupeSettings(_Section):
     )
     st_model: str = Field(default="sentence-transformers/all-MiniLM-L6-v2", description="sentence-transformers model.")
     collection: str = Field(default="ftds_dedupe", description="chromadb collection remembering earlier runs.")
+    chroma_url: str | None = Field(
+        default=None,
+        description="A Chroma server (http://HOST:PORT, started with `chroma run`) holding the semantic "
+        "memory, shared by many workers and builds; None = an embedded store in a folder.",
+    )
     leakage_threshold: float = Field(
         default=0.8,
         gt=0,

@@ -245,6 +245,30 @@ class TokenUsage(BaseModel):
         )
 
 
+class EndpointFigures(BaseModel):
+    """What one endpoint's adaptive limit did during a run (in ``report.json`` under ``endpoints``)."""
+
+    ceiling: int = Field(description="llm.concurrency: the most calls ever in flight.")
+    limit: int = Field(description="The limit when the run ended.")
+    min_limit: int = Field(description="The lowest the limit went.")
+    rate_limited: int = Field(default=0, description="HTTP 429 answers seen (retried attempts included).")
+    timeouts: int = Field(default=0, description="Attempts that timed out.")
+    decreases: int = Field(default=0, description="Times the limit was halved.")
+    increases: int = Field(default=0, description="Times the limit grew by one.")
+
+    def merged(self, other: EndpointFigures) -> EndpointFigures:
+        """Two model objects on one endpoint (generator and reviewer): their counts add up."""
+        return EndpointFigures(
+            ceiling=max(self.ceiling, other.ceiling),
+            limit=min(self.limit, other.limit),
+            min_limit=min(self.min_limit, other.min_limit),
+            rate_limited=self.rate_limited + other.rate_limited,
+            timeouts=self.timeouts + other.timeouts,
+            decreases=self.decreases + other.decreases,
+            increases=self.increases + other.increases,
+        )
+
+
 class RunSummary(BaseModel):
     """What `report.json` holds: every file, chunk and sample accounted for."""
 
@@ -280,6 +304,9 @@ class RunSummary(BaseModel):
     generator_usage: TokenUsage = Field(default_factory=TokenUsage)
     reviewer_usage: TokenUsage = Field(default_factory=TokenUsage)
     models: dict[str, str] = Field(default_factory=dict)
+    endpoints: dict[str, EndpointFigures] = Field(
+        default_factory=dict, description="Per endpoint: the adaptive concurrency limit and the 429s/timeouts seen."
+    )
     wall_time_s: float = 0.0
 
     @property

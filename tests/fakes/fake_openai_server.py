@@ -55,6 +55,9 @@ class FakeServerConfig:
     # When set, unrevised pairs get this score with concrete feedback, revised ones get review_score.
     feedback_score: int | None = None
     label_tree_reply: dict[str, Any] | None = None  # replaces the label-tree answer (e.g. a copied example)
+    # A provider's concurrency cap: a request arriving while this many are already in flight gets a 429
+    # (like fault "429", with Retry-After). None = no cap.
+    max_concurrent: int | None = None
 
 
 def _source_from_prompt(text: str) -> str:
@@ -199,6 +202,8 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.answered: list[str] = []  # body digests of requests that got a successful reply
         self.faults_served: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server held at once
         self._rng = random.Random(self.config.seed)
         self._jitter = random.Random(self.config.seed + 1)  # its own stream: faults stay where they were
         self._lock = threading.Lock()
@@ -240,15 +245,33 @@ class FakeOpenAIServer:
             number = len(self.requests)
         if self.config.on_request is not None:
             self.config.on_request(number)
-        await asyncio.sleep(self._latency())
+        with self._lock:
+            over_cap = self.config.max_concurrent is not None and self.in_flight >= self.config.max_concurrent
+            if not over_cap:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if over_cap:
+            self.faults_served["429"] += 1
+            return self._rate_limited()
+        try:
+            await asyncio.sleep(self._latency())
+            return await self._answer(body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _rate_limited(self) -> Response:
+        return JSONResponse(
+            {"error": {"message": "rate limited"}},
+            status_code=429,
+            headers={"retry-after-ms": str(int(self.config.retry_after_s * 1000)), "retry-after": "1"},
+        )
+
+    async def _answer(self, body: dict[str, Any]) -> Response:
         fault = self._next_fault()
         self.faults_served[fault] += 1
         if fault == "429":
-            return JSONResponse(
-                {"error": {"message": "rate limited"}},
-                status_code=429,
-                headers={"retry-after-ms": str(int(self.config.retry_after_s * 1000)), "retry-after": "1"},
-            )
+            return self._rate_limited()
         if fault == "500":
             return JSONResponse({"error": {"message": "internal error"}}, status_code=500)
         if fault == "timeout":

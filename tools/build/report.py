@@ -118,6 +118,12 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
         f"cost {summary.generator_usage.cost + summary.reviewer_usage.cost:.4f} (llm.cost_per_1m_input/output)",
         f"- splits: {', '.join(f'{k} {v}' for k, v in summary.splits.items())} (grouped by "
         f"{summary.split_grouped_by or '-'})",
+        *(
+            f"- endpoint {label}: concurrency limit {e.limit} at the end (lowest {e.min_limit}, ceiling "
+            f"{e.ceiling}); {e.rate_limited} HTTP 429, {e.timeouts} timeouts, {e.decreases} decreases, "
+            f"{e.increases} increases"
+            for label, e in summary.endpoints.items()
+        ),
         f"- wall time: {summary.wall_time_s:.0f} s",
         "",
         "## Why samples were rejected or failed",

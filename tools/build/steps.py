@@ -25,6 +25,7 @@ from ftds.tools.evaluation.items import EvalItem
 from ftds.tools.reasons import Reason
 from ftds.tools.records import (
     Chunk,
+    EndpointFigures,
     FileReport,
     ItemOutcome,
     Rejection,
@@ -186,6 +187,8 @@ class FinalizeJob:
     out_dir: Path
     started: float
     models: dict[str, str]
+    endpoints: dict[str, EndpointFigures] | None = None
+    """The adaptive-concurrency figures of the endpoints the run called."""
 
 
 def finalize_build(job: FinalizeJob) -> RunSummary:
@@ -327,6 +330,7 @@ def write_run_report(
         generator_usage=sum((r.generator_usage for r in results), TokenUsage()),
         reviewer_usage=sum((r.reviewer_usage for r in results), TokenUsage()),
         models=job.models,
+        endpoints=job.endpoints or {},
         wall_time_s=round(time.perf_counter() - job.started, 2),
     )
     summary.outputs.update(write_report(job.out_dir, summary, selected, generated_by_chunk, kept))

@@ -13,10 +13,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ftds.tools.config import DedupeSettings
 from ftds.tools.reasons import Reason
@@ -31,6 +31,12 @@ def normalise(text: str) -> str:
 
 def exact_key(question: str, answer: str = "") -> str:
     return hashlib.blake2b(f"{normalise(question)}\x1f{normalise(answer)}".encode(), digest_size=16).hexdigest()
+
+
+def _exact_key_of_clean(clean: str) -> str:
+    """:func:`exact_key` of a text from its ``near_dup.clean_texts`` form (already NFKC + casefolded;
+    dropping the noise characters from it gives the same string as :func:`normalise`)."""
+    return hashlib.blake2b(f"{_NOISE.sub('', clean)}\x1f".encode(), digest_size=16).hexdigest()
 
 
 def _score(sample: Sample) -> float:
@@ -60,6 +66,8 @@ def dedupe_samples(
     The semantic memory is scoped to named datasets: the samples are compared with the memory of the dataset
     ``against`` only when asked (so a build never depends on unrelated earlier builds), and the survivors
     replace the memory of ``remember_as`` (the build's own dataset name) for later builds to name."""
+    # a build keeps its named memories in the run's store folder (a Chroma server is for `ftds-agent dedupe`)
+    settings = settings.model_copy(update={"chroma_url": None})
     records = [{"instruction": s.question, "input": "", "output": s.answer, "score": _score(s)} for s in samples]
     query = settings.model_copy(update={"collection": memory_name(against)}) if against else settings
     report = dedupe_records(
@@ -165,6 +173,36 @@ class _Clusters:
         self.how[keep] = (previous[0] if previous[0] == method else "mixed", min(previous[1], similarity))
 
 
+Edge = tuple[int, int, str, float]  # (earlier index, later index, method, similarity)
+
+
+class DedupeEngine(Protocol):
+    def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterable[Edge]:
+        """Exact edges (first record with the key, later record) by the later index, then near-duplicate
+        edges by (later, earlier) index: the order the union-find consumes them in."""
+        ...
+
+
+class LocalEngine:
+    """Exact keys and MinHash LSH in this process (:mod:`ftds.tools.dataset.near_dup`)."""
+
+    def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterator[Edge]:
+        from ftds.tools.dataset.near_dup import clean_texts, near_duplicate_pairs
+
+        cleaned = clean_texts(texts)  # NFKC + casefold once, for both the exact key and the n-grams
+        if "exact" in methods:
+            first: dict[str, int] = {}
+            for index, clean in enumerate(cleaned):
+                key = _exact_key_of_clean(clean)
+                if key in first:
+                    yield first[key], index, "exact", 1.0
+                else:
+                    first[key] = index
+        if "near" in methods:
+            for i, j, similarity in near_duplicate_pairs(texts, settings, cleaned=cleaned):
+                yield i, j, "near", similarity
+
+
 def dedupe_records(
     records: Sequence[Any],
     settings: DedupeSettings,
@@ -173,13 +211,19 @@ def dedupe_records(
     store_dir: Path | None = None,
     embedder: Any = None,
     remember: tuple[Path, str] | None = None,
+    engine: DedupeEngine | None = None,
 ) -> DedupeReport:
     """Cluster duplicates by the chosen methods and keep the best-scored member of each cluster.
 
-    ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir``, also
-    drops records matching ones kept by earlier runs (collection ``settings.collection``), then remembers
-    this run's survivors there. ``remember=(store_dir, name)`` instead replaces the collection ``name`` with
-    this run's survivors (a named dataset's memory).
+    ``engine`` finds the exact and near duplicate edges (default: this process, :class:`LocalEngine`;
+    ``ftds.tools.dataset.ray_dedupe.RayEngine`` on a Ray cluster); any engine yields the same edges in
+    the same order, so the clusters do not depend on where they were computed.
+
+    ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir`` (or a
+    Chroma server, ``settings.chroma_url``), also drops records matching ones kept by earlier runs
+    (collection ``settings.collection``), then remembers this run's survivors there.
+    ``remember=(store_dir, name)`` instead replaces the collection ``name`` with this run's survivors (a
+    named dataset's memory).
     """
     unknown = set(methods) - {"exact", "near", "semantic"}
     if unknown:
@@ -188,19 +232,10 @@ def dedupe_records(
     scores = [record_score(r, score_field) for r in records]
     clusters = _Clusters(scores)
     report = DedupeReport(total=len(records), methods=list(methods))
-    if "exact" in methods:
-        first: dict[str, int] = {}
-        for index, text in enumerate(texts):
-            key = exact_key(text)
-            if key in first:
-                clusters.union(first[key], index, "exact", 1.0)
-            else:
-                first[key] = index
-    if "near" in methods:
-        from ftds.tools.dataset.near_dup import near_duplicate_pairs
-
-        for i, j, similarity in near_duplicate_pairs(texts, settings):
-            clusters.union(i, j, "near", similarity)
+    lexical = [m for m in methods if m in ("exact", "near")]
+    if lexical:
+        for i, j, method, similarity in (engine or LocalEngine()).edges(texts, settings, lexical):
+            clusters.union(i, j, method, similarity)
     earlier: dict[int, tuple[str, float]] = {}
     vectors = None
     ids = [content_hash(text) for text in texts]
@@ -225,15 +260,17 @@ def dedupe_records(
             method, similarity = clusters.how.get(root, ("exact", 1.0))
             report.clusters.append(DuplicateCluster(root, [i for i in group if i != root], method, similarity))
     report.kept.sort()
-    if "semantic" in methods and vectors is not None and (store_dir is not None or remember is not None):
-        from ftds.tools.dataset.semantic import forget_collection
+    if "semantic" in methods and vectors is not None:
+        from ftds.tools.dataset.semantic import forget_collection, remembers
         from ftds.tools.dataset.semantic import remember as store
 
-        target_dir, target = (store_dir, settings) if remember is None else (remember[0], None)
+        if not (remembers(settings, store_dir) or remember is not None):
+            return report
+
+        target_dir, target = store_dir, settings
         if remember is not None:
             forget_collection(remember[0], remember[1])
-            target = settings.model_copy(update={"collection": remember[1]})
-        assert target_dir is not None and target is not None
+            target_dir, target = remember[0], settings.model_copy(update={"collection": remember[1]})
         store(
             [ids[i] for i in report.kept],
             [texts[i] for i in report.kept],

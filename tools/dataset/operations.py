@@ -88,7 +88,10 @@ class DedupeResult(Unreadable):
     clusters: int
     cluster_preview: list[dict[str, Any]] = Field(description="First 20 clusters: kept index, removed indices.")
     eval_leaks: int | None = None
-    store: str | None = Field(default=None, description="chromadb folder remembering survivors (semantic).")
+    store: str | None = Field(
+        default=None, description="chromadb folder or Chroma server URL remembering survivors (semantic)."
+    )
+    executor: str = Field(default="local", description="Where exact and near duplicates were found: local or ray.")
 
 
 class SplitResult(Unreadable):
@@ -182,12 +185,25 @@ def dedupe_file(
     score_field: str | None = None,
     store_dir: Path | None = None,
     eval_set: str | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> DedupeResult:
+    """``executor='ray'`` finds exact and near duplicates on a Ray cluster (``ray_address``, or a local
+    Ray instance); the clusters are the same as with the local executor."""
+    engine = None
+    if executor == "ray":
+        from ftds.tools.dataset.ray_dedupe import RayEngine
+
+        engine = RayEngine(ray_address)
+    elif executor != "local":
+        raise ValueError(f"unknown executor {executor!r}; choose local or ray")
+    elif ray_address:
+        raise ValueError("--ray-address needs --executor ray")
     bad_lines: BadLines = []
     records = read_dataset(source, bad_lines=bad_lines)
-    if "semantic" in methods and store_dir is None:  # remember survivors across runs by default
+    if "semantic" in methods and store_dir is None and not settings.dedupe.chroma_url:  # remember by default
         store_dir = settings.cache_dir / "dedupe-store"
-    report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir)
+    report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir, engine=engine)
     kept = [records[i] for i in report.kept]
     write_jsonl(out, kept)
     details: dict[str, Any] = {"clusters": [asdict(c) for c in report.clusters]}
@@ -199,7 +215,8 @@ def dedupe_file(
         methods=list(methods),
         clusters=len(report.clusters),
         cluster_preview=details["clusters"][:PREVIEW],
-        store=str(store_dir) if "semantic" in methods else None,
+        store=(settings.dedupe.chroma_url or str(store_dir)) if "semantic" in methods else None,
+        executor=executor,
         **_unreadable(bad_lines),
     )
     if eval_set:

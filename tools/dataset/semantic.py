@@ -1,7 +1,9 @@
-"""Semantic duplicates: sentence embeddings kept in a chromadb persistent collection.
+"""Semantic duplicates: sentence embeddings kept in a chromadb collection.
 
 The collection outlives the run, so a later run dedupes against everything kept before (a record that
-means the same as one already shipped is dropped). Embeddings always come from our embedder: chromadb's
+means the same as one already shipped is dropped). It lives in a folder (an embedded store, one process
+at a time) or, with ``dedupe.chroma_url`` / ``--chroma-url``, on a Chroma server (``chroma run``) that
+many workers and builds share. Embeddings always come from our embedder: chromadb's
 default embedding function would download a model at run time, which this tool never relies on.
 """
 
@@ -87,10 +89,34 @@ class SemanticMatches:
     earlier: dict[int, tuple[str, float]]  # index -> (id kept by an earlier run, cosine)
 
 
-def _collection(store_dir: Path, settings: DedupeSettings, embedder: Embedder) -> Any:
+def remembers(settings: DedupeSettings, store_dir: Path | None) -> bool:
+    """Whether earlier runs' survivors are kept anywhere: a Chroma server, or a store folder."""
+    return bool(settings.chroma_url) or store_dir is not None
+
+
+def chroma_client(settings: DedupeSettings, store_dir: Path | None) -> Any:
+    """``chromadb.HttpClient`` for ``settings.chroma_url``, else a persistent client on ``store_dir``."""
     import chromadb
 
-    client = chromadb.PersistentClient(path=str(store_dir))
+    if settings.chroma_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(settings.chroma_url)
+        https = parts.scheme == "https"
+        try:
+            return chromadb.HttpClient(host=parts.hostname or "", port=parts.port or (443 if https else 80), ssl=https)
+        except Exception as exc:  # chromadb raises plain Exception/ValueError for an unreachable server
+            raise ValueError(
+                f"could not reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); start one "
+                "with `chroma run --path DIR --host 127.0.0.1 --port PORT` or fix --chroma-url / dedupe.chroma_url"
+            ) from None
+    if store_dir is None:
+        raise ValueError("semantic memory needs a store folder or dedupe.chroma_url")
+    return chromadb.PersistentClient(path=str(store_dir))
+
+
+def _collection(store_dir: Path | None, settings: DedupeSettings, embedder: Embedder) -> Any:
+    client = chroma_client(settings, store_dir)
     return client.get_or_create_collection(
         name=settings.collection,
         embedding_function=None,
@@ -118,7 +144,7 @@ def semantic_matches(
             if col < i:
                 pairs.append((col, i, float(sims[row, col])))
     earlier: dict[int, tuple[str, float]] = {}
-    if store_dir is not None and len(texts):
+    if remembers(settings, store_dir) and len(texts):
         collection = _collection(store_dir, settings, embedder)
         if collection.count():
             found = collection.query(
@@ -142,9 +168,9 @@ def remember(
     vectors: np.ndarray,
     settings: DedupeSettings,
     embedder: Embedder,
-    store_dir: Path,
+    store_dir: Path | None,
 ) -> None:
-    """Store the kept records so later runs dedupe against them."""
+    """Store the kept records so later runs dedupe against them (in ``store_dir`` or on the Chroma server)."""
     if not ids:
         return
     collection = _collection(store_dir, settings, embedder)

@@ -22,7 +22,7 @@ from aiolimiter import AsyncLimiter
 
 from ftds.tools.config import LLMSettings
 from ftds.tools.llm.base import ChatModel, ChatResult, LLMError, Message
-from ftds.tools.records import TokenUsage
+from ftds.tools.records import EndpointFigures, TokenUsage
 
 _CJK = re.compile(r"[\u3000-\u9fff\uf900-\ufaff\uff00-\uffef]")
 # Room left for the chat template's role markers, which the character estimate does not see.
@@ -154,6 +154,11 @@ class ManagedChatModel:
         if self._cache is not None:
             self._cache.set(key, result.model_dump_json())
         return result
+
+    def endpoint_figures(self) -> EndpointFigures | None:
+        """The adaptive concurrency figures of this model's endpoint (None for the embedded backend)."""
+        pressure = getattr(self.inner, "pressure", None)
+        return pressure.figures() if pressure is not None else None
 
     def forget(self, cache_key: str | None) -> None:
         """Drop a stored reply the caller could not use, so the next run asks the model again."""

@@ -1,8 +1,9 @@
 """Any OpenAI-compatible endpoint: OpenAI, DeepSeek, Qwen (DashScope), Zhipu, Ollama, vLLM, llama.cpp.
 
 The official ``openai`` client does the HTTP work, including retries with exponential backoff that honour
-Retry-After on 429 and 5xx. This wrapper adds what the pipeline needs on top: a concurrency limit, the
-structured-output mode the endpoint accepts, reasoning text from ``reasoning_content`` (DeepSeek-R1, QwQ),
+Retry-After on 429 and 5xx. This wrapper adds what the pipeline needs on top: a per-endpoint concurrency
+limit that adapts to 429s and timeouts (:mod:`ftds.tools.llm.adaptive`), the structured-output mode the
+endpoint accepts, reasoning text from ``reasoning_content`` (DeepSeek-R1, QwQ),
 and error messages that never carry the API key.
 """
 
@@ -17,6 +18,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from ftds.tools.config import LLMSettings
+from ftds.tools.llm.adaptive import EndpointPressure, observing_http_client
 from ftds.tools.llm.base import ChatResult, LLMError, Message
 from ftds.tools.records import TokenUsage
 from ftds.tools.redact import redact_url
@@ -40,13 +42,14 @@ def resolve_api_key(settings: LLMSettings) -> str:
 class OpenAICompatibleChatModel:
     def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
+        self.pressure = EndpointPressure(settings)
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url,
             api_key=resolve_api_key(settings),
             timeout=settings.timeout_s,
             max_retries=settings.max_retries,
+            http_client=observing_http_client(self.pressure),
         )
-        self._slots = asyncio.Semaphore(settings.concurrency)
 
     @property
     def label(self) -> str:
@@ -79,8 +82,12 @@ class OpenAICompatibleChatModel:
         response_format = self._response_format(json_schema)
         if response_format is not None:
             kwargs["response_format"] = response_format
-        async with self._slots:
+        slots = self.pressure.limit()  # shared by every model object on this endpoint, adapted to 429s
+        await slots.acquire()
+        try:
             reply = await self._post(kwargs)
+        finally:
+            slots.release()
         if not reply.choices:
             raise LLMError(f"{self.label} returned no choices")
         choice = reply.choices[0]
