@@ -2,7 +2,7 @@
 
     draft ──(samples to review)──> review ──(flagged, rounds left)──> revise ──(revised)──> review
       │                              │                                  │
-      └──(nothing to review)─────────┴──(done)─────> done <─────────────┘(nothing revised)
+      └──(nothing to review)─────────┴──(done)──────> end <─────────────┘(nothing revised)
 
 Each node is one step of LLM work (the draft, one review call, one revision call), so with a checkpointer a
 run killed mid-way resumes without repeating a finished call. The build graph fans out one flow per chunk
@@ -19,9 +19,8 @@ keeps them in its own state once).
 from __future__ import annotations
 
 import asyncio
-import operator
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph import END, START, StateGraph
@@ -42,7 +41,7 @@ class ChunkFlowInput(TypedDict):
 
 
 class ChunkFlowOutput(TypedDict):
-    results: Annotated[list[ChunkResult], operator.add]
+    results: Annotated[list[ChunkResult], DeltaChannel(concatenated)]
 
 
 class ChunkFlowState(TypedDict, total=False):
@@ -53,9 +52,8 @@ class ChunkFlowState(TypedDict, total=False):
     """Samples waiting for the reviewer."""
     flagged: Annotated[list[tuple[Sample, ReviewVerdict]], DeltaChannel(latest)]
     """Samples the reviewer sent back for revision, with its verdict."""
-    fragments: Annotated[list[ChunkResult], DeltaChannel(concatenated)]
-    """What each step added to the chunk's result: kept once each, merged by ``done``."""
-    results: Annotated[list[ChunkResult], operator.add]
+    results: Annotated[list[ChunkResult], DeltaChannel(concatenated)]
+    """What each step added to the chunk's result, kept once each; the build merges a chunk's parts."""
 
 
 def _inputs(ctx: BuildContext) -> DraftInputs:
@@ -77,7 +75,9 @@ async def draft(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dic
         generator_usage=made.generator_usage,
         reviewer_usage=made.reviewer_usage,
     )
-    return {"fragments": [fragment], "pending": made.pending, "round": 0, "flagged": []}
+    if not made.pending:
+        ctx.emit_chunk_done(fragment)
+    return {"results": [fragment], "pending": made.pending, "round": 0, "flagged": []}
 
 
 def position_label(chunk: Chunk, tree: LabelTree | None) -> str | None:
@@ -112,7 +112,9 @@ async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> di
         fragment.rejected += exhausted
         flagged = []
     fragment.rejected_samples = rejected_whole(reviewed, [*verdicts.rejected, *verdicts.failed, *exhausted])
-    return {"fragments": [fragment], "pending": [], "flagged": flagged}
+    if not flagged:
+        ctx.emit_chunk_done(merge_results([*state["results"], fragment]))
+    return {"results": [fragment], "pending": [], "flagged": flagged}
 
 
 async def revise(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
@@ -120,21 +122,17 @@ async def revise(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> di
     chunk = ctx.chunk(state["chunk_id"])
     revised = await revise_samples(chunk, state["flagged"], ctx.generator, ctx.settings.build)
     fragment = ChunkResult(chunk_id=chunk.chunk_id, generator_usage=revised.usage, failed=revised.failed)
-    return {"fragments": [fragment], "pending": revised.samples, "flagged": [], "round": state["round"] + 1}
+    if not revised.samples:
+        ctx.emit_chunk_done(merge_results([*state["results"], fragment]))
+    return {"results": [fragment], "pending": revised.samples, "flagged": [], "round": state["round"] + 1}
 
 
-def done(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
-    result = merge_results(state["fragments"])
-    runtime.context.emit_chunk_done(result)
-    return {"results": [result]}
+def after_draft(state: ChunkFlowState) -> str:
+    return "review" if state.get("pending") else END
 
 
-def after_draft(state: ChunkFlowState) -> Literal["review", "done"]:
-    return "review" if state.get("pending") else "done"
-
-
-def after_review(state: ChunkFlowState) -> Literal["revise", "done"]:
-    return "revise" if state.get("flagged") else "done"
+def after_review(state: ChunkFlowState) -> str:
+    return "revise" if state.get("flagged") else END
 
 
 def build_chunk_flow() -> Any:
@@ -145,12 +143,10 @@ def build_chunk_flow() -> Any:
     flow.add_node("draft", draft)
     flow.add_node("review", review)
     flow.add_node("revise", revise)
-    flow.add_node("done", done)
     flow.add_edge(START, "draft")
-    flow.add_conditional_edges("draft", after_draft, ["review", "done"])
-    flow.add_conditional_edges("review", after_review, ["revise", "done"])
-    flow.add_conditional_edges("revise", after_draft, ["review", "done"])
-    flow.add_edge("done", END)
+    flow.add_conditional_edges("draft", after_draft, ["review", END])
+    flow.add_conditional_edges("review", after_review, ["revise", END])
+    flow.add_conditional_edges("revise", after_draft, ["review", END])
     return flow.compile()
 
 
@@ -168,8 +164,7 @@ async def run_chunk(chunk: Chunk, context: BuildContext) -> ChunkResult:
     """One chunk through the flow, without checkpoints (MCP ``generate_qa``, tests, benchmarks)."""
     context.chunks[chunk.chunk_id] = chunk
     output = await chunk_flow().ainvoke({"chunk_id": chunk.chunk_id}, context=context)
-    results: list[ChunkResult] = output["results"]
-    return results[0]
+    return merge_results(output["results"])
 
 
 async def run_chunks(chunks: Sequence[Chunk], context: BuildContext) -> list[ChunkResult]:

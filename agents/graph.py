@@ -22,7 +22,14 @@ from ftds.agents.chunk_flow import chunk_flow
 from ftds.agents.context import BuildContext
 from ftds.agents.events import ChunksEvent, FileEvent, FinishedEvent, NoteEvent
 from ftds.agents.state import BuildState
-from ftds.tools.build.steps import ChunkResult, FinalizeJob, finalize_build, revision_exhausted, select_chunks
+from ftds.tools.build.steps import (
+    ChunkResult,
+    FinalizeJob,
+    finalize_build,
+    merge_results,
+    revision_exhausted,
+    select_chunks,
+)
 from ftds.tools.generation.generate import chunk_language
 from ftds.tools.generation.labels import LabelTree, build_label_tree, outline_tree
 from ftds.tools.generation.prompts import domain_preset
@@ -139,10 +146,15 @@ async def distill(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[
 
 
 def in_chunk_order(results: list[ChunkResult], chunks: list[Any]) -> list[ChunkResult]:
-    """Results in the order the chunks were selected, whatever order they finished in (or were replayed in on
-    resume), so the same samples always give the same dedupe survivors and the same splits."""
+    """One result per chunk (its flow's steps merged, in step order), in the order the chunks were selected,
+    whatever order they finished in (or were replayed in on resume), so the same samples always give the same
+    dedupe survivors and the same splits."""
     rank = {chunk.chunk_id: index for index, chunk in enumerate(chunks)}
-    return sorted(results, key=lambda r: (rank.get(r.chunk_id, -1), r.chunk_id))
+    parts: dict[str, list[ChunkResult]] = {}
+    for result in results:  # a chunk's parts arrive together, in step order
+        parts.setdefault(result.chunk_id, []).append(result)
+    ordered = sorted(parts, key=lambda chunk_id: (rank.get(chunk_id, -1), chunk_id))
+    return [merge_results(parts[chunk_id]) for chunk_id in ordered]
 
 
 def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:

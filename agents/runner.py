@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from ftds.agents.checkpoint_serde import CompressedSerializer
 from ftds.agents.context import BuildContext
 from ftds.agents.events import ProgressCallback
 from ftds.agents.graph import build_graph, run_config
@@ -63,8 +63,8 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _serializer() -> JsonPlusSerializer:
-    return JsonPlusSerializer(allowed_msgpack_modules=list(_STATE_TYPES))
+def _serializer() -> CompressedSerializer:
+    return CompressedSerializer(_STATE_TYPES)
 
 
 def make_models(settings: Settings) -> tuple[ChatModel, ChatModel]:
@@ -86,6 +86,10 @@ async def execute(
     store.update(run_id, "running")
     try:
         async with aiosqlite.connect(store.checkpoints) as conn:
+            # WAL with synchronous=NORMAL: every committed step survives a killed process (what resuming
+            # needs); only a power loss may drop the last steps. FULL would fsync every step of every chunk.
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
             saver = AsyncSqliteSaver(conn, serde=_serializer())
             graph = build_graph(saver)
             config = run_config(context)

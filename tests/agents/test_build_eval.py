@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ftds.tools.config import load_settings
-from ftds.tools.dataset.near_dup import shingle_hashes
+from ftds.tools.dataset.near_dup import shingle_sets
 from ftds.tools.evaluation.audit import exact_jaccard, training_texts
 from ftds.tools.evaluation.items import item_text, parse_item
 from tests.conftest import CORPUS, fake_llm_flags, run_cli
@@ -76,7 +76,7 @@ def test_an_eval_build_holds_out_a_training_run_and_no_item_is_near_a_training_s
         ([t.text for t in texts], [item_text(i) for i in items]),  # question, options and answer
         ([t.question or t.text for t in texts], [i.question for i in items]),  # questions alone
     ):
-        item_sets, train_sets = shingle_hashes(item_side, dedupe), shingle_hashes(train_side, dedupe)
+        item_sets, train_sets = shingle_sets(item_side, dedupe), shingle_sets(train_side, dedupe)
         closest = max(closest, *(exact_jaccard(a, b) for a in item_sets for b in train_sets))
     assert closest < threshold, f"an item is a near-duplicate of a training sample (Jaccard {closest:.3f})"
     excluded = {e["item_id"] for e in audit["excluded"]}

@@ -119,6 +119,12 @@ def shingle_hashes(
     return _mix64(hashes), offsets
 
 
+def shingle_sets(texts: Sequence[str], settings: DedupeSettings) -> list[np.ndarray]:
+    """Each text's distinct shingle hashes (for exact Jaccard between a few texts, e.g. confirming a pair)."""
+    hashes, offsets = shingle_hashes(texts, settings)
+    return [np.unique(hashes[offsets[k] : offsets[k + 1]]) for k in range(len(texts))]
+
+
 def digest_rows(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, num_perm, _SEED)
     return np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, num_perm)

@@ -117,7 +117,7 @@ def holdout_key(provenance: Provenance, mode: HoldoutMode) -> tuple[str, ...] | 
 
 
 def exact_jaccard(left: np.ndarray, right: np.ndarray) -> float:
-    """Jaccard similarity of two sets of shingle hashes (as ``dataset.near_dup.shingle_hashes`` gives them)."""
+    """Jaccard similarity of two sets of shingle hashes (as ``dataset.near_dup.shingle_sets`` gives them)."""
     if not len(left) and not len(right):
         return 1.0
     inter = len(np.intersect1d(left, right, assume_unique=True))
@@ -128,7 +128,7 @@ def _near_pairs(
     train: Sequence[str], evals: Sequence[str], settings: DedupeSettings, threshold: float
 ) -> list[tuple[int, int, float]]:
     """(train index, eval index, exact Jaccard >= threshold): LSH candidates at a lower threshold, then exact."""
-    from ftds.tools.dataset.near_dup import cross_pairs, shingle_hashes
+    from ftds.tools.dataset.near_dup import cross_pairs, shingle_sets
 
     if not train or not evals:
         return []
@@ -137,8 +137,8 @@ def _near_pairs(
         return []
     needed_train = sorted({i for i, _, _ in candidates})
     needed_eval = sorted({j for _, j, _ in candidates})
-    train_sets = dict(zip(needed_train, shingle_hashes([train[i] for i in needed_train], settings), strict=True))
-    eval_sets = dict(zip(needed_eval, shingle_hashes([evals[j] for j in needed_eval], settings), strict=True))
+    train_sets = dict(zip(needed_train, shingle_sets([train[i] for i in needed_train], settings), strict=True))
+    eval_sets = dict(zip(needed_eval, shingle_sets([evals[j] for j in needed_eval], settings), strict=True))
     pairs = []
     for i, j, _ in candidates:
         similarity = exact_jaccard(train_sets[i], eval_sets[j])
