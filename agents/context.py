@@ -10,12 +10,18 @@ from typing import TYPE_CHECKING
 from ftds.agents.events import ChunkDoneEvent, ProgressCallback, ignore
 from ftds.tools.config import Settings
 from ftds.tools.confinement import Confinement
+from ftds.tools.dataset.files import write_jsonl
 from ftds.tools.generation.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk
 
 if TYPE_CHECKING:
     from ftds.tools.build.steps import ChunkResult
+
+
+LIVE_DIR = "live"
+"""Where a running build writes each finished chunk's samples (one file per chunk), so they can be reviewed
+(``ftds-agent studio``) before the dataset is finished; removed when the build finalizes."""
 
 
 @dataclass
@@ -30,6 +36,8 @@ class BuildContext:
     confinement: Confinement | None = None  # set by the MCP server: files the run reads stay in its roots
     labels: LabelTree | None = None
     """The run's label tree, fixed once by the plan step (restored from the checkpoint on resume)."""
+    live_dir: Path | None = None
+    """A build's ``out/live`` folder (None outside a build: MCP ``generate_qa``, tests)."""
     chunks: dict[str, Chunk] = field(default_factory=dict)
     """The selected chunks by id: the per-chunk flows carry only ids (restored from the checkpoint on resume)."""
 
@@ -37,6 +45,11 @@ class BuildContext:
         return self.chunks[chunk_id]
 
     def emit_chunk_done(self, result: ChunkResult) -> None:
+        """Report a finished chunk, and in a build write its samples (accepted, and rejected with their reason)
+        to the live folder."""
+        if self.live_dir is not None:
+            samples = [*result.accepted, *result.rejected_samples]
+            write_jsonl(self.live_dir / f"{result.chunk_id}.jsonl", (s.model_dump(mode="json") for s in samples))
         self.on_event(
             ChunkDoneEvent(
                 chunk_id=result.chunk_id,

@@ -11,6 +11,7 @@ checkpointed, so a run killed mid-way resumes without repeating a finished call.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,8 @@ def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, 
         endpoints=endpoint_figures([ctx.generator, ctx.reviewer]),
     )
     summary = finalize_build(job)  # the task's finalize: a training dataset, or an evaluation set
+    if ctx.live_dir is not None:  # the finished dataset holds every sample now
+        shutil.rmtree(ctx.live_dir, ignore_errors=True)
     ctx.on_event(FinishedEvent(accepted=summary.accepted, out_dir=str(ctx.out_dir)))
     return {"summary": summary}
 

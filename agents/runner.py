@@ -8,6 +8,7 @@ Deserialisation is restricted to ftds' own record types: a checkpoint file is da
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from ftds.agents.checkpoint_serde import CompressedSerializer
-from ftds.agents.context import BuildContext
+from ftds.agents.context import LIVE_DIR, BuildContext
 from ftds.agents.events import ProgressCallback
 from ftds.agents.graph import build_graph, run_config
 from ftds.agents.runs import RunRecord, RunStore
@@ -140,7 +141,9 @@ def start(
         str(out_dir.resolve()),
         {**settings.model_dump(mode="json"), _GRAPH_KEY: GRAPH_VERSION},
     )
-    context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event)
+    live_dir = out_dir / LIVE_DIR
+    shutil.rmtree(live_dir, ignore_errors=True)  # left by a killed run of another build: not this one's
+    context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event, live_dir=live_dir)
     return record, context
 
 
@@ -190,5 +193,6 @@ def prepare_resume(
     settings = Settings.model_validate(snapshot)
     _restore_endpoints(settings, current, run_id)
     generator, reviewer = make_models(settings)
-    context = BuildContext(settings, generator, reviewer, Path(record.out_dir), run_id, on_event)
+    out_dir = Path(record.out_dir)
+    context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event, live_dir=out_dir / LIVE_DIR)
     return record, context

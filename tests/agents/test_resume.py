@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ftds.tools.records import Sample
 from tests.conftest import fake_llm_flags
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, body_digest
 
@@ -71,6 +72,9 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
         answered_before_kill = victim["answered_at_kill"]
         requests_before_kill = len(server.requests)
         assert len(answered_before_kill) == 6
+        # the chunks that finished before the kill are already on disk for review (ftds-agent studio reads them)
+        live = sorted((tmp_path / "run" / "live").glob("*.jsonl"))
+        assert live and all(Sample.model_validate_json(line) for f in live for line in f.read_text().splitlines())
 
         listing = subprocess.run(
             [sys.executable, "-m", "ftds.agents.cli", "runs", "--json"],
@@ -103,6 +107,7 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
     assert summary["accepted"] == baseline_summary["accepted"]
     assert summary["chunks_processed"] == int(CHUNKS)
     assert (tmp_path / "run" / "report.json").is_file()
+    assert not (tmp_path / "run" / "live").exists()  # the finished dataset holds every sample now
     # the same samples land in the same splits as the uninterrupted run, and every paid call is counted
     assert summary["splits"] == baseline_summary["splits"]
     for split in baseline_summary["splits"]:
