@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ftds.agents import cli_build, cli_dataset, cli_ingest, cli_sources  # noqa: F401  (registers their verbs)
+from ftds.agents import cli_build, cli_critique, cli_dataset, cli_ingest, cli_sources  # noqa: F401  (registers their verbs)
 from ftds.agents.cli_common import (
     ConfigOpt,
     JsonOpt,

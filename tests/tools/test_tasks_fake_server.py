@@ -39,7 +39,7 @@ def _templates() -> dict[str, set[str]]:
 def test_every_template_exists_in_both_languages_with_the_same_placeholders() -> None:
     templates = _templates()
     stems = {name.split(".")[0] for name in templates}
-    assert len(stems) == 13
+    assert len(stems) == 14
     for stem in stems:
         assert templates[f"{stem}.zh.md"] == templates[f"{stem}.en.md"], stem
 
@@ -71,7 +71,7 @@ async def test_every_task_type_runs_end_to_end_against_the_fake_endpoint(languag
             topic_chunk("data law", distilled.tag_paths[0]), distilled.samples[:2], llm, build, grounded=False
         )
         await llm.aclose()
-    assert qa.samples and qa.samples[0].prompt_version == f"qa_generate.{language}@2"
+    assert qa.samples and qa.samples[0].prompt_version == f"qa_generate.{language}@3"
     assert len(labels.labels) == len(qa.samples)
     assert cot.samples and cot.samples[0].chain_of_thought
     assert dialogues.samples and len(dialogues.samples[0].turns or []) % 2 == 0
