@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from ftds.tools.citations import invented_citations
 from ftds.tools.config import BuildSettings
 from ftds.tools.generate import call_structured, chunk_language, exact_items_schema
-from ftds.tools.generation.checks import JUDGE, first_failure, run_code_checks
+from ftds.tools.generation.checks import JUDGE, first_failure, run_code_checks, supported_text
 from ftds.tools.generation.evidence import evidence_text
 from ftds.tools.labels import LabelTree, label_instruction
 from ftds.tools.language import detect_language
@@ -155,7 +155,7 @@ def precheck(sample: Sample, source: str, language: str, *, grounded: bool = Tru
     compact_answer = re.sub(r"\s+", "", answer)
     if len(compact_answer) >= COPY_FRACTION * len(compact_source) and compact_answer in compact_source:
         return "precheck:copied_source"
-    if lexical_support(answer, source, language) < MIN_SUPPORT:
+    if lexical_support(supported_text(question, answer), source, language) < MIN_SUPPORT:
         return "precheck:unsupported"
     if invented_citations(question + " " + answer, source):
         return "precheck:invented_citation"
@@ -228,7 +228,10 @@ class ReviewResult:
     prompt_version: str = ""
 
 
-def _format_one(number: int, sample: Sample) -> str:
+_EVIDENCE_LABEL = {"zh": "依据", "en": "Evidence"}
+
+
+def _format_one(number: int, sample: Sample, language: str = "en") -> str:
     if sample.turns:
         lines = [f"{number}. Q: (dialogue)"]
         lines += [f"   {t.get('role', '?')}: {t.get('content', '')}" for t in sample.turns]
@@ -237,12 +240,13 @@ def _format_one(number: int, sample: Sample) -> str:
     if sample.chain_of_thought:
         text += "\n   Reasoning: " + " / ".join(sample.chain_of_thought)
     if sample.evidence:
-        text += "\n   Evidence: " + evidence_text(sample.evidence).replace("\n", " / ")
+        label = _EVIDENCE_LABEL.get(language, _EVIDENCE_LABEL["en"])
+        text += f"\n   {label}: " + evidence_text(sample.evidence).replace("\n", " / ")
     return text
 
 
-def _format_pairs(samples: list[Sample]) -> str:
-    return "\n".join(_format_one(number, sample) for number, sample in enumerate(samples, 1))
+def _format_pairs(samples: list[Sample], language: str = "en") -> str:
+    return "\n".join(_format_one(number, sample, language) for number, sample in enumerate(samples, 1))
 
 
 async def review_samples(
@@ -254,10 +258,13 @@ async def review_samples(
     prompt_dir: Path | None = None,
     labels: LabelTree | None = None,
     grounded: bool = True,
+    evidence_checks: bool = True,
 ) -> ReviewResult:
     """Verdict for every sample: accepted ones in ``verdicts``, ``revise`` ones (with feedback) in
     ``to_revise``, the rest rejected or failed with a reason. With ``labels``, accepted and revise-bound
-    samples also get a label in ``labels`` (sample_id -> label) from the same call."""
+    samples also get a label in ``labels`` (sample_id -> label) from the same call.
+    ``evidence_checks=False`` gives the review as it was before the checks (pre-check and judge on the whole
+    chunk): the baseline bench/bench_critique.py measures them against."""
     settings = settings or BuildSettings()
     prompt_dir = prompt_dir or settings.prompt_dir
     language = chunk_language(chunk, settings.language)
@@ -281,7 +288,7 @@ async def review_samples(
                     detail=sample.question[:200],
                 )
             )
-    if grounded and sample_kind_checks(to_review):
+    if grounded and evidence_checks and sample_kind_checks(to_review):
         to_review = await _checked(chunk, to_review, llm, settings, language, prompt_dir, result)
     if not to_review:
         return result
@@ -297,7 +304,7 @@ async def review_samples(
             domain_name=preset.name,
             domain_guidance=preset.review_guidance,
             chunk=_judge_source(chunk, pending, grounded, language),
-            pairs=_format_pairs(pending),
+            pairs=_format_pairs(pending, language),
             n_pairs=len(pending),
             label_instruction=label_instruction(labels, language),
         )

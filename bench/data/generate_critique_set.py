@@ -64,6 +64,7 @@ async def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--questions", type=int, default=3, help="Questions per chunk (one call per chunk).")
+    parser.add_argument("--only", default="", help="Use only the documents whose path contains this.")
     parser.add_argument("--max-chars", type=int, default=700, help="Chunk size: short chunks keep prompts cheap.")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 is faster on a busy machine).")
     args = parser.parse_args()
@@ -72,7 +73,8 @@ async def main() -> None:
         build={"questions_per_chunk": args.questions, "domain": "law"},
         chunking={"max_chars": args.max_chars},
     )
-    literature = load_literature([args.corpus / d for d in DOCUMENTS], settings.chunking, domain="law")
+    documents = [args.corpus / d for d in DOCUMENTS if args.only in d]
+    literature = load_literature(documents, settings.chunking, domain="law")
     texts = {doc.doc_id: doc for doc in literature.documents}
     chunks = select_chunks(literature.chunks, args.chunks, min_chars=200)
     llm = RecordingModel(make_chat_model(settings.llm, Path(tempfile.gettempdir()) / "ftds-critique-cache"))

@@ -70,7 +70,7 @@ def fake_generation(prompt: str) -> dict[str, Any]:
         question = (
             f"关于“{topic}”，有什么规定？（第{index + 1}问）"
             if zh
-            else f"What does the source provide about '{topic}'? (question {index + 1})"
+            else f"What does the law provide about '{topic}'? (question {index + 1})"
         )
         pairs.append({"question": question, "answer": sentence})
     return {"pairs": pairs}

@@ -20,7 +20,8 @@ from collections import Counter
 from ftds.tools.generation.evidence import content_units, coverage, evidence_text, locate_evidence, normalise
 from ftds.tools.records import CheckResult, Chunk, EvidenceSpan, Sample
 
-EVIDENCE, KEY_TERMS, FACTS, POLARITY, ROUND_TRIP, JUDGE = (
+QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY, ROUND_TRIP, JUDGE = (
+    "question",
     "evidence",
     "key_terms",
     "facts",
@@ -28,12 +29,54 @@ EVIDENCE, KEY_TERMS, FACTS, POLARITY, ROUND_TRIP, JUDGE = (
     "round_trip",
     "judge",
 )
-CODE_CHECKS = (EVIDENCE, KEY_TERMS, FACTS, POLARITY)
+CODE_CHECKS = (QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY)
 MIN_TERM_SHARE = 0.5
 """Least share of the question's content (outside the asked-about term) the evidence must hold."""
 
 
+# ---------------------------------------------------------------------------------------------------- question
+
+_PLACEHOLDER = re.compile(
+    r"(?:^|[，,：:“\s])[甲乙丙丁](?=的|是|在|与|和|合并|公司|应|可)|某某|上述|本文|文中|资料中|该资料"
+)
+_EN_PLACEHOLDER = re.compile(r"\b(?:the (?:passage|text|source|above)|according to the (?:text|passage))\b", re.I)
+_ASKS = re.compile(
+    r"吗|呢|什么|哪|如何|怎|为何|为什么|是否|能否|可否|多少|多长|几|谁|何|请|\b(?:what|who|when|where|why|how)\b", re.I
+)
+
+
+def check_question(question: str, chunk_text: str) -> CheckResult:
+    """The question stands alone: no placeholder ("甲的出资额", "the passage") a reader cannot resolve, and
+    not a sentence of the source with a question mark glued on (the answer then just says "是的" + the
+    sentence): such a pair teaches the model to echo statements."""
+    if _PLACEHOLDER.search(question) or _EN_PLACEHOLDER.search(question):
+        return CheckResult(name=QUESTION, passed=False, detail="refers to something the question does not name")
+    body = re.sub(r"[？?。.！!\s]+$", "", question)
+    flat = normalise(body).text
+    if not _ASKS.search(body) and len(flat) >= 12 and flat in normalise(chunk_text).text:
+        return CheckResult(name=QUESTION, passed=False, detail="a sentence of the source, not a question")
+    return CheckResult(name=QUESTION, passed=True)
+
+
 # ---------------------------------------------------------------------------------------------------- evidence
+
+
+_BARE_ANSWER = re.compile(
+    r"^(?:是的?|对|不是|否|可以|不可以|能|不能|应当|不应当|需要|不需要|有|没有|yes|no)[。.!！,，]?(?:\s*(?:it|they) "
+    r"(?:can|may|must|shall|is|are)(?: not)?[.]?)?$",
+    re.IGNORECASE,
+)
+_YES_NO = re.compile(
+    r"吗[？?]?$|是否|能否|可否|^(?:is|are|can|may|must|shall|does|do|did|has|have|will)\b", re.IGNORECASE
+)
+
+
+def supported_text(question: str, answer: str) -> str:
+    """What the evidence must support: the answer, or for a bare yes / no to a yes-no question ("可以。"), the
+    question's claim with it (the answer alone has nothing to locate)."""
+    if _BARE_ANSWER.match(answer.strip()) and _YES_NO.search(question.strip()):
+        return f"{question} {answer}"
+    return answer
 
 
 def check_evidence(sample: Sample, chunk: Chunk, quote: str | list[str] = "") -> CheckResult:
@@ -42,7 +85,7 @@ def check_evidence(sample: Sample, chunk: Chunk, quote: str | list[str] = "") ->
     generator's one-pass quote, located at generation) are re-verified against the chunk, not trusted."""
     quotes = [quote] if isinstance(quote, str) else list(quote)
     quotes += [span.text for span in sample.evidence]
-    spans = locate_evidence(chunk, quotes, sample.answer)
+    spans = locate_evidence(chunk, quotes, supported_text(sample.question, sample.answer))
     sample.evidence = spans
     if not spans:
         return CheckResult(name=EVIDENCE, passed=False, detail="no span of the source supports the answer")
@@ -121,6 +164,8 @@ _EN_FRAME = frozenset(
         "any",
         "if",
         "about",
+        "law",
+        "laws",
         "provide",
         "provides",
         "source",
@@ -135,13 +180,14 @@ def asked_term(question: str) -> str | None:
     """The term a definition question asks about ("什么是面额股？" -> "面额股"), or None for other questions."""
     text = _LAW_TITLE.sub("", question).strip()
     text = re.sub(r"^(?:根据|依照|按照|在)[^，,]{0,30}[，,]", "", text).strip()
-    for pattern in (*_ZH_DEFINITION, *_EN_DEFINITION):
+    for number, pattern in enumerate((*_ZH_DEFINITION, *_EN_DEFINITION)):
         match = pattern.match(text)
         if match:
             term = match.group("t").strip(" ，,。？?“”\"'")
             term = re.sub(r"^(?:a|an|the)\s+", "", term, flags=re.IGNORECASE)
-            # "数据分级的依据是什么" asks for an attribute of a term, not what the term is
-            if 1 < len(term) <= 30 and not re.search(r"的|、|和|与|或", term):
+            # "数据分级的依据是什么" asks for an attribute of a term, not what the term is ("什么是X的Y" does)
+            attribute = number in (1, 2) and re.search(r"的|、|和|与|或", term)
+            if 1 < len(term) <= 30 and not attribute:
                 return term
     return None
 
@@ -164,8 +210,25 @@ def question_units(question: str) -> set[str]:
         text = _ZH_FRAME.sub(" ", text)
         units = {u for u in content_units(text) if len(u) == 2}
     else:
-        units = {w for w in content_units(text) if w not in _EN_FRAME and not w.isdigit()}
+        units = {w for w in content_units(text) if w not in _EN_FRAME and not w.isdigit() and len(w) > 2}
     return units
+
+
+def defines(term: str, evidence: str) -> bool:
+    """True when ``evidence`` states what ``term`` is: "X是/是指/指/为…", "本法所称X", "…为X", "X means / is"."""
+    flat, needle = normalise(evidence).text, normalise(term).text
+    if not needle:
+        return False
+    escaped = re.escape(needle)
+    patterns = [
+        rf"{escaped}[,，]?(?:是指|是|指|系指|即)",
+        rf"所称{escaped}",
+        rf"为{escaped}(?:[，。；,;]|$)",
+        rf"称为{escaped}",
+        rf"{escaped}(?:means|is|are|referstoa?|shallmean|includes?)",
+        rf"\(?[\"“]?{escaped}[\"”]?\)?(?:means|refersto)",
+    ]
+    return any(re.search(pattern, flat) for pattern in patterns)
 
 
 def _stem(unit: str) -> str:
@@ -183,6 +246,10 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
     if term is not None and not _term_in(term, carrying):
         return CheckResult(
             name=KEY_TERMS, passed=False, detail=f"asked about {term!r}; the answer's evidence is about something else"
+        )
+    if term is not None and not defines(term, text):
+        return CheckResult(
+            name=KEY_TERMS, passed=False, detail=f"asked what {term!r} is; the evidence does not say what it is"
         )
     units = question_units(question)
     if units:
@@ -347,6 +414,16 @@ def _body_in(body: str, source: str) -> bool:
     return len(body) > 4 and body[-4:] in source and any(body[i:] in source for i in range(0, len(body) - 3))
 
 
+_OPERATORS = re.compile(
+    r"单独|同时|连带|按份|补充|全部|部分|必须|应当|可以|不得|禁止|有权|无权|免除|双倍|加倍|以上|以下|不满|超过|届满|"
+    r"之前|之后|以前|以后|随之|一并|另行|除外|无效|有效|撤销|书面|口头|\b(?:jointly|severally|solely|only|both|either|"
+    r"shall|may|must|before|after|within|more than|less than|at least|at most|unless|except)\b",
+    re.IGNORECASE,
+)
+"""Words that carry a rule's force, scope or time (可以 / 应当 / 连带 / 同时 / 以上 ...): a small model that
+edits a rule changes one of these and copies everything else, so each must be backed by the evidence."""
+
+
 def check_facts(answer: str, evidence: list[EvidenceSpan], chunk_text: str, question: str = "") -> CheckResult:
     """Every quantity of the answer (value and unit) is in the evidence; every reference of the answer or
     the question (第X条第X款第X项, Article N) exists in the chunk, with paragraph and item counts the cited
@@ -381,6 +458,10 @@ def check_facts(answer: str, evidence: list[EvidenceSpan], chunk_text: str, ques
     for body in sorted(_named_bodies(answer)):
         if not _body_in(body, chunk_text):
             problems.append(f"{body} is not named in the source")
+    backed = (evidence_text_ + "\n" + question).lower()
+    for word in sorted({m.group(0).lower() for m in _OPERATORS.finditer(answer)}):
+        if word not in backed:
+            problems.append(f"'{word}' is not in the evidence")
     if problems:
         return CheckResult(name=FACTS, passed=False, detail="; ".join(problems))
     return CheckResult(name=FACTS, passed=True)
@@ -459,8 +540,8 @@ def check_polarity(answer: str, evidence: list[EvidenceSpan]) -> CheckResult:
 def run_code_checks(sample: Sample, chunk: Chunk, quote: str | list[str] = "") -> list[CheckResult]:
     """Evidence first (it sets ``sample.evidence``), then key terms, facts and polarity against it. Every
     result is appended to ``sample.checks``; the returned list is this run's results."""
-    results = [check_evidence(sample, chunk, quote)]
-    if results[0].passed:
+    results = [check_question(sample.question, chunk.text), check_evidence(sample, chunk, quote)]
+    if results[1].passed:
         results += [
             check_key_terms(sample.question, sample.evidence, sample.answer),
             check_facts(sample.answer, sample.evidence, chunk.text, sample.question),

@@ -220,7 +220,7 @@ def align_answer(chunk_text: str, answer: str) -> list[tuple[int, int, str, floa
             break
         gain = (best[2] & wanted) - covered
         # a sentence adding only a unit or two is noise, not support, once something has been found
-        if not gain or (chosen and len(gain) < max(3, 0.2 * len(wanted))):
+        if not gain or (chosen and len(gain) < max(3, 0.1 * len(wanted))):
             break
         chosen.append((best[0], best[1]))
         covered |= gain
