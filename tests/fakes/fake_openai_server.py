@@ -128,7 +128,12 @@ def _closest(sentences: list[str], question: str) -> str:
         return set(re.findall(r"[a-z]{3,}", text.lower()))
 
     asked = units(question)
-    return max(sentences, key=lambda s: (len(asked & units(s)), len(s)))
+
+    def score(sentence: str) -> tuple[int, float]:
+        shared = len(asked & units(sentence))
+        return shared, shared / max(1, len(units(sentence)))  # ties: the sentence most about the question
+
+    return max(sentences, key=score)
 
 
 def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) -> dict[str, Any]:

@@ -24,7 +24,12 @@ MIN_COVERAGE = 0.6
 MAX_SENTENCES = 4
 """Most sentences taken as evidence for one answer: beyond that the answer is a summary, not a located fact."""
 
-_SENTENCE_END = re.compile(r"[。；;！!？?\n]+|(?<=[a-z0-9\)])\.(?=\s)|……|…")
+_SENTENCE_END = re.compile(
+    r"[。；;！!？?]+"  # Chinese sentence and clause ends, and ; ! ? anywhere
+    r"|\n\s*\n"  # a blank line (a Markdown paragraph); single newlines are hard wraps inside a sentence ...
+    r"|\n(?=\s*(?:[#>*-]|\d+\.|[（(][一二三四五六七八九十\d]+[)）]|第.{1,8}条))"  # ... unless a heading, list or item
+    r"|(?<=[a-z0-9\)])\.(?=\s)|……|…"
+)
 
 
 @dataclass(frozen=True)
