@@ -34,7 +34,8 @@ async def test_critique_qa_returns_a_verdict_per_pair_with_feedback_for_revision
     assert (data["to_revise"], data["rejected"], data["accepted"], data["failed"]) == (1, 1, 0, 0)
     # the same checks as a build: evidence located by code, every check's verdict, then the judge
     assert first["evidence"] and first["evidence"][0]["text"] in passage
-    assert [c["name"] for c in first["checks"]] == ["evidence", "key_terms", "facts", "polarity", "round_trip", "judge"]
+    names = ["question", "evidence", "key_terms", "facts", "polarity", "round_trip", "judge"]
+    assert [c["name"] for c in first["checks"]] == names
     assert len(fake.requests) == 2  # one round-trip call, one judge call
 
 

@@ -273,3 +273,36 @@ async def test_a_quote_that_does_not_support_the_answer_is_replaced_by_located_e
         chunk, ScriptedChatModel([json.dumps(reply, ensure_ascii=False)]), BuildSettings(questions_per_chunk=1)
     )
     assert "是指以小时计酬为主" in result.samples[0].evidence[0].text
+
+
+def test_an_edit_inside_a_copied_clause_fails_facts() -> None:
+    """Small models edit one word of a rule and copy the rest: 民事责任 -> 刑事责任."""
+    r = next(r for r in ROWS if r["answer"].endswith("承担刑事责任"))
+    _, checks = checked(r)
+    assert not checks["facts"].passed and "'民' -> '刑'" in checks["facts"].detail
+
+
+def test_a_citation_of_another_article_than_the_evidence_fails_facts() -> None:
+    r = next(r for r in ROWS if r["question"].startswith("第五十一条中的“侵害消费者的人格尊严"))
+    assert r["reason"] == "invented_citation"
+    _, checks = checked(r)
+    assert not checks["facts"].passed and "the evidence is in 第50条" in checks["facts"].detail
+
+
+def test_a_purpose_question_needs_a_stated_purpose() -> None:
+    r = row("What is the purpose of Section 7?")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed and "purpose" in checks["key_terms"].detail
+
+
+def test_code_checks_reject_no_correct_pair_of_the_set() -> None:
+    """Recall of the code checks alone over every hand-labelled correct pair (bench_critique measures the rest)."""
+    rejected = []
+    for r in ROWS:
+        if r["label"] == "correct":
+            _, checks = checked(r)
+            failure = first_failure(list(checks.values()))
+            if failure is not None:
+                rejected.append((r["question"], failure.name, failure.detail))
+    assert rejected == []

@@ -13,6 +13,7 @@ misses, comparing the answer with the evidence located for it (:mod:`.evidence`)
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -103,7 +104,9 @@ _ZH_DEFINITION = [
     re.compile(r"^(?:请)?(?:解释|说明)(?:一下)?(?P<t>.+?)的(?:定义|含义|概念)[？?。]*$"),
 ]
 _EN_DEFINITION = [
-    re.compile(r"^what\s+(?:is|are)\s+(?:meant\s+by\s+)?(?P<t>.+?)\s*\??$", re.IGNORECASE),
+    re.compile(
+        r"^what\s+(?:is|are)\s+(?:meant\s+by\s+|the\s+(?:definition|meaning)\s+of\s+)?(?P<t>.+?)\s*\??$", re.IGNORECASE
+    ),
     re.compile(r"^what\s+does\s+(?P<t>.+?)\s+mean\s*\??$", re.IGNORECASE),
     re.compile(r"^(?:define|explain\s+the\s+term)\s+(?P<t>.+?)\s*[.?]?$", re.IGNORECASE),
 ]
@@ -198,8 +201,9 @@ def _term_in(term: str, evidence: str) -> bool:
         return True
     if re.search(r"[\u3400-\u9fff]", term):
         return False
-    words = [w.rstrip("s") for w in re.findall(r"[a-z0-9]+", needle) if w not in _EN_FRAME]
-    return bool(words) and all(w in haystack for w in words)
+    words = [w[:4] for w in re.findall(r"[a-z0-9]+", normalise(" ".join(term.split())).text) if w not in _EN_FRAME]
+    words = [w[:4] for w in re.findall(r"[a-z]+", term.lower()) if w not in _EN_FRAME]
+    return bool(words) and sum(w in haystack for w in words) >= len(words) / 2
 
 
 def question_units(question: str) -> set[str]:
@@ -236,6 +240,10 @@ def _stem(unit: str) -> str:
     return unit[:5] if unit.isascii() else unit
 
 
+_PURPOSE_ASKED = re.compile(r"目的|宗旨|\bpurpose\b|\bwhy\b", re.IGNORECASE)
+_PURPOSE_STATED = re.compile(r"目的|宗旨|为了|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b", re.IGNORECASE)
+
+
 def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "") -> CheckResult:
     """The asked-about term of a definition question is in the evidence span that carries the answer (the
     one covering most of it), and the evidence holds at least :data:`MIN_TERM_SHARE` of the question's
@@ -247,12 +255,14 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
         return CheckResult(
             name=KEY_TERMS, passed=False, detail=f"asked about {term!r}; the answer's evidence is about something else"
         )
-    if term is not None and not defines(term, text):
+    if term is not None and re.search(r"[\u3400-\u9fff]", term) and not defines(term, text):
         return CheckResult(
             name=KEY_TERMS, passed=False, detail=f"asked what {term!r} is; the evidence does not say what it is"
         )
+    if _PURPOSE_ASKED.search(question) and not _PURPOSE_STATED.search(text):
+        return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
     units = question_units(question)
-    if units:
+    if units and re.search(r"[\u3400-\u9fff]", question):  # English paraphrase shares too few words to count
         have = content_units(text)
         share = len({u for u in units if u in have or _stem(u) in {_stem(h) for h in have}}) / len(units)
         if share < MIN_TERM_SHARE:
@@ -385,6 +395,17 @@ def references(text: str) -> set[tuple[str, int, int | None, int | None]]:
     return refs
 
 
+def article_spans(chunk_text: str) -> dict[int, tuple[int, int]]:
+    """Per article of the chunk: its (start, end) in the chunk text."""
+    heads = [m for m in re.finditer(rf"(?m)^\s*第\s*([{_CN_DIGITS}\d]+)\s*条", chunk_text)]
+    spans: dict[int, tuple[int, int]] = {}
+    for n, match in enumerate(heads):
+        number = _value(match.group(1))
+        if number is not None:
+            spans[int(number)] = (match.start(), heads[n + 1].start() if n + 1 < len(heads) else len(chunk_text))
+    return spans
+
+
 def article_shape(chunk_text: str) -> dict[int, tuple[int, int]]:
     """Per article of the chunk: (paragraphs, items), so a cited 第X条第三款 can be checked to exist."""
     heads = [(m.start(), m) for m in re.finditer(rf"(?m)^\s*第\s*([{_CN_DIGITS}\d]+)\s*条", chunk_text)]
@@ -415,8 +436,8 @@ def _body_in(body: str, source: str) -> bool:
 
 
 _OPERATORS = re.compile(
-    r"单独|同时|连带|按份|补充|全部|部分|必须|应当|可以|不得|禁止|有权|无权|免除|双倍|加倍|以上|以下|不满|超过|届满|"
-    r"之前|之后|以前|以后|随之|一并|另行|除外|无效|有效|撤销|书面|口头|\b(?:jointly|severally|solely|only|both|either|"
+    r"单独|同时|只能|仅限|连带|按份|补充|全部|部分|必须|应当|可以|不得|禁止|有权|无权|免除|双倍|加倍|以上|以下|不满|超过|届满|"
+    r"之前|之后|以前|以后|随之|一并|另行|自行|除外|无效|有效|撤销|书面|口头|\b(?:jointly|severally|solely|only|both|either|"
     r"shall|may|must|before|after|within|more than|less than|at least|at most|unless|except)\b",
     re.IGNORECASE,
 )
@@ -424,7 +445,130 @@ _OPERATORS = re.compile(
 edits a rule changes one of these and copies everything else, so each must be backed by the evidence."""
 
 
-def check_facts(answer: str, evidence: list[EvidenceSpan], chunk_text: str, question: str = "") -> CheckResult:
+def _misplaced_citations(text: str, evidence: list[EvidenceSpan], chunk_text: str, chunk_start: int) -> list[str]:
+    """Articles the pair cites (outside what the evidence itself cites) that the chunk holds, while the
+    evidence lies in none of them: "第五十一条中的…" answered from 第五十条."""
+    spans = article_spans(chunk_text)
+    if not spans or not evidence:
+        return []
+    quoted = {ref[1] for ref in references(evidence_text(evidence)) if ref[0] == "条"}
+    cited = {ref[1] for ref in references(text) if ref[0] == "条"} - quoted
+    cited &= set(spans)
+    if not cited:
+        return []
+    where = {
+        number
+        for number, (a, b) in spans.items()
+        for span in evidence
+        if span.char_start - chunk_start < b and span.char_end - chunk_start > a
+    }
+    if where and not cited & where:
+        cites = "、".join(f"第{n}条" for n in sorted(cited))
+        found = "、".join(f"第{n}条" for n in sorted(where))
+        return [f"cites {cites}, but the evidence is in {found}"]
+    return []
+
+
+_FUNCTION_CHARS = frozenset("的了时是等和与或者及在其之应当所以为对由向将把被这该此即并且也就都而但则若如从于")
+_EN_FUNCTION = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "be",
+        "been",
+        "was",
+        "were",
+        "shall",
+        "will",
+        "it",
+        "its",
+        "this",
+        "that",
+        "which",
+        "who",
+        "as",
+        "with",
+        "your",
+        "you",
+        "we",
+        "our",
+        "us",
+        "their",
+        "they",
+        "he",
+        "she",
+        "his",
+        "her",
+        "if",
+        "then",
+        "so",
+    ]
+)
+NEAR_COPY = 0.75
+"""Similarity above which an answer clause counts as a copy of a source clause, so that any content it changed
+is an edit, not a paraphrase."""
+
+
+def _tokens(text: str) -> list[str]:
+    """CJK characters one by one, other words whole: the units a copy edit is measured in."""
+    return re.findall(r"[\u3400-\u9fff]|[A-Za-z0-9']+", unicodedata.normalize("NFKC", text).lower())
+
+
+def copy_edits(answer: str, evidence: list[EvidenceSpan], question: str = "") -> list[str]:
+    """Content a near-copy answer changed or added against the source clause it copies: "受托人" -> "个人",
+    "小时" -> "日", "可以选择" -> "只能". A small model that edits a rule copies everything else, so a clause that
+    is at least :data:`NEAR_COPY` like a source clause and still differs in content words is an edit."""
+    from difflib import SequenceMatcher
+
+    pieces = [c for c in _CLAUSE.split(evidence_text(evidence)) if len(c.strip()) >= 2]
+    # a clause of the answer may copy two clauses of the source ("非全日制用工，是指…" -> "非全日制用工是指…")
+    pairs = itertools.pairwise(pieces)
+    source_clauses = [_tokens(c) for c in pieces] + [_tokens(f"{a} {b}") for a, b in pairs]
+    asked = set(_tokens(question))
+    edits: list[str] = []
+    for clause in _CLAUSE.split(answer):
+        mine = _tokens(clause)
+        if len(mine) < 6 or not source_clauses:
+            continue
+        best, ratio = max(
+            ((s, SequenceMatcher(None, mine, s, autojunk=False).ratio()) for s in source_clauses), key=lambda x: x[1]
+        )
+        if ratio < NEAR_COPY:
+            continue
+        for op, a1, a2, b1, b2 in SequenceMatcher(None, mine, best, autojunk=False).get_opcodes():
+            if op not in ("replace", "insert"):
+                continue
+            # words the answer takes from its own question ("The notice requirement is …") are not edits
+            added = [
+                tok
+                for tok in mine[a1:a2]
+                if tok not in _FUNCTION_CHARS and tok not in _EN_FUNCTION and not (tok.isascii() and tok in asked)
+            ]
+            if added:
+                joiner = "" if re.match(r"[\u3400-\u9fff]", mine[a1]) else " "
+                was = joiner.join(best[b1:b2]) or "-"
+                edits.append(f"'{was}' -> '{joiner.join(mine[a1:a2])}'")
+    return edits
+
+
+_CLAUSE = re.compile(r"[，,。；;：:！!？?\n]+")
+
+
+def check_facts(
+    answer: str, evidence: list[EvidenceSpan], chunk_text: str, question: str = "", chunk_start: int = 0
+) -> CheckResult:
     """Every quantity of the answer (value and unit) is in the evidence; every reference of the answer or
     the question (第X条第X款第X项, Article N) exists in the chunk, with paragraph and item counts the cited
     article really has; every named body of the answer occurs in the chunk."""
@@ -455,9 +599,11 @@ def check_facts(answer: str, evidence: list[EvidenceSpan], chunk_text: str, ques
                 problems.append(f"第{number}条 has no 第{item}项 ({shape[number][1]} item(s))")
         elif (kind, number) not in chunk_en and not _en_heading_has(chunk_text, kind, number):
             problems.append(f"{kind.title()} {number} is not in the source")
+    problems += _misplaced_citations(question + "\n" + answer, evidence, chunk_text, chunk_start)
     for body in sorted(_named_bodies(answer)):
         if not _body_in(body, chunk_text):
             problems.append(f"{body} is not named in the source")
+    problems += [f"changed the source: {edit}" for edit in copy_edits(answer, evidence, question)]
     backed = (evidence_text_ + "\n" + question).lower()
     for word in sorted({m.group(0).lower() for m in _OPERATORS.finditer(answer)}):
         if word not in backed:
@@ -544,7 +690,7 @@ def run_code_checks(sample: Sample, chunk: Chunk, quote: str | list[str] = "") -
     if results[1].passed:
         results += [
             check_key_terms(sample.question, sample.evidence, sample.answer),
-            check_facts(sample.answer, sample.evidence, chunk.text, sample.question),
+            check_facts(sample.answer, sample.evidence, chunk.text, sample.question, chunk.provenance.char_start),
             check_polarity(sample.answer, sample.evidence),
         ]
     sample.checks = [*sample.checks, *results]
