@@ -296,33 +296,40 @@ async def review_samples(
     result.prompt_version = template.version
     preset = domain_preset(settings.domain, language, prompt_dir)
     reviews: dict[str, PairReview] = {}
-    pending = list(to_review)
-    failure = ("", "")
-    # One batched call; pairs the reviewer skipped get one more call of their own before they count as failed.
-    for _ in range(2):
+
+    async def judge(batch: list[Sample]) -> tuple[str, str]:
+        """One rubric call for ``batch``; its reviews go into ``reviews``; the failure (reason, detail) or ("", "")."""
         messages = template.render(
             domain_name=preset.name,
             domain_guidance=preset.review_guidance,
-            chunk=_judge_source(chunk, pending, grounded, language),
-            pairs=_format_pairs(pending, language),
-            n_pairs=len(pending),
+            chunk=_judge_source(chunk, batch, grounded, language),
+            pairs=_format_pairs(batch, language),
+            n_pairs=len(batch),
             label_instruction=label_instruction(labels, language),
         )
-        call = await call_structured(
-            llm, messages, ReviewBatch, exact_items_schema(ReviewBatch, "reviews", len(pending))
-        )
+        call = await call_structured(llm, messages, ReviewBatch, exact_items_schema(ReviewBatch, "reviews", len(batch)))
         result.usage = result.usage + call.usage
         if call.value is None:
-            failure = (f"review:{call.failure_reason}", call.failure_detail)
-            break
+            return f"review:{call.failure_reason}", call.failure_detail
         assert isinstance(call.value, ReviewBatch)
         by_number = {review.index: review for review in call.value.reviews}
-        for number, sample in enumerate(pending, 1):
+        for number, sample in enumerate(batch, 1):
             if number in by_number:
                 reviews[sample.sample_id] = by_number[number]
-        pending = [sample for sample in pending if sample.sample_id not in reviews]
-        if not pending:
-            break
+        return "", ""
+
+    # One batched call. Pairs it skipped get one more batched call; when the batch reply could not be used at
+    # all (a small model's reply to many pairs is often cut off), each pair gets a call of its own instead,
+    # so one broken reply never leaves a whole chunk without verdicts.
+    failure = await judge(list(to_review))
+    pending = [sample for sample in to_review if sample.sample_id not in reviews]
+    if pending and failure[0] and len(pending) > 1:
+        for sample in pending:
+            one = await judge([sample])
+            failure = one if one[0] else failure
+    elif pending and not failure[0]:
+        again = await judge(pending)
+        failure = again if again[0] else failure
     for sample in to_review:
         review = reviews.get(sample.sample_id)
         if review is None:

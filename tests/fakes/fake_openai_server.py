@@ -129,11 +129,8 @@ def _closest(sentences: list[str], question: str) -> str:
 
     asked = units(question)
 
-    def score(sentence: str) -> tuple[int, float]:
-        shared = len(asked & units(sentence))
-        return shared, shared / max(1, len(units(sentence)))  # ties: the sentence most about the question
-
-    return max(sentences, key=score)
+    scored = [(len(asked & units(sentence)), -position) for position, sentence in enumerate(sentences)]
+    return sentences[-max(scored)[1]]  # ties: the first such sentence
 
 
 def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) -> dict[str, Any]:

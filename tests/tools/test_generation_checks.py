@@ -306,3 +306,17 @@ def test_code_checks_reject_no_correct_pair_of_the_set() -> None:
             if failure is not None:
                 rejected.append((r["question"], failure.name, failure.detail))
     assert rejected == []
+
+
+async def test_an_unusable_batch_reply_is_followed_by_one_judge_call_per_pair() -> None:
+    """The 1.5B's rubric reply for 7 pairs came back unparseable twice (bench_critique, before): no pair may be
+    left without a verdict because one long reply broke."""
+    first = row("公司可以为董事投保责任保险吗？", "公司可以在董事任职期间")
+    second = row("公司为董事投保责任保险后，董事会应当向股东会报告什么内容？")
+    chunk = chunk_of(first)
+    samples = [sample_of(first, chunk), sample_of(second, chunk)]
+    cut_off = '{"reviews": [{"index": 1, "grounded": 5, "quest'
+    judge = ScriptedChatModel([cut_off, "still cut off", _reviews(1), _reviews(1)])
+    review = await review_samples(chunk, samples, judge, BuildSettings())
+    assert sorted(review.verdicts) == sorted(s.sample_id for s in samples) and review.failed == []
+    assert [call["json_schema"]["properties"]["reviews"]["maxItems"] for call in judge.history] == [2, 2, 1, 1]
