@@ -227,6 +227,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=REPO / "bench" / "results" / "critique_verdicts.jsonl")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--cached-only", action="store_true", help="No model calls: score the pairs cached in every mode (a cut run)."
+    )
     args = parser.parse_args()
     rows = load_set(args.set)
     generation_seconds = {chunk_of(r).chunk_id: float(r.get("chunk_generation_seconds", 0.0)) for r in rows}
@@ -241,9 +244,25 @@ def main() -> None:
         }
     subsample = pick_chunks(rows, args.chunks)
     args.cache.parent.mkdir(parents=True, exist_ok=True)
+    model_modes = [m for m in modes if m in ("before", "after")]
     for reviewer in args.reviewer or []:
-        for mode in (m for m in modes if m in ("before", "after")):
-            verdicts = asyncio.run(model_verdicts(subsample, reviewer, mode, args.cache, args.threads))
+        # chunk by chunk, both modes each: an interrupted run still compares before and after on the same pairs
+        by_chunk: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in subsample:
+            by_chunk[chunk_of(row).chunk_id].append(row)
+        verdicts_by_mode: dict[str, dict[str, dict[str, Any]]] = {mode: {} for mode in model_modes}
+        if args.cached_only:
+            cached_modes = [cached(args.cache, reviewer, mode) for mode in model_modes]
+            keep = set.intersection(*(set(c) for c in cached_modes)) if cached_modes else set()
+            by_chunk = {key: [r for r in rows_ if r["id"] in keep] for key, rows_ in by_chunk.items()}
+            by_chunk = {key: rows_ for key, rows_ in by_chunk.items() if rows_}
+            subsample = [row for rows_ in by_chunk.values() for row in rows_]
+        for members in by_chunk.values():
+            for mode in model_modes:
+                found = asyncio.run(model_verdicts(members, reviewer, mode, args.cache, args.threads))
+                verdicts_by_mode[mode].update(found)
+        for mode in model_modes:
+            verdicts = verdicts_by_mode[mode]
             result = score(subsample, verdicts)
             build_rate([r for r in subsample if r.get("origin") == "generated"], result, generation_seconds)
             report[f"{reviewer}:{mode}"] = result
