@@ -320,3 +320,26 @@ async def test_an_unusable_batch_reply_is_followed_by_one_judge_call_per_pair() 
     review = await review_samples(chunk, samples, judge, BuildSettings())
     assert sorted(review.verdicts) == sorted(s.sample_id for s in samples) and review.failed == []
     assert [call["json_schema"]["properties"]["reviews"]["maxItems"] for call in judge.history] == [2, 2, 1, 1]
+
+
+async def test_report_counts_checks_passed_by_accepted_samples_and_rejections_per_check() -> None:
+    from ftds.tools.records import RunSummary
+    from ftds.tools.report import check_rows
+
+    r = row("公司可以为董事投保责任保险吗？", "公司可以在董事任职期间")
+    chunk = chunk_of(r)
+    sample = sample_of(r, chunk)
+    await review_samples(chunk, [sample], ScriptedChatModel([_reviews(1)]), BuildSettings())
+    summary = RunSummary(run_id="r", domain="law", rejection_reasons={"check:key_terms": 3, "duplicate": 1})
+    rows = {name: (passed, rejected) for name, passed, rejected in check_rows(summary, [sample])}
+    assert rows["round_trip"] == (1, 0) and rows["key_terms"] == (1, 3) and "duplicate" not in rows
+
+
+async def test_round_trip_accepts_an_abridged_quote_that_says_what_the_evidence_says() -> None:
+    r = row("公司可以为董事投保责任保险吗？", "公司可以在董事任职期间")
+    chunk = chunk_of(r)
+    sample, _ = checked(r)
+    abridged = "第一百九十三条：公司可以在董事任职期间为董事投保责任保险"  # renumbered and shortened, not verbatim
+    trip = await round_trip(chunk, [sample], ScriptedChatModel([_quotes([abridged])], auto_quote=False), "zh")
+    result = trip.results[sample.sample_id]
+    assert result.passed and "not verbatim" in result.detail
