@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from ftds.agents import cli_build, cli_dataset, cli_eval, cli_ingest, cli_sources, cli_studio  # noqa: F401  (registers verbs)
+from ftds.agents import (  # noqa: F401  (registers their verbs)
+    cli_build,
+    cli_critique,
+    cli_dataset,
+    cli_eval,
+    cli_ingest,
+    cli_sources,
+    cli_studio,
+)
 from ftds.agents.cli_common import (
     ConfigOpt,
     JsonOpt,

@@ -107,10 +107,13 @@ def register(server: MCPServer[ServerState]) -> None:
         domain: Annotated[NameText, Field(description="Domain preset: law, medicine, finance, general.")] = "law",
         source: Annotated[NameText, Field(description="Name of the source, recorded as provenance.")] = "inline",
     ) -> CritiqueQAResult:
-        """Score each question-answer pair against the source with a rubric (grounded, question quality,
-        answer correctness, language), after a cheap lexical pre-check; returns per pair a verdict
-        accept / revise / reject (or failed, with the reason), the scores, a rationale and, for revise,
-        concrete feedback on what to change."""
+        """Check each question-answer pair against the source: a lexical pre-check, then checks code can
+        verify (the answer's evidence located in the source, the asked term in it, numbers / periods /
+        article references / named bodies compared as values, negations kept), an extractive round trip
+        (the question answered again by quoting the source) and a rubric judge that reads the located
+        evidence; a failed check is final. Returns per pair a verdict accept / revise / reject (or failed,
+        with the reason), the located evidence with document offsets, every check's result, the scores,
+        a rationale and, for revise, concrete feedback on what to change."""
         from ftds.tools.generation.review import critique_pairs  # the generation stack loads on first use
 
         state = state_of(ctx)

@@ -242,6 +242,11 @@ class BuildSettings(_Section):
     max_revision_rounds: int = Field(
         default=1, ge=0, le=5, description="Revise-and-re-review rounds per chunk before a revise verdict rejects."
     )
+    round_trip: bool = Field(
+        default=True,
+        description="Confirm each sample by answering its question again extractively (one call per chunk); "
+        "off = code checks and the judge only.",
+    )
     prompt_dir: Path | None = Field(default=None, description="Folder whose prompt files override ours.")
     examples_file: Path | None = Field(
         default=None, description="JSON/JSONL of a few example samples (question, answer) that steer style."

@@ -96,6 +96,25 @@ class ReviewScores(BaseModel):
     language: float = Field(ge=0, le=1, description="Language and format are right.")
 
 
+class EvidenceSpan(BaseModel):
+    """A stretch of the source document that supports an answer, located by code (never taken on the model's
+    word): ``char_start``/``char_end`` index the cleaned document text, like :class:`Provenance`."""
+
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    text: str = Field(description="The document text at that span.")
+    match: Literal["exact", "near"] = Field(default="exact", description="How the quote was found in the chunk.")
+    score: float = Field(default=1.0, ge=0, le=1, description="Similarity of the quote to the span (1 = exact).")
+
+
+class CheckResult(BaseModel):
+    """One verdict of one check on one sample (evidence located, round trip, key terms, facts, judge ...)."""
+
+    name: str = Field(description="The check, e.g. 'evidence', 'round_trip', 'key_terms', 'facts', 'judge'.")
+    passed: bool
+    detail: str = Field(default="", description="Why it failed, or what it compared.")
+
+
 class PairCritique(BaseModel):
     """The critique of one user-supplied pair: always one per pair, in input order."""
 
@@ -107,6 +126,10 @@ class PairCritique(BaseModel):
     rationale: str = ""
     feedback: str = Field(default="", description="What to change, for 'revise'.")
     reason: str = Field(default="", description="Reason code for reject/failed, e.g. precheck:unsupported.")
+    evidence: list[EvidenceSpan] = Field(
+        default_factory=list, description="Spans of the source that support the answer, located by code."
+    )
+    checks: list[CheckResult] = Field(default_factory=list, description="Every check run on the pair.")
 
 
 PRECHECK = "precheck"  # ReviewVerdict.reviewer of a verdict the pre-check gave
@@ -126,25 +149,6 @@ class ReviewVerdict(BaseModel):
     def from_precheck(self) -> bool:
         """Decided by the lexical pre-check, not a model: ``rationale`` then holds the pre-check's reason code."""
         return self.reviewer == PRECHECK
-
-
-class EvidenceSpan(BaseModel):
-    """A stretch of the source document that supports an answer, located by code (never taken on the model's
-    word): ``char_start``/``char_end`` index the cleaned document text, like :class:`Provenance`."""
-
-    char_start: int = Field(ge=0)
-    char_end: int = Field(ge=0)
-    text: str = Field(description="The document text at that span.")
-    match: Literal["exact", "near"] = Field(default="exact", description="How the quote was found in the chunk.")
-    score: float = Field(default=1.0, ge=0, le=1, description="Similarity of the quote to the span (1 = exact).")
-
-
-class CheckResult(BaseModel):
-    """One verdict of one check on one sample (evidence located, round trip, key terms, facts, judge ...)."""
-
-    name: str = Field(description="The check, e.g. 'evidence', 'round_trip', 'key_terms', 'facts', 'judge'.")
-    passed: bool
-    detail: str = Field(default="", description="Why it failed, or what it compared.")
 
 
 class Rejection(BaseModel):

@@ -1,7 +1,7 @@
 """FAKE OpenAI-compatible chat server for tests and benchmarks (loopback only).
 
 It answers ``POST /v1/chat/completions`` the way a cooperative model would for each of ftds' prompts,
-recognised by the JSON key the prompt asks for (pairs, reviews, revised, answers, items, dialogues,
+recognised by the JSON key the prompt asks for (pairs, reviews, quotes, revised, answers, items, dialogues,
 labels, records, tags, questions): answers are built from the source sentences in the prompt. It waits a
 configurable latency, and injects faults on demand: 429 with Retry-After, 500, timeouts, malformed bodies,
 non-JSON content and ``<think>`` blocks. Everything it received is kept in ``requests``.
@@ -67,7 +67,7 @@ def _source_from_prompt(text: str) -> str:
 
 def _sentences(source: str) -> list[str]:
     body = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
-    parts = re.split(r"(?<=[。！？；.!?])\s*", body)
+    parts = re.split(r"(?<=[。！？；.!?;])\s*", body)
     return [p.strip() for p in parts if len(p.strip()) >= 8]
 
 
@@ -83,7 +83,7 @@ def fake_generation(prompt: str) -> dict[str, Any]:
         question = (
             f"关于“{topic}”，有什么规定？（第{index + 1}问）"
             if zh
-            else f"What does the source provide about '{topic}'? (question {index + 1})"
+            else f"What does the law provide about '{topic}'? (question {index + 1})"
         )
         pairs.append({"question": question, "answer": sentence})
     return {"pairs": pairs}
@@ -131,6 +131,21 @@ def _numbered(prompt: str) -> list[tuple[int, str]]:
     return [(int(n), text) for n, text in re.findall(r"^(\d+)\. (?!Q:)(.+)$", prompt, re.MULTILINE)]
 
 
+def _closest(sentences: list[str], question: str) -> str:
+    """The source sentence sharing most character bigrams (or words) with ``question``: what a cooperative
+    model answers it with."""
+
+    def units(text: str) -> set[str]:
+        if re.search(r"[\u4e00-\u9fff]", text):
+            return {text[i : i + 2] for i in range(len(text) - 1)}
+        return set(re.findall(r"[a-z]{3,}", text.lower()))
+
+    asked = units(question)
+
+    scored = [(len(asked & units(sentence)), -position) for position, sentence in enumerate(sentences)]
+    return sentences[-max(scored)[1]]  # ties: the first such sentence
+
+
 def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) -> dict[str, Any]:
     """The reply for whichever prompt this is, keyed by the outer JSON key of the prompt's last example line."""
     example_lines = [line for line in prompt.splitlines() if '{"' in line]
@@ -144,11 +159,16 @@ def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) 
     if key == "revised":
         items = re.findall(r"^(\d+)\. Q: (.*?)\n   A: (.*?)\n", prompt, re.MULTILINE)
         return {"revised": [{"index": int(n), "question": q, "answer": a + REVISED_MARK} for n, q, a in items]}
+    if key == "quotes":
+        # the round trip: quote, per numbered question, the source sentence that shares most of its words
+        asked = _numbered(prompt.rsplit('"""', 1)[-1])  # the numbered questions come after the source
+        quotes = [{"index": n, "sentences": [_closest(sentences, q)]} for n, q in asked]
+        return {"quotes": quotes}
     if key == "answers":
         # a hotter candidate is terser, so the fake reviewer prefers the cooler one
-        answers = [sentences[(n - 1) % len(sentences)] for n, _ in _numbered(prompt)]
+        answers = [_closest(sentences, question) for _, question in _numbered(prompt.rsplit('"""', 1)[-1])]
         if temperature >= 0.5:
-            answers = [a[:12] for a in answers]
+            answers = [a[-12:] for a in answers]  # the tail: a head would sit inside its own question
         return {"answers": [{"index": i, "answer": a} for i, a in enumerate(answers, 1)]}
     if key == "items":
         pairs = fake_generation(prompt)["pairs"]

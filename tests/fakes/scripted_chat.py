@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,11 +16,23 @@ class ScriptedChatModel:
     """Answers each call with the next scripted reply (a string, an exception to raise, or a function of
     the messages). ``history`` keeps what was sent so tests assert on prompts, not only results."""
 
-    def __init__(self, replies: Iterable[Reply], label: str = "fake/scripted", reasoning: str | None = None) -> None:
+    def __init__(
+        self,
+        replies: Iterable[Reply],
+        label: str = "fake/scripted",
+        reasoning: str | None = None,
+        *,
+        auto_quote: bool = True,
+    ) -> None:
         self._replies = list(replies)
         self._label = label
         self._reasoning = reasoning
         self.history: list[dict[str, Any]] = []
+        self.auto_quote = auto_quote
+        """Answer the review's round-trip call (the extractive "quote the sentences" prompt) like the fake
+        server does, without using a scripted reply: tests script the generation and the judge; the ones
+        about the round trip turn this off and script it too. Those calls are kept in ``quote_calls``."""
+        self.quote_calls: list[dict[str, Any]] = []
 
     @property
     def label(self) -> str:
@@ -33,6 +46,12 @@ class ScriptedChatModel:
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> ChatResult:
+        if self.auto_quote and json_schema is not None and "quotes" in json_schema.get("properties", {}):
+            from tests.fakes.fake_openai_server import FakeServerConfig, fake_reply
+
+            self.quote_calls.append({"messages": list(messages), "json_schema": json_schema})
+            text = json.dumps(fake_reply(messages[-1]["content"], FakeServerConfig()), ensure_ascii=False)
+            return ChatResult(text=text, usage=TokenUsage(calls=1), model=self._label)
         self.history.append({"messages": list(messages), "json_schema": json_schema})
         if not self._replies:
             raise LLMError("scripted model ran out of replies")

@@ -32,7 +32,11 @@ async def test_critique_qa_returns_a_verdict_per_pair_with_feedback_for_revision
     assert first["decision"] == "revise" and first["feedback"] and first["scores"]["grounded"] == 0.5
     assert second["decision"] == "reject" and second["reason"] == "precheck:unsupported"
     assert (data["to_revise"], data["rejected"], data["accepted"], data["failed"]) == (1, 1, 0, 0)
-    assert len(fake.requests) == 1
+    # the same checks as a build: evidence located by code, every check's verdict, then the judge
+    assert first["evidence"] and first["evidence"][0]["text"] in passage
+    names = ["question", "evidence", "key_terms", "facts", "polarity", "round_trip", "judge"]
+    assert [c["name"] for c in first["checks"]] == names
+    assert len(fake.requests) == 2  # one round-trip call, one judge call
 
 
 async def test_critique_qa_with_blank_text_is_an_actionable_error(tmp_path: Path) -> None:

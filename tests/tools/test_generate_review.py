@@ -54,7 +54,7 @@ async def test_generation_prompt_carries_chunk_headings_and_domain_guidance(chun
     assert len(result.samples) == 1
     sample = result.samples[0]
     assert sample.provenance == chunk.provenance
-    assert sample.prompt_version == "qa_generate.zh@2"
+    assert sample.prompt_version == "qa_generate.zh@4"
     assert sample.language == "zh"
 
 
@@ -133,21 +133,20 @@ async def test_review_accepts_rejects_and_prechecks_with_reasons(chunk: Chunk) -
 
 async def test_pairs_the_reviewer_skipped_are_reviewed_again_once(chunk: Chunk) -> None:
     text = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
-    pairs = _pairs(("问题一是什么呢？", text), ("问题二是什么呢？", text))
+    pairs = _pairs(("国家建立的数据保护制度是什么？", text), ("数据分类分级保护的依据是什么？", text))
     generated = await generate_qa(chunk, ScriptedChatModel([pairs]))
     reviewer = ScriptedChatModel([_reviews(5), _reviews(4)])
     review = await review_samples(chunk, generated.samples, reviewer)
     assert len(review.verdicts) == 2 and not review.failed
     second_prompt = reviewer.history[1]["messages"][1]["content"]
-    assert "问题二" in second_prompt and "问题一" not in second_prompt
+    assert "依据是什么" in second_prompt and "国家建立的" not in second_prompt
     assert reviewer.history[1]["json_schema"]["properties"]["reviews"]["maxItems"] == 1
 
 
 async def test_a_pair_skipped_twice_is_a_recorded_failure_not_a_loss(chunk: Chunk) -> None:
     text = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
-    generated = await generate_qa(
-        chunk, ScriptedChatModel([_pairs(("问题一是什么呢？", text), ("问题二是什么呢？", text))])
-    )
+    pairs = _pairs(("国家建立的数据保护制度是什么？", text), ("数据分类分级保护的依据是什么？", text))
+    generated = await generate_qa(chunk, ScriptedChatModel([pairs]))
     empty = json.dumps({"reviews": []})
     review = await review_samples(chunk, generated.samples, ScriptedChatModel([_reviews(5), empty]))
     assert len(review.verdicts) == 1

@@ -29,6 +29,13 @@ from tests.fakes.scripted_chat import ScriptedChatModel
 from tests.flow_helpers import process_chunk
 
 ART21 = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
+
+
+def _point(i: int) -> str:
+    """A real question about article 21 (the review's key-term check rejects questions the answer is not about)."""
+    return f"数据分类分级保护制度的第{i + 1}个要点是什么？"
+
+
 TREE = LabelTree.model_validate(
     {
         "labels": [
@@ -84,7 +91,8 @@ async def test_reviewer_feedback_is_sent_back_and_the_revised_sample_is_accepted
     assert result.rejected == [] and result.failed == []
     revise_prompt = generator.history[1]["messages"][1]["content"]
     assert "写明所依据的条文。" in revise_prompt and "国家对数据实行分类分级保护。" in revise_prompt
-    assert result.generator_usage.calls == 2 and result.reviewer_usage.calls == 2
+    # per review round: the round-trip call and the judge's call
+    assert result.generator_usage.calls == 2 and result.reviewer_usage.calls == 4
 
 
 async def test_a_sample_still_needing_revision_after_the_last_round_is_rejected_with_the_feedback(
@@ -160,7 +168,7 @@ async def test_question_form_and_reviewer_feedback_are_revised_in_two_concurrent
 async def test_low_scores_without_feedback_reject_and_middling_scores_with_feedback_revise(chunk: Chunk) -> None:
     generated = await generate_qa(
         chunk,
-        ScriptedChatModel([_json(pairs=[{"question": f"问题{i}是什么内容？", "answer": ART21} for i in range(3)])]),
+        ScriptedChatModel([_json(pairs=[{"question": _point(i), "answer": ART21} for i in range(3)])]),
     )
     reviewer = ScriptedChatModel([_review(5, (3, "改写问题"), (1, "全部重写"))])
     review = await review_samples(chunk, generated.samples, reviewer)
@@ -171,7 +179,7 @@ async def test_low_scores_without_feedback_reject_and_middling_scores_with_feedb
 
 async def test_revision_that_leaves_a_pair_out_records_a_failure(chunk: Chunk) -> None:
     generated = await generate_qa(
-        chunk, ScriptedChatModel([_json(pairs=[{"question": f"问题{i}是什么？", "answer": ART21} for i in range(2)])])
+        chunk, ScriptedChatModel([_json(pairs=[{"question": _point(i), "answer": ART21} for i in range(2)])])
     )
     review = await review_samples(chunk, generated.samples, ScriptedChatModel([_review((3, "a"), (3, "b"))]))
     items = [(generated.samples[0], review.to_revise[generated.samples[0].sample_id]), (generated.samples[1], "b")]
@@ -179,7 +187,7 @@ async def test_revision_that_leaves_a_pair_out_records_a_failure(chunk: Chunk) -
     revised = await revise_samples(chunk, items, model)
     assert [s.sample_id for s in revised.samples] == [generated.samples[1].sample_id]
     assert [f.reason for f in revised.failed] == ["revision:missing_pair"]
-    assert revised.samples[0].prompt_version == "qa_generate.zh@2"  # the sample keeps its origin
+    assert revised.samples[0].prompt_version == "qa_generate.zh@4"  # the sample keeps its origin
     assert "Feedback: a" in model.history[0]["messages"][1]["content"]  # from the verdict
     assert "Feedback: b" in model.history[0]["messages"][1]["content"]  # given as plain text
 
@@ -340,7 +348,8 @@ async def test_critique_returns_one_verdict_per_pair_in_order(chunk: Chunk) -> N
     critiques, usage = await critique_pairs(chunk, pairs, ScriptedChatModel([_review(5, (3, "写明条文"))]))
     assert [c.decision for c in critiques] == ["accept", "reject", "revise"]
     assert critiques[1].reason == "precheck:empty" and critiques[2].feedback == "写明条文"
-    assert usage.calls == 1
+    assert critiques[0].evidence and critiques[0].evidence[0].text in chunk.text
+    assert usage.calls == 2  # the round trip and the judge, for both pairs at once
 
 
 async def test_few_shot_examples_and_a_user_prompt_dir_shape_the_prompt(chunk: Chunk, tmp_path: Path) -> None:
@@ -353,7 +362,7 @@ async def test_few_shot_examples_and_a_user_prompt_dir_shape_the_prompt(chunk: C
     prompt_dir = tmp_path / "prompts"
     prompt_dir.mkdir()
     text = (resources.files("ftds.prompts") / "qa_generate.zh.md").read_text(encoding="utf-8")
-    (prompt_dir / "qa_generate.zh.md").write_text(text.replace("qa_generate.zh@2", "my-qa@7"), encoding="utf-8")
+    (prompt_dir / "qa_generate.zh.md").write_text(text.replace("qa_generate.zh@4", "my-qa@7"), encoding="utf-8")
     settings = BuildSettings(examples_file=examples_file, prompt_dir=prompt_dir)
     model = ScriptedChatModel([_json(pairs=[{"question": "国家对数据实行什么保护制度？", "answer": ART21}])])
     result = await generate_qa(chunk, model, settings)
@@ -377,10 +386,10 @@ async def test_english_source_gets_english_prompts_and_a_forced_language_wins() 
         [_json(pairs=[{"question": "What records must the controller keep?", "answer": text}])] * 2
     )
     english = await generate_qa(chunk, model)
-    assert english.samples[0].prompt_version == "qa_generate.en@2"
+    assert english.samples[0].prompt_version == "qa_generate.en@4"
     forced = await generate_qa(chunk, model, BuildSettings(language="zh"))
     assert (
-        forced.prompt_version == "qa_generate.zh@2" and "请根据下面的资料" in model.history[1]["messages"][1]["content"]
+        forced.prompt_version == "qa_generate.zh@4" and "请根据下面的资料" in model.history[1]["messages"][1]["content"]
     )
 
 

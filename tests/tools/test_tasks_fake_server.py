@@ -39,7 +39,7 @@ def _templates() -> dict[str, set[str]]:
 def test_every_template_exists_in_both_languages_with_the_same_placeholders() -> None:
     templates = _templates()
     stems = {name.split(".")[0] for name in templates}
-    assert len(stems) == 18  # 12 generation templates + 6 evaluation ones (eval_*)
+    assert len(stems) == 19  # 13 generation templates + 6 evaluation ones (eval_*)
     for stem in stems:
         assert templates[f"{stem}.zh.md"] == templates[f"{stem}.en.md"], stem
 
@@ -70,7 +70,7 @@ async def test_every_task_type_runs_end_to_end_against_the_fake_endpoint(languag
             topic_chunk("data law", distilled.tag_paths[0]), distilled.samples[:2], llm, build, grounded=False
         )
         await llm.aclose()
-    assert qa.samples and qa.samples[0].prompt_version == f"qa_generate.{language}@2"
+    assert qa.samples and qa.samples[0].prompt_version == f"qa_generate.{language}@4"
     assert cot.samples and cot.samples[0].chain_of_thought
     assert dialogues.samples and len(dialogues.samples[0].turns or []) % 2 == 0
     assert classified.samples and classified.samples[0].label in tree.paths()

@@ -99,6 +99,17 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str
     return lines
 
 
+def check_rows(summary: RunSummary, samples: Sequence[Sample]) -> list[tuple[str, int, int]]:
+    """Per check: how many accepted samples passed it, and how many samples it rejected."""
+    from ftds.tools.generation.checks import count_checks
+
+    passed = count_checks(list(samples))
+    reasons = summary.rejection_reasons.items()
+    rejected = {reason.removeprefix("check:"): n for reason, n in reasons if reason.startswith("check:")}
+    names = [*passed, *(name for name in rejected if name not in passed)]
+    return [(name, passed.get(name, {}).get("passed", 0), rejected.get(name, 0)) for name in names]
+
+
 def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], image_dir: str) -> str:
     labels = Counter(s.label or "(unlabelled)" for s in samples)
     lines = [
@@ -129,6 +140,12 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
         "## Why samples were rejected or failed",
         "",
         *_table(["reason", "count"], [*summary.rejection_reasons.items(), *summary.failure_reasons.items()]),
+        "",
+        "## Checks",
+        "",
+        "Every accepted sample passed every check below; a failed check rejects its sample (reason check:NAME).",
+        "",
+        *_table(["check", "passed by accepted samples", "rejected by it"], check_rows(summary, samples)),
         "",
         "## Documents",
         "",

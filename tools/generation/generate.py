@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
+from ftds.tools.generation.evidence import locate_evidence
 from ftds.tools.generation.examples import FewShotExample, load_examples, render_examples
 from ftds.tools.generation.prompts import DomainPreset, PromptTemplate, domain_preset, load_template
 from ftds.tools.generation.structured import ParseFailure, T, parse_reply, retry_message, split_think
@@ -31,6 +32,10 @@ from ftds.tools.records import Chunk, ItemOutcome, Sample, TokenUsage
 class QAPair(BaseModel):
     question: str = Field(description="A self-contained question answerable from the source.")
     answer: str = Field(description="The grounded answer.")
+    evidence: str = Field(
+        default="",
+        description="The source sentence(s) supporting the answer, copied verbatim; located by code afterwards.",
+    )
 
 
 class QAPairs(BaseModel):
@@ -216,6 +221,15 @@ def make_sample(
     )
 
 
+def _qa_schema(count: int) -> dict[str, Any]:
+    """The pairs schema with ``evidence`` required, so a grammar-constrained model always writes its quote:
+    question, answer and evidence come from one call and the evidence costs no call of its own."""
+    schema = exact_items_schema(QAPairs, "pairs", count)
+    pair = schema["$defs"]["QAPair"]
+    pair["required"] = ["question", "answer", "evidence"]
+    return schema
+
+
 async def generate_qa(
     chunk: Chunk,
     llm: ChatModel,
@@ -238,7 +252,7 @@ async def generate_qa(
         heading_path=chunk.heading_context or chunk.provenance.source,
         chunk=chunk.text,
     )
-    call = await call_structured(llm, messages, QAPairs, exact_items_schema(QAPairs, "pairs", wanted))
+    call = await call_structured(llm, messages, QAPairs, _qa_schema(wanted))
     if call.value is None:
         return GenerationResult.call_failed(chunk, "generation", call, ctx.template.version)
     assert isinstance(call.value, QAPairs)
@@ -253,6 +267,7 @@ async def generate_qa(
             question=pair.question,
             answer=pair.answer,
             reasoning=reasoning,
+            evidence=locate_evidence(chunk, pair.evidence, pair.answer) if pair.evidence.strip() else [],
         )
         for pair in call.value.pairs
     ]

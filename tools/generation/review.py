@@ -1,10 +1,14 @@
-"""Review generated samples against their source: a cheap lexical pre-check, then one LLM rubric call.
+"""Review generated samples against their source: a cheap lexical pre-check, checks that code can verify,
+an independent round trip, then one LLM rubric call on what is left.
 
 The pre-check rejects what needs no model to judge (empty, too short, a copy of the whole source, an answer
 with no lexical support in the source, an invented citation, an answer already inside its question). A
 failure of form that a rewrite can mend (a statement or a heading instead of a question, the wrong language)
 goes to revision with the pre-check's own feedback instead, and is rejected with the pre-check's reason if
-the rewrites do not mend it. Everything left is scored by the reviewer model in one call per chunk on four
+the rewrites do not mend it. Grounded samples then get their evidence located by code and pass or fail the
+checks of :mod:`ftds.tools.generation.checks` (evidence, key terms, facts, polarity) and the round trip of
+:mod:`ftds.tools.generation.round_trip`; a failed check rejects the sample with ``check:<name>`` and no judge
+score can overrule it. Everything left is scored by the reviewer model in one call per chunk on four
 dimensions; the weighted total gives the verdict: ``accept`` at or above the accept threshold, ``revise``
 (with the reviewer's concrete feedback, which :func:`ftds.tools.generation.revise.revise_samples` hands back to the
 generator) between the revise and accept thresholds, ``reject`` below. When a label tree is given, the same
@@ -20,7 +24,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
+from ftds.tools.generation.checks import JUDGE, first_failure, run_code_checks, supported_text
 from ftds.tools.generation.citations import invented_citations
+from ftds.tools.generation.evidence import evidence_text
 from ftds.tools.generation.generate import call_structured, chunk_language, exact_items_schema
 from ftds.tools.generation.labels import LabelTree, label_instruction
 from ftds.tools.generation.prompts import domain_preset, load_template
@@ -28,6 +34,7 @@ from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import (
     PRECHECK,
+    CheckResult,
     Chunk,
     Decision,
     ItemOutcome,
@@ -148,7 +155,7 @@ def precheck(sample: Sample, source: str, language: str, *, grounded: bool = Tru
     compact_answer = re.sub(r"\s+", "", answer)
     if len(compact_answer) >= COPY_FRACTION * len(compact_source) and compact_answer in compact_source:
         return "precheck:copied_source"
-    if lexical_support(answer, source, language) < MIN_SUPPORT:
+    if lexical_support(supported_text(question, answer), source, language) < MIN_SUPPORT:
         return "precheck:unsupported"
     if invented_citations(question + " " + answer, source):
         return "precheck:invented_citation"
@@ -201,6 +208,11 @@ _NO_SOURCE = {
     "en": "(No source document: these pairs were written about the topic '{topic}'. Score grounded on "
     "factual accuracy and the absence of invented facts.)",
 }
+_EVIDENCE_ONLY = {
+    "zh": "（每条问答下面的“依据”是从原始资料中定位到的原文；请只按依据审核：答案是否回答了问题、是否被依据支持。）",
+    "en": "(Under each pair, 'Evidence' is the text located in the source for its answer; review against that "
+    "evidence only: does the answer answer the question, and does the evidence support it?)",
+}
 
 
 @dataclass
@@ -216,7 +228,10 @@ class ReviewResult:
     prompt_version: str = ""
 
 
-def _format_one(number: int, sample: Sample) -> str:
+_EVIDENCE_LABEL = {"zh": "依据", "en": "Evidence"}
+
+
+def _format_one(number: int, sample: Sample, language: str = "en") -> str:
     if sample.turns:
         lines = [f"{number}. Q: (dialogue)"]
         lines += [f"   {t.get('role', '?')}: {t.get('content', '')}" for t in sample.turns]
@@ -224,11 +239,14 @@ def _format_one(number: int, sample: Sample) -> str:
     text = f"{number}. Q: {sample.question}\n   A: {sample.answer}"
     if sample.chain_of_thought:
         text += "\n   Reasoning: " + " / ".join(sample.chain_of_thought)
+    if sample.evidence:
+        label = _EVIDENCE_LABEL.get(language, _EVIDENCE_LABEL["en"])
+        text += f"\n   {label}: " + evidence_text(sample.evidence).replace("\n", " / ")
     return text
 
 
-def _format_pairs(samples: list[Sample]) -> str:
-    return "\n".join(_format_one(number, sample) for number, sample in enumerate(samples, 1))
+def _format_pairs(samples: list[Sample], language: str = "en") -> str:
+    return "\n".join(_format_one(number, sample, language) for number, sample in enumerate(samples, 1))
 
 
 async def review_samples(
@@ -240,10 +258,13 @@ async def review_samples(
     prompt_dir: Path | None = None,
     labels: LabelTree | None = None,
     grounded: bool = True,
+    evidence_checks: bool = True,
 ) -> ReviewResult:
     """Verdict for every sample: accepted ones in ``verdicts``, ``revise`` ones (with feedback) in
     ``to_revise``, the rest rejected or failed with a reason. With ``labels``, accepted and revise-bound
-    samples also get a label in ``labels`` (sample_id -> label) from the same call."""
+    samples also get a label in ``labels`` (sample_id -> label) from the same call.
+    ``evidence_checks=False`` gives the review as it was before the checks (pre-check and judge on the whole
+    chunk): the baseline bench/bench_critique.py measures them against."""
     settings = settings or BuildSettings()
     prompt_dir = prompt_dir or settings.prompt_dir
     language = chunk_language(chunk, settings.language)
@@ -267,39 +288,48 @@ async def review_samples(
                     detail=sample.question[:200],
                 )
             )
+    if grounded and evidence_checks and sample_kind_checks(to_review):
+        to_review = await _checked(chunk, to_review, llm, settings, language, prompt_dir, result)
     if not to_review:
         return result
     template = load_template("qa_review", language, prompt_dir)
     result.prompt_version = template.version
     preset = domain_preset(settings.domain, language, prompt_dir)
     reviews: dict[str, PairReview] = {}
-    pending = list(to_review)
-    failure = ("", "")
-    # One batched call; pairs the reviewer skipped get one more call of their own before they count as failed.
-    for _ in range(2):
+
+    async def judge(batch: list[Sample]) -> tuple[str, str]:
+        """One rubric call for ``batch``; its reviews go into ``reviews``; the failure (reason, detail) or ("", "")."""
         messages = template.render(
             domain_name=preset.name,
             domain_guidance=preset.review_guidance,
-            chunk=chunk.text if grounded else _NO_SOURCE[language].format(topic=chunk.text),
-            pairs=_format_pairs(pending),
-            n_pairs=len(pending),
+            chunk=_judge_source(chunk, batch, grounded, language),
+            pairs=_format_pairs(batch, language),
+            n_pairs=len(batch),
             label_instruction=label_instruction(labels, language),
         )
-        call = await call_structured(
-            llm, messages, ReviewBatch, exact_items_schema(ReviewBatch, "reviews", len(pending))
-        )
+        call = await call_structured(llm, messages, ReviewBatch, exact_items_schema(ReviewBatch, "reviews", len(batch)))
         result.usage = result.usage + call.usage
         if call.value is None:
-            failure = (f"review:{call.failure_reason}", call.failure_detail)
-            break
+            return f"review:{call.failure_reason}", call.failure_detail
         assert isinstance(call.value, ReviewBatch)
         by_number = {review.index: review for review in call.value.reviews}
-        for number, sample in enumerate(pending, 1):
+        for number, sample in enumerate(batch, 1):
             if number in by_number:
                 reviews[sample.sample_id] = by_number[number]
-        pending = [sample for sample in pending if sample.sample_id not in reviews]
-        if not pending:
-            break
+        return "", ""
+
+    # One batched call. Pairs it skipped get one more batched call; when the batch reply could not be used at
+    # all (a small model's reply to many pairs is often cut off), each pair gets a call of its own instead,
+    # so one broken reply never leaves a whole chunk without verdicts.
+    failure = await judge(list(to_review))
+    pending = [sample for sample in to_review if sample.sample_id not in reviews]
+    if pending and failure[0] and len(pending) > 1:
+        for sample in pending:
+            one = await judge([sample])
+            failure = one if one[0] else failure
+    elif pending and not failure[0]:
+        again = await judge(pending)
+        failure = again if again[0] else failure
     for sample in to_review:
         review = reviews.get(sample.sample_id)
         if review is None:
@@ -310,6 +340,9 @@ async def review_samples(
             continue
         verdict = verdict_from(review, settings.accept_threshold, llm.label, settings.revise_threshold)
         result.scored[sample.sample_id] = verdict
+        if sample.evidence:
+            judged = CheckResult(name=JUDGE, passed=verdict.decision == "accept", detail=f"total {verdict.total:.2f}")
+            sample.checks = [*sample.checks, judged]
         if labels is not None:
             label = labels.resolve(review.label)
             if label is not None:
@@ -331,6 +364,86 @@ async def review_samples(
     return result
 
 
+def explained(outcome: ItemOutcome) -> bool:
+    """Failures and failed checks carry their reason in the detail; other rejections only in the code."""
+    return outcome.status == "failed" or outcome.reason.startswith("check:")
+
+
+def sample_kind_checks(samples: list[Sample]) -> bool:
+    """The evidence checks apply to single-answer samples (qa, cot, ...); a dialogue has no one answer."""
+    return any(sample.turns is None for sample in samples)
+
+
+def _judge_source(chunk: Chunk, samples: list[Sample], grounded: bool, language: str) -> str:
+    """What the judge reads as the source: the topic note (distillation), the located evidence under each
+    pair when every pair has some (it then never sees the whole chunk), else the chunk."""
+    if not grounded:
+        return _NO_SOURCE[language].format(topic=chunk.text)
+    if samples and all(sample.evidence for sample in samples):
+        return _EVIDENCE_ONLY.get(language, _EVIDENCE_ONLY["en"])
+    return chunk.text
+
+
+async def _checked(
+    chunk: Chunk,
+    samples: list[Sample],
+    llm: ChatModel,
+    settings: BuildSettings,
+    language: str,
+    prompt_dir: Path | None,
+    result: ReviewResult,
+) -> list[Sample]:
+    """Run the code checks, then (for what passed) the round trip; reject every sample that fails one with
+    ``check:<name>``, and return the ones left for the judge. Dialogue samples pass through unchecked."""
+    from ftds.tools.generation.round_trip import round_trip
+
+    passed: list[Sample] = []
+    for sample in samples:
+        if sample.turns is not None:
+            passed.append(sample)
+            continue
+        sample.checks = []  # a revised sample is checked afresh
+        failure = first_failure(run_code_checks(sample, chunk))
+        if failure is None:
+            passed.append(sample)
+        else:
+            _reject_for(sample, failure, result)
+    single = [sample for sample in passed if sample.turns is None]
+    if not settings.round_trip or not single:
+        return passed
+    trip = await round_trip(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
+    result.usage = result.usage + trip.usage
+    kept: list[Sample] = []
+    for sample in passed:
+        check = trip.results.get(sample.sample_id)
+        if check is None:
+            kept.append(sample)
+            continue
+        sample.checks = [*sample.checks, check]
+        if check.passed:
+            kept.append(sample)
+        else:
+            _reject_for(sample, check, result)
+    return kept
+
+
+def _reject_for(sample: Sample, check: CheckResult, result: ReviewResult) -> None:
+    """Reject on a failed check, with a zero score in ``scored`` too: preference and reward data then rank
+    the sample last instead of losing it, and no judge score can lift it."""
+    result.rejected.append(
+        ItemOutcome(
+            item_id=sample.sample_id,
+            kind="sample",
+            status="rejected",
+            reason=f"check:{check.name}",
+            detail=f"{check.detail} | {sample.question[:160]}",
+        )
+    )
+    result.scored[sample.sample_id] = ReviewVerdict(
+        decision="reject", total=0.0, rationale=f"{check.name}: {check.detail}", reviewer=f"check:{check.name}"
+    )
+
+
 async def critique_pairs(
     chunk: Chunk,
     pairs: list[tuple[str, str]],
@@ -339,7 +452,9 @@ async def critique_pairs(
     *,
     prompt_dir: Path | None = None,
 ) -> tuple[list[PairCritique], TokenUsage]:
-    """Review (question, answer) pairs someone else wrote against ``chunk``: pre-check, then one rubric call."""
+    """Review (question, answer) pairs someone else wrote against ``chunk`` with the same steps as generated
+    samples: pre-check, code checks (evidence located, key terms, facts, polarity), round trip, rubric call.
+    Every pair gets one critique, with its located evidence and every check's verdict."""
     settings = settings or BuildSettings()
     language = chunk_language(chunk, settings.language)
     samples = [
@@ -359,6 +474,7 @@ async def critique_pairs(
     outcomes = {item.item_id: item for item in [*review.rejected, *review.failed]}
     critiques: list[PairCritique] = []
     for index, sample in enumerate(samples, 1):
+        found = {"evidence": sample.evidence, "checks": sample.checks}
         verdict = review.scored.get(sample.sample_id) or review.to_revise.get(sample.sample_id)
         outcome = outcomes.get(sample.sample_id)
         if verdict is not None and verdict.from_precheck:  # a pre-check failure a rewrite can mend
@@ -369,6 +485,7 @@ async def critique_pairs(
                     decision="revise",
                     feedback=verdict.feedback,
                     reason=verdict.rationale,
+                    **found,
                 )
             )
         elif verdict is not None:
@@ -382,6 +499,7 @@ async def critique_pairs(
                     rationale=verdict.rationale,
                     feedback=verdict.feedback,
                     reason=outcome.reason if outcome else "",
+                    **found,
                 )
             )
         else:
@@ -392,7 +510,8 @@ async def critique_pairs(
                     question=sample.question,
                     decision="failed" if outcome.status == "failed" else "reject",
                     reason=outcome.reason,
-                    rationale=outcome.detail if outcome.status == "failed" else "",
+                    rationale=outcome.detail if explained(outcome) else "",
+                    **found,
                 )
             )
     return critiques, review.usage

@@ -1,0 +1,129 @@
+"""Generate the raw samples of the labelled critique set with the embedded models (run once; CPU-heavy).
+
+Every sample the generator wrote is kept (nothing is reviewed or filtered here), with the chunk text, its
+offsets in the document, the generator's raw evidence quote and the evidence located by code. The hand
+labels are added afterwards (see README.md in this folder); this script only records what the models wrote.
+
+Run:  python bench/data/generate_critique_set.py --model qwen2.5-coder-1.5b --chunks 26 --out raw-1.5b.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from ftds.tools.build.steps import select_chunks  # noqa: E402
+from ftds.tools.config import load_settings  # noqa: E402
+from ftds.tools.generation.generate import generate_qa  # noqa: E402
+from ftds.tools.ingest import load_literature  # noqa: E402
+from ftds.tools.llm import make_chat_model  # noqa: E402
+
+CORPUS = REPO.parent.parent / "shared" / "corpus"
+DOCUMENTS = [
+    "law_zh/公司法(2023-12-29).md",
+    "law_zh/劳动合同法(2012-12-28).md",
+    "law_zh/民法典_合同编.md",
+    "law_zh/消费者权益保护法(2013-10-25).md",
+    "law_zh/个人信息保护法(2021-08-20).md",
+    "law_zh/数据安全法(2021-06-10).md",
+    "law_zh/刑法.md",
+    "law_en/US_Constitution.md",
+    "law_en/github-terms-of-service.md",
+]
+
+
+class RecordingModel:
+    """Passes calls through and keeps each raw reply, so the generator's own quote is kept verbatim."""
+
+    def __init__(self, inner):  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.replies: list[str] = []
+
+    @property
+    def label(self) -> str:
+        return str(self.inner.label)
+
+    async def complete(self, messages, **kwargs):  # type: ignore[no-untyped-def]
+        result = await self.inner.complete(messages, **kwargs)
+        self.replies.append(result.text)
+        return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--chunks", type=int, default=26)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--questions", type=int, default=3, help="Questions per chunk (one call per chunk).")
+    parser.add_argument("--only", default="", help="Use only the documents whose path contains this.")
+    parser.add_argument("--max-chars", type=int, default=700, help="Chunk size: short chunks keep prompts cheap.")
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 is faster on a busy machine).")
+    args = parser.parse_args()
+    settings = load_settings(
+        llm={"backend": "embedded", "model": args.model, "n_threads": args.threads, "cache": False},
+        build={"questions_per_chunk": args.questions, "domain": "law"},
+        chunking={"max_chars": args.max_chars},
+    )
+    documents = [args.corpus / d for d in DOCUMENTS if args.only in d]
+    literature = load_literature(documents, settings.chunking, domain="law")
+    texts = {doc.doc_id: doc for doc in literature.documents}
+    chunks = select_chunks(literature.chunks, args.chunks, min_chars=200)
+    llm = RecordingModel(make_chat_model(settings.llm, Path(tempfile.gettempdir()) / "ftds-critique-cache"))
+    done = set()
+    if args.out.exists():
+        done = {json.loads(line)["chunk_id"] for line in args.out.read_text(encoding="utf-8").splitlines()}
+    with args.out.open("a", encoding="utf-8") as out:
+        for number, chunk in enumerate(chunks, 1):
+            if chunk.chunk_id in done:
+                continue
+            llm.replies.clear()
+            started = time.perf_counter()
+            result = await generate_qa(chunk, llm, settings.build)  # type: ignore[arg-type]
+            seconds = round(time.perf_counter() - started, 1)
+            quotes: list[str] = []
+            for reply in reversed(llm.replies):
+                try:
+                    quotes = [p.get("evidence", "") for p in json.loads(reply)["pairs"]]
+                    break
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    continue
+            row = {
+                "chunk_id": chunk.chunk_id,
+                "source": chunk.provenance.source,
+                "document": texts[chunk.doc_id].source,
+                "char_start": chunk.provenance.char_start,
+                "char_end": chunk.provenance.char_end,
+                "heading_path": chunk.provenance.heading_path,
+                "chunk": chunk.text,
+                "model": args.model,
+                "seconds": seconds,
+                "usage": result.usage.model_dump(),
+                "failure": result.failure.model_dump() if result.failure else None,
+                "raw_replies": llm.replies[:],
+                "samples": [
+                    {
+                        "question": s.question,
+                        "answer": s.answer,
+                        "generator_quote": quotes[i] if i < len(quotes) else "",
+                        "evidence": [e.model_dump() for e in s.evidence],
+                    }
+                    for i, s in enumerate(result.samples)
+                ],
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.flush()
+            done_line = f"[{number}/{len(chunks)}] {chunk.provenance.source} {len(result.samples)} samples {seconds}s"
+            print(done_line, flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

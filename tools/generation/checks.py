@@ -1,0 +1,711 @@
+"""Checks that code can verify, each returning a :class:`CheckResult` recorded on the sample.
+
+A small reviewer model scores fluent answers highly even when the pairing is false ("什么是面额股？" answered
+with the statute's definition of 股票: every word is in the source). These checks look at what such a judge
+misses, comparing the answer with the evidence located for it (:mod:`.evidence`):
+
+- ``evidence``: the answer's support was located in the chunk (exact or near match), else not accepted;
+- ``key_terms``: the thing the question asks about occurs in the evidence;
+- ``facts``: every number, period, amount, date and article / paragraph / item reference of the answer has
+  the same value in the evidence (or the chunk), and every named body it names is in the chunk;
+- ``polarity``: no clause of the answer drops or adds a negation (不得 / not) against its evidence clause.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections import Counter
+
+from ftds.tools.generation.evidence import content_units, coverage, evidence_text, locate_evidence, normalise
+from ftds.tools.records import CheckResult, Chunk, EvidenceSpan, Sample
+
+QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY, ROUND_TRIP, JUDGE = (
+    "question",
+    "evidence",
+    "key_terms",
+    "facts",
+    "polarity",
+    "round_trip",
+    "judge",
+)
+CODE_CHECKS = (QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY)
+MIN_TERM_SHARE = 0.5
+"""Least share of the question's content (outside the asked-about term) the evidence must hold."""
+
+
+# ---------------------------------------------------------------------------------------------------- question
+
+_PLACEHOLDER = re.compile(
+    r"(?:^|[，,：:“\s])[甲乙丙丁](?=的|是|在|与|和|合并|公司|应|可)|某某|上述|本文|文中|资料中|该资料"
+)
+_EN_PLACEHOLDER = re.compile(r"\b(?:the (?:passage|text|source|above)|according to the (?:text|passage))\b", re.I)
+_ASKS = re.compile(
+    r"吗|呢|什么|哪|如何|怎|为何|为什么|是否|能否|可否|多少|多长|几|谁|何|请|\b(?:what|who|when|where|why|how)\b", re.I
+)
+
+
+def check_question(question: str, chunk_text: str) -> CheckResult:
+    """The question stands alone: no placeholder ("甲的出资额", "the passage") a reader cannot resolve, and
+    not a sentence of the source with a question mark glued on (the answer then just says "是的" + the
+    sentence): such a pair teaches the model to echo statements."""
+    if _PLACEHOLDER.search(question) or _EN_PLACEHOLDER.search(question):
+        return CheckResult(name=QUESTION, passed=False, detail="refers to something the question does not name")
+    body = re.sub(r"[？?。.！!\s]+$", "", question)
+    flat = normalise(body).text
+    if not _ASKS.search(body) and len(flat) >= 12 and flat in normalise(chunk_text).text:
+        return CheckResult(name=QUESTION, passed=False, detail="a sentence of the source, not a question")
+    return CheckResult(name=QUESTION, passed=True)
+
+
+# ---------------------------------------------------------------------------------------------------- evidence
+
+
+_BARE_ANSWER = re.compile(
+    r"^(?:是的?|对|不是|否|可以|不可以|能|不能|应当|不应当|需要|不需要|有|没有|yes|no)[。.!！,，]?(?:\s*(?:it|they) "
+    r"(?:can|may|must|shall|is|are)(?: not)?[.]?)?$",
+    re.IGNORECASE,
+)
+_YES_NO = re.compile(
+    r"吗[？?]?$|是否|能否|可否|^(?:is|are|can|may|must|shall|does|do|did|has|have|will)\b", re.IGNORECASE
+)
+
+
+def supported_text(question: str, answer: str) -> str:
+    """What the evidence must support: the answer, or for a bare yes / no to a yes-no question ("可以。"), the
+    question's claim with it (the answer alone has nothing to locate)."""
+    if _BARE_ANSWER.match(answer.strip()) and _YES_NO.search(question.strip()):
+        return f"{question} {answer}"
+    return answer
+
+
+def check_evidence(sample: Sample, chunk: Chunk, quote: str | list[str] = "") -> CheckResult:
+    """Locate the answer's evidence in ``chunk`` (from ``quote`` when given, else from the answer itself),
+    store it on ``sample.evidence`` and pass when something was found. Spans already on the sample (the
+    generator's one-pass quote, located at generation) are re-verified against the chunk, not trusted."""
+    quotes = [quote] if isinstance(quote, str) else list(quote)
+    quotes += [span.text for span in sample.evidence]
+    spans = locate_evidence(chunk, quotes, supported_text(sample.question, sample.answer))
+    sample.evidence = spans
+    if not spans:
+        return CheckResult(name=EVIDENCE, passed=False, detail="no span of the source supports the answer")
+    kinds = ",".join(f"{s.char_start}-{s.char_end}:{s.match}" for s in spans)
+    return CheckResult(name=EVIDENCE, passed=True, detail=kinds)
+
+
+# --------------------------------------------------------------------------------------------------- key terms
+
+_LAW_TITLE = re.compile(r"《[^》]{1,40}》")
+_ZH_DEFINITION = [
+    re.compile(r"^(?:请问)?(?:什么是|什么叫|何谓|何为)(?P<t>.+?)(?:呢)?[？?。]*$"),
+    re.compile(r"^(?P<t>.+?)(?:是指|指的是|是)(?:什么|何种|哪种)(?:意思|含义|概念)?(?:呢)?[？?。]*$"),
+    re.compile(r"^(?P<t>.+?)的(?:定义|含义|概念)是(?:什么)?[？?。]*$"),
+    re.compile(r"^(?:请)?(?:解释|说明)(?:一下)?(?P<t>.+?)的(?:定义|含义|概念)[？?。]*$"),
+]
+_EN_DEFINITION = [
+    re.compile(
+        r"^what\s+(?:is|are)\s+(?:meant\s+by\s+|the\s+(?:definition|meaning)\s+of\s+)?(?P<t>.+?)\s*\??$", re.IGNORECASE
+    ),
+    re.compile(r"^what\s+does\s+(?P<t>.+?)\s+mean\s*\??$", re.IGNORECASE),
+    re.compile(r"^(?:define|explain\s+the\s+term)\s+(?P<t>.+?)\s*[.?]?$", re.IGNORECASE),
+]
+_ZH_FRAME = re.compile(
+    r"根据|依照|按照|规定|中|的|了|吗|呢|么|是否|能否|可否|可以|应当|哪些|什么|怎样|如何|为何|为什么|多少|多长|"
+    r"几|请问|有关|关于|情况|情形|条件|下|时|是|有|在|对|和|与|或|及|其|该|此|会|要|需要|需|由|谁|何|哪|"
+    r"本法|法律|条|款|项|问题|方面|主要|内容|具体"
+)
+_EN_FRAME = frozenset(
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "should",
+        "will",
+        "would",
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "by",
+        "and",
+        "or",
+        "under",
+        "according",
+        "constitution",
+        "terms",
+        "service",
+        "article",
+        "section",
+        "clause",
+        "what's",
+        "there",
+        "any",
+        "if",
+        "about",
+        "law",
+        "laws",
+        "provide",
+        "provides",
+        "source",
+        "question",
+        "say",
+        "says",
+    ]
+)
+
+
+def asked_term(question: str) -> str | None:
+    """The term a definition question asks about ("什么是面额股？" -> "面额股"), or None for other questions."""
+    text = _LAW_TITLE.sub("", question).strip()
+    text = re.sub(r"^(?:根据|依照|按照|在)[^，,]{0,30}[，,]", "", text).strip()
+    for number, pattern in enumerate((*_ZH_DEFINITION, *_EN_DEFINITION)):
+        match = pattern.match(text)
+        if match:
+            term = match.group("t").strip(" ，,。？?“”\"'")
+            term = re.sub(r"^(?:a|an|the)\s+", "", term, flags=re.IGNORECASE)
+            # "数据分级的依据是什么" asks for an attribute of a term, not what the term is ("什么是X的Y" does)
+            attribute = number in (1, 2) and re.search(r"的|、|和|与|或", term)
+            if 1 < len(term) <= 30 and not attribute:
+                return term
+    return None
+
+
+def _term_in(term: str, evidence: str) -> bool:
+    needle, haystack = normalise(term).text, normalise(evidence).text
+    if needle in haystack:
+        return True
+    if re.search(r"[\u3400-\u9fff]", term):
+        return False
+    words = [w[:4] for w in re.findall(r"[a-z0-9]+", normalise(" ".join(term.split())).text) if w not in _EN_FRAME]
+    words = [w[:4] for w in re.findall(r"[a-z]+", term.lower()) if w not in _EN_FRAME]
+    return bool(words) and sum(w in haystack for w in words) >= len(words) / 2
+
+
+def question_units(question: str) -> set[str]:
+    """The question's content units with the question frame (根据…规定, 哪些, what is …) and references
+    (第X条第X款) left out."""
+    text = _strip_refs(_LAW_TITLE.sub(" ", question))
+    if re.search(r"[\u3400-\u9fff]", text):
+        text = _ZH_FRAME.sub(" ", text)
+        units = {u for u in content_units(text) if len(u) == 2}
+    else:
+        units = {w for w in content_units(text) if w not in _EN_FRAME and not w.isdigit() and len(w) > 2}
+    return units
+
+
+def defines(term: str, evidence: str) -> bool:
+    """True when ``evidence`` states what ``term`` is: "X是/是指/指/为…", "本法所称X", "…为X", "X means / is"."""
+    flat, needle = normalise(evidence).text, normalise(term).text
+    if not needle:
+        return False
+    escaped = re.escape(needle)
+    patterns = [
+        rf"{escaped}[,，]?(?:是指|是|指|系指|即)",
+        rf"所称{escaped}",
+        rf"为{escaped}(?:[，。；,;]|$)",
+        rf"称为{escaped}",
+        rf"{escaped}(?:means|is|are|referstoa?|shallmean|includes?)",
+        rf"\(?[\"“]?{escaped}[\"”]?\)?(?:means|refersto)",
+    ]
+    return any(re.search(pattern, flat) for pattern in patterns)
+
+
+def _stem(unit: str) -> str:
+    """English words compared by their first five letters (regulate / regulation / regulates)."""
+    return unit[:5] if unit.isascii() else unit
+
+
+_PURPOSE_ASKED = re.compile(r"目的|宗旨|\bpurpose\b|\bwhy\b", re.IGNORECASE)
+_PURPOSE_STATED = re.compile(r"目的|宗旨|为了|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b", re.IGNORECASE)
+
+
+def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "") -> CheckResult:
+    """The asked-about term of a definition question is in the evidence span that carries the answer (the
+    one covering most of it), and the evidence holds at least :data:`MIN_TERM_SHARE` of the question's
+    content: an answer located elsewhere answers another question."""
+    text = evidence_text(evidence)
+    term = asked_term(question)
+    carrying = max(evidence, key=lambda span: coverage(answer, span.text)).text if answer and evidence else text
+    if term is not None and not _term_in(term, carrying):
+        return CheckResult(
+            name=KEY_TERMS, passed=False, detail=f"asked about {term!r}; the answer's evidence is about something else"
+        )
+    if term is not None and re.search(r"[\u3400-\u9fff]", term) and not defines(term, text):
+        return CheckResult(
+            name=KEY_TERMS, passed=False, detail=f"asked what {term!r} is; the evidence does not say what it is"
+        )
+    if _PURPOSE_ASKED.search(question) and not _PURPOSE_STATED.search(text):
+        return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
+    units = question_units(question)
+    if units and re.search(r"[\u3400-\u9fff]", question):  # English paraphrase shares too few words to count
+        have = content_units(text)
+        share = len({u for u in units if u in have or _stem(u) in {_stem(h) for h in have}}) / len(units)
+        if share < MIN_TERM_SHARE:
+            return CheckResult(
+                name=KEY_TERMS,
+                passed=False,
+                detail=f"the evidence holds {share:.0%} of the question's terms ({', '.join(sorted(units)[:8])})",
+            )
+    return CheckResult(name=KEY_TERMS, passed=True, detail=f"term {term!r}" if term else "")
+
+
+# ------------------------------------------------------------------------------------------------------- facts
+
+_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+_UNITS = (
+    r"个工作日|个月|工作日|日|天|月|年|周|小时|分钟|元|万元|亿元|倍|人|名|次|岁|个|项|类|种|级|家|位|票|股|"
+    r"days?|months?|years?|weeks?|hours?|dollars?|persons?|members?|times|percent|%"
+)
+_NUMBER = re.compile(
+    rf"(?P<num>[{_CN_DIGITS}\d]+分之[{_CN_DIGITS}\d.]+|[\d][\d,.]*|[{_CN_DIGITS}]+)\s*(?P<unit>{_UNITS})?",
+    re.IGNORECASE,
+)
+_ZH_REF = re.compile(
+    rf"第\s*(?P<a>[{_CN_DIGITS}\d]+)\s*条(?:\s*第\s*(?P<p>[{_CN_DIGITS}\d]+)\s*款)?(?:\s*第\s*(?P<i>[{_CN_DIGITS}\d]+)\s*项)?"
+)
+_ZH_PARA_ONLY = re.compile(rf"(?<!条)第\s*(?P<p>[{_CN_DIGITS}\d]+)\s*款")
+_EN_REF = re.compile(
+    r"\b(?P<kind>Article|Section|Amendment|Clause)\s+(?P<n>[IVXLC]+|\d+)\b(?:\s*\((?P<sub>[a-z0-9]+)\))?",
+    re.IGNORECASE,
+)
+_EN_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "twenty": 20,
+    "twenty-one": 21, "twenty-five": 25, "thirty": 30, "thirty-five": 35, "forty": 40, "fifty": 50, "sixty": 60,
+    "ninety": 90, "hundred": 100, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "half": 0.5, "two-thirds": 2 / 3, "three-fourths": 3 / 4,
+}  # fmt: skip
+_EN_NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(_EN_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+_BODY = re.compile(
+    r"[\u3400-\u9fff]{0,8}?(?:国务院|人民代表大会常务委员会|人民代表大会|委员会|人民法院|人民检察院|法院|检察院|仲裁委员会|"
+    r"行政部门|主管部门|管理部门|部门|机关|机构|董事会|监事会|股东会|股东大会|审计委员会|工会|协会|政府)"
+)
+_EN_BODY = re.compile(
+    r"\b(Congress|Senate|House of Representatives|Supreme Court|Vice President|President|Chief Justice|"
+    r"Electors|Legislature|Treasury|GitHub|Secretary)\b"
+)
+_UNIT_FAMILY = {"天": "日", "个工作日": "工作日", "个月": "月", "day": "日", "days": "日", "month": "月",
+                "months": "月", "year": "年", "years": "年", "week": "周", "weeks": "周", "hour": "小时",
+                "hours": "小时",
+                "percent": "%", "person": "人", "persons": "人", "名": "人", "member": "人", "members": "人",
+                "dollar": "元", "dollars": "元"}  # fmt: skip
+_NOT_NUMBERS = re.compile(r"一切|一般|一致|统一|唯一|一旦|一并|一律|进一步|一定|一起|同一|万一|一些|一方|一经")
+
+
+def _value(numeral: str) -> float | None:
+    text = numeral.replace(",", "")
+    if "分之" in text:
+        denominator, numerator = (_value(part) for part in text.replace("百分之", "一百分之", 1).split("分之", 1))
+        return None if not denominator or numerator is None else numerator / denominator
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if text in _EN_WORDS or text.lower() in _EN_WORDS:
+        return float(_EN_WORDS[text.lower()])
+    if text.upper() and set(text.upper()) <= set(_ROMAN) and text.isupper():
+        return float(_roman(text.upper()))
+    import cn2an  # the project's Chinese-numeral parser (also used by citations.py)
+
+    try:
+        return float(cn2an.cn2an(text, "smart"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _roman(text: str) -> int:
+    total = 0
+    for i, char in enumerate(text):
+        value = _ROMAN[char]
+        total += -value if i + 1 < len(text) and _ROMAN[text[i + 1]] > value else value
+    return total
+
+
+def _strip_refs(text: str) -> str:
+    text = _ZH_REF.sub(" ", text)
+    text = _ZH_PARA_ONLY.sub(" ", text)
+    text = re.sub(rf"[（(][{_CN_DIGITS}\d]+[)）]", " ", text)  # item markers （一）
+    return _EN_REF.sub(" ", text)
+
+
+def quantities(text: str) -> Counter[tuple[float, str]]:
+    """Numbers with their unit ((15.0, '日'), (0.5, '%') ...), references and item markers left out; a bare
+    Chinese numeral without a unit is not a quantity ("一方", "统一")."""
+    text = unicodedata.normalize("NFKC", _strip_refs(text))
+    text = _NOT_NUMBERS.sub(" ", text)
+    text = _EN_NUMBER_WORD.sub(lambda m: str(_EN_WORDS[m.group(1).lower()]), text)
+    found: Counter[tuple[float, str]] = Counter()
+    for match in _NUMBER.finditer(text):
+        numeral, unit = match.group("num"), (match.group("unit") or "").lower()
+        chinese = not re.search(r"\d", numeral) and "分之" not in numeral
+        if chinese and not unit:
+            continue
+        if chinese and numeral in {"万", "亿", "千", "百", "十"}:
+            continue
+        value = _value(numeral)
+        if value is None:
+            continue
+        if numeral.startswith("百分之"):
+            value, unit = value * 100, "%"
+        elif "分之" in numeral:
+            unit = "/"
+        found[(round(value, 6), _UNIT_FAMILY.get(unit, unit))] += 1
+    return found
+
+
+def references(text: str) -> set[tuple[str, int, int | None, int | None]]:
+    """Article / paragraph / item references as values: ('条', 27, 3, None) for 第二十七条第三款."""
+    refs: set[tuple[str, int, int | None, int | None]] = set()
+    for m in _ZH_REF.finditer(text):
+        article = _value(m.group("a"))
+        paragraph = _value(m.group("p")) if m.group("p") else None
+        item = _value(m.group("i")) if m.group("i") else None
+        if article is not None:
+            refs.add(("条", int(article), int(paragraph) if paragraph else None, int(item) if item else None))
+    for m in _EN_REF.finditer(text):
+        number = _value(m.group("n"))
+        if number is not None:
+            refs.add((m.group("kind").lower(), int(number), None, None))
+    return refs
+
+
+def article_spans(chunk_text: str) -> dict[int, tuple[int, int]]:
+    """Per article of the chunk: its (start, end) in the chunk text."""
+    heads = [m for m in re.finditer(rf"(?m)^\s*第\s*([{_CN_DIGITS}\d]+)\s*条", chunk_text)]
+    spans: dict[int, tuple[int, int]] = {}
+    for n, match in enumerate(heads):
+        number = _value(match.group(1))
+        if number is not None:
+            spans[int(number)] = (match.start(), heads[n + 1].start() if n + 1 < len(heads) else len(chunk_text))
+    return spans
+
+
+def article_shape(chunk_text: str) -> dict[int, tuple[int, int]]:
+    """Per article of the chunk: (paragraphs, items), so a cited 第X条第三款 can be checked to exist."""
+    heads = [(m.start(), m) for m in re.finditer(rf"(?m)^\s*第\s*([{_CN_DIGITS}\d]+)\s*条", chunk_text)]
+    shape: dict[int, tuple[int, int]] = {}
+    for n, (start, match) in enumerate(heads):
+        end = heads[n + 1][0] if n + 1 < len(heads) else len(chunk_text)
+        body = chunk_text[start:end]
+        number = _value(match.group(1))
+        if number is None:
+            continue
+        lines = [line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        items = [line for line in lines if re.match(rf"\s*[（(][{_CN_DIGITS}]+[)）]", line)]
+        shape[int(number)] = (len(lines) - len(items), len(items))
+    return shape
+
+
+def _named_bodies(text: str) -> set[str]:
+    found = {m.group(0) for m in _BODY.finditer(text)}
+    found |= {m.group(0) for m in _EN_BODY.finditer(text)}
+    return found
+
+
+def _body_in(body: str, source: str) -> bool:
+    if body in source:
+        return True
+    # "县级以上人民政府劳动行政部门" -> the greedy prefix may differ; the last 4+ characters must be there
+    return len(body) > 4 and body[-4:] in source and any(body[i:] in source for i in range(0, len(body) - 3))
+
+
+_OPERATORS = re.compile(
+    r"单独|同时|只能|仅限|连带|按份|补充|全部|部分|必须|应当|可以|不得|禁止|有权|无权|免除|双倍|加倍|以上|以下|不满|超过|届满|"
+    r"之前|之后|以前|以后|随之|一并|另行|自行|除外|无效|有效|撤销|书面|口头|\b(?:jointly|severally|solely|only|both|either|"
+    r"shall|may|must|before|after|within|more than|less than|at least|at most|unless|except)\b",
+    re.IGNORECASE,
+)
+"""Words that carry a rule's force, scope or time (可以 / 应当 / 连带 / 同时 / 以上 ...): a small model that
+edits a rule changes one of these and copies everything else, so each must be backed by the evidence."""
+
+
+def _misplaced_citations(text: str, evidence: list[EvidenceSpan], chunk_text: str, chunk_start: int) -> list[str]:
+    """Articles the pair cites (outside what the evidence itself cites) that the chunk holds, while the
+    evidence lies in none of them: "第五十一条中的…" answered from 第五十条."""
+    spans = article_spans(chunk_text)
+    if not spans or not evidence:
+        return []
+    quoted = {ref[1] for ref in references(evidence_text(evidence)) if ref[0] == "条"}
+    cited = {ref[1] for ref in references(text) if ref[0] == "条"} - quoted
+    cited &= set(spans)
+    if not cited:
+        return []
+    where = {
+        number
+        for number, (a, b) in spans.items()
+        for span in evidence
+        if span.char_start - chunk_start < b and span.char_end - chunk_start > a
+    }
+    if where and not cited & where:
+        cites = "、".join(f"第{n}条" for n in sorted(cited))
+        found = "、".join(f"第{n}条" for n in sorted(where))
+        return [f"cites {cites}, but the evidence is in {found}"]
+    return []
+
+
+_FUNCTION_CHARS = frozenset("的了时是等和与或者及在其之应当所以为对由向将把被这该此即并且也就都而但则若如从于")
+_EN_FUNCTION = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "be",
+        "been",
+        "was",
+        "were",
+        "shall",
+        "will",
+        "it",
+        "its",
+        "this",
+        "that",
+        "which",
+        "who",
+        "as",
+        "with",
+        "your",
+        "you",
+        "we",
+        "our",
+        "us",
+        "their",
+        "they",
+        "he",
+        "she",
+        "his",
+        "her",
+        "if",
+        "then",
+        "so",
+    ]
+)
+NEAR_COPY = 0.75
+"""Similarity above which an answer clause counts as a copy of a source clause, so that any content it changed
+is an edit, not a paraphrase."""
+
+
+def _tokens(text: str) -> list[str]:
+    """CJK characters one by one, other words whole: the units a copy edit is measured in."""
+    return re.findall(r"[\u3400-\u9fff]|[A-Za-z0-9']+", unicodedata.normalize("NFKC", text).lower())
+
+
+def copy_edits(answer: str, evidence: list[EvidenceSpan], question: str = "") -> list[str]:
+    """Content a near-copy answer changed or added against the source clause it copies: "受托人" -> "个人",
+    "小时" -> "日", "可以选择" -> "只能". A small model that edits a rule copies everything else, so a clause that
+    is at least :data:`NEAR_COPY` like a source clause and still differs in content words is an edit."""
+    from difflib import SequenceMatcher
+
+    pieces = [c for c in _CLAUSE.split(evidence_text(evidence)) if len(c.strip()) >= 2]
+    # a clause of the answer may copy two clauses of the source ("非全日制用工，是指…" -> "非全日制用工是指…")
+    pairs = itertools.pairwise(pieces)
+    source_clauses = [_tokens(c) for c in pieces] + [_tokens(f"{a} {b}") for a, b in pairs]
+    asked = set(_tokens(question))
+    edits: list[str] = []
+    for clause in _CLAUSE.split(answer):
+        mine = _tokens(clause)
+        if len(mine) < 6 or not source_clauses:
+            continue
+        best, ratio = max(
+            ((s, SequenceMatcher(None, mine, s, autojunk=False).ratio()) for s in source_clauses), key=lambda x: x[1]
+        )
+        if ratio < NEAR_COPY:
+            continue
+        for op, a1, a2, b1, b2 in SequenceMatcher(None, mine, best, autojunk=False).get_opcodes():
+            if op not in ("replace", "insert"):
+                continue
+            # words the answer takes from its own question ("The notice requirement is …") are not edits
+            added = [
+                tok
+                for tok in mine[a1:a2]
+                if tok not in _FUNCTION_CHARS and tok not in _EN_FUNCTION and not (tok.isascii() and tok in asked)
+            ]
+            if added:
+                joiner = "" if re.match(r"[\u3400-\u9fff]", mine[a1]) else " "
+                was = joiner.join(best[b1:b2]) or "-"
+                edits.append(f"'{was}' -> '{joiner.join(mine[a1:a2])}'")
+    return edits
+
+
+_CLAUSE = re.compile(r"[，,。；;：:！!？?\n]+")
+
+
+def check_facts(
+    answer: str, evidence: list[EvidenceSpan], chunk_text: str, question: str = "", chunk_start: int = 0
+) -> CheckResult:
+    """Every quantity of the answer (value and unit) is in the evidence; every reference of the answer or
+    the question (第X条第X款第X项, Article N) exists in the chunk, with paragraph and item counts the cited
+    article really has; every named body of the answer occurs in the chunk."""
+    problems: list[str] = []
+    evidence_text_ = evidence_text(evidence)
+    have = quantities(evidence_text_)
+    chunk_quantities = quantities(chunk_text)
+    for (value, unit), _count in quantities(answer).items():
+        if (value, unit) in have:
+            continue
+        if unit == "" and any(v == value for v, _ in have):
+            continue
+        if (value, unit) in chunk_quantities and not have:
+            continue
+        problems.append(f"{value:g}{unit} not in the evidence")
+    chunk_refs = references(chunk_text)
+    chunk_articles = {ref[1] for ref in chunk_refs if ref[0] == "条"}
+    shape = article_shape(chunk_text)
+    chunk_articles |= set(shape)
+    chunk_en = {(kind, n) for kind, n, _, _ in chunk_refs if kind != "条"}
+    for kind, number, paragraph, item in references(question + "\n" + answer):
+        if kind == "条":
+            if number not in chunk_articles:
+                problems.append(f"第{number}条 is not in the source")
+            elif number in shape and paragraph is not None and paragraph > max(1, shape[number][0]):
+                problems.append(f"第{number}条 has no 第{paragraph}款 ({shape[number][0]} paragraph(s))")
+            elif number in shape and item is not None and item > shape[number][1]:
+                problems.append(f"第{number}条 has no 第{item}项 ({shape[number][1]} item(s))")
+        elif (kind, number) not in chunk_en and not _en_heading_has(chunk_text, kind, number):
+            problems.append(f"{kind.title()} {number} is not in the source")
+    problems += _misplaced_citations(question + "\n" + answer, evidence, chunk_text, chunk_start)
+    for body in sorted(_named_bodies(answer)):
+        if not _body_in(body, chunk_text):
+            problems.append(f"{body} is not named in the source")
+    problems += [f"changed the source: {edit}" for edit in copy_edits(answer, evidence, question)]
+    backed = (evidence_text_ + "\n" + question).lower()
+    for word in sorted({m.group(0).lower() for m in _OPERATORS.finditer(answer)}):
+        if word not in backed:
+            problems.append(f"'{word}' is not in the evidence")
+    if problems:
+        return CheckResult(name=FACTS, passed=False, detail="; ".join(problems))
+    return CheckResult(name=FACTS, passed=True)
+
+
+def _en_heading_has(chunk_text: str, kind: str, number: int) -> bool:
+    """English statutes head sections with "Section 2." or "## Article. II." forms the reference regex misses."""
+    for m in re.finditer(rf"(?i)\b{kind}\W{{0,3}}([IVXLC]+|\d+)\b", chunk_text):
+        value = _value(m.group(1).upper() if not m.group(1).isdigit() else m.group(1))
+        if value == number:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------- polarity
+
+_ZH_NEGATION = re.compile(r"不得|不能|不可|不应|不予|不必|不需|不属于|不是|不|禁止|无权|无须|无需|未|没有|免于")
+_EN_NEGATION = re.compile(r"\b(?:not|no|never|nor|cannot|without)\b", re.IGNORECASE)
+_ZH_PHRASE = 3  # characters after a Chinese negation that name what is negated (不得|低于票)
+_EN_PHRASE = 2  # words after an English negation
+
+
+def _negated_phrases(text: str) -> tuple[set[str], set[str]]:
+    """(phrases that follow a negation, phrases that occur without one) in ``text``, normalised."""
+    flat = normalise(text).text
+    negated: set[str] = set()
+    for m in _ZH_NEGATION.finditer(flat):
+        phrase = flat[m.end() : m.end() + _ZH_PHRASE]
+        if len(phrase) == _ZH_PHRASE and re.fullmatch(r"[\u3400-\u9fff]+", phrase):
+            negated.add(phrase)
+    words = re.findall(r"[a-z0-9']+", unicodedata.normalize("NFKC", text).lower())
+    for i, word in enumerate(words):
+        if _EN_NEGATION.fullmatch(word) and i + _EN_PHRASE < len(words):
+            negated.add(" ".join(words[i + 1 : i + 1 + _EN_PHRASE]))
+    plain = {p for p in negated if _occurs_plain(text, p)}
+    return negated, plain
+
+
+def _occurs_plain(text: str, phrase: str) -> bool:
+    """True when ``phrase`` occurs somewhere in ``text`` without a negation right before it."""
+    if re.fullmatch(r"[\u3400-\u9fff]+", phrase):
+        flat = normalise(text).text
+        for m in re.finditer(re.escape(phrase), flat):
+            if not _ZH_NEGATION.search(flat[max(0, m.start() - 3) : m.start()]):
+                return True
+        return False
+    words = " ".join(re.findall(r"[a-z0-9']+", unicodedata.normalize("NFKC", text).lower()))
+    for m in re.finditer(rf"\b{re.escape(phrase)}\b", words):
+        before = words[max(0, m.start() - 12) : m.start()].split()[-2:]
+        if not any(_EN_NEGATION.fullmatch(w) for w in before):
+            return True
+    return False
+
+
+def check_polarity(answer: str, evidence: list[EvidenceSpan]) -> CheckResult:
+    """The answer keeps the negations of its evidence: a phrase the source only ever negates ("不得|低于票面")
+    must not occur un-negated in the answer ("可以低于票面"), and a phrase the answer negates must not be
+    one the source states only positively. Every other word stays in place when a small model flips a rule."""
+    source = evidence_text(evidence)
+    source_negated, source_plain = _negated_phrases(source)
+    for phrase in sorted(source_negated - source_plain):
+        if _occurs_plain(answer, phrase):
+            detail = f"the source negates {phrase!r}, the answer does not"
+            return CheckResult(name=POLARITY, passed=False, detail=detail)
+    answer_negated, answer_plain = _negated_phrases(answer)
+    for phrase in sorted(answer_negated - answer_plain):
+        if _occurs_plain(source, phrase) and phrase not in source_negated:
+            detail = f"the answer negates {phrase!r}, the source does not"
+            return CheckResult(name=POLARITY, passed=False, detail=detail)
+    return CheckResult(name=POLARITY, passed=True)
+
+
+# ----------------------------------------------------------------------------------------------------- running
+
+
+def run_code_checks(sample: Sample, chunk: Chunk, quote: str | list[str] = "") -> list[CheckResult]:
+    """Evidence first (it sets ``sample.evidence``), then key terms, facts and polarity against it. Every
+    result is appended to ``sample.checks``; the returned list is this run's results."""
+    results = [check_question(sample.question, chunk.text), check_evidence(sample, chunk, quote)]
+    if results[1].passed:
+        results += [
+            check_key_terms(sample.question, sample.evidence, sample.answer),
+            check_facts(sample.answer, sample.evidence, chunk.text, sample.question, chunk.provenance.char_start),
+            check_polarity(sample.answer, sample.evidence),
+        ]
+    sample.checks = [*sample.checks, *results]
+    return results
+
+
+def first_failure(results: list[CheckResult]) -> CheckResult | None:
+    return next((r for r in results if not r.passed), None)
+
+
+def count_checks(samples: list[Sample]) -> dict[str, dict[str, int]]:
+    """{check: {"passed": n, "failed": m}} over every check recorded on ``samples`` (for report.md / the card)."""
+    counts: dict[str, dict[str, int]] = {}
+    for sample in samples:
+        for check in sample.checks:
+            entry = counts.setdefault(check.name, {"passed": 0, "failed": 0})
+            entry["passed" if check.passed else "failed"] += 1
+    return counts
