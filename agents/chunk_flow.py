@@ -1,11 +1,14 @@
 """The per-chunk flow: the one implementation of generator -> reviewer -> reviser -> reviewer.
 
-    draft ──(samples to review)──> review ──(flagged, rounds left)──> revise ──(revised)──> review
-      │                              │                                  │
-      └──(nothing to review)─────────┴──(done)──────> end <─────────────┘(nothing revised)
+    draft ─(samples)─> check ─(passed)─> judge ─(flagged, rounds left)─> revise ─(revised)─> check ...
+      │                  │  └─(pre-check flagged, rounds left)────────────────┘
+      └──(nothing)───────┴──────────(done)──> end <───────────────────────────────(nothing revised)
 
-Each node is one step of LLM work (the draft, one review call, one revision call), so with a checkpointer a
-run killed mid-way resumes without repeating a finished call. The build graph fans out one flow per chunk
+The review is two steps: ``check`` (pre-check, code checks and the round-trip call) and ``judge`` (the rubric
+call).
+
+Each node is one step of LLM work (the draft, the round-trip call, the judge call, one revision call), so with a
+checkpointer a run killed mid-way resumes without repeating a finished call. The build graph fans out one flow per chunk
 (``agents/graph.py``); each flow moves on as soon as its own call returns — no chunk waits for another.
 MCP ``generate_qa``, the benchmarks and the fault tests run the same flow through :func:`run_chunks`.
 
@@ -30,10 +33,10 @@ from ftds.agents.channels import concatenated, latest
 from ftds.agents.context import BuildContext
 from ftds.tools.build.steps import ChunkResult, merge_results, rejected_whole, revision_exhausted
 from ftds.tools.generation.labels import LabelTree
-from ftds.tools.generation.review import review_samples
+from ftds.tools.generation.review import ReviewResult, check_samples, judge_samples
 from ftds.tools.generation.revise import revise_samples
 from ftds.tools.generation.task_table import DraftInputs, task_spec
-from ftds.tools.records import Chunk, ItemOutcome, ReviewVerdict, Sample
+from ftds.tools.records import Chunk, ReviewVerdict, Sample
 
 
 class ChunkFlowInput(TypedDict):
@@ -87,15 +90,51 @@ def position_label(chunk: Chunk, tree: LabelTree | None) -> str | None:
     return tree.resolve("/".join(path)) if tree is not None and path else None
 
 
-async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+def _settle(
+    fragment: ChunkResult, flagged: list[tuple[Sample, ReviewVerdict]], rounds_done: int, max_rounds: int
+) -> list[tuple[Sample, ReviewVerdict]]:
+    """The samples still to revise; when no revision round is left they are rejected into ``fragment``, whole,
+    with the feedback (a pre-check's reason stays the reason)."""
+    if not flagged or rounds_done < max_rounds:
+        return flagged
+    exhausted = revision_exhausted(flagged, rounds_done)
+    fragment.rejected += exhausted
+    fragment.rejected_samples += rejected_whole([sample for sample, _ in flagged], exhausted)
+    return []
+
+
+async def check(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+    """The review's first step: pre-check, code checks and the round-trip call (one LLM call at most)."""
     ctx, pending = runtime.context, state["pending"]
     chunk, build = ctx.chunk(state["chunk_id"]), ctx.settings.build
-    verdicts = await review_samples(chunk, pending, ctx.reviewer, build, labels=ctx.labels)
+    checked = await check_samples(chunk, pending, ctx.reviewer, build)
+    fragment = ChunkResult(
+        chunk_id=chunk.chunk_id, rejected=checked.rejected, failed=checked.failed, reviewer_usage=checked.usage
+    )
+    fragment.rejected_samples = rejected_whole(pending, [*checked.rejected, *checked.failed])
+    position = position_label(chunk, ctx.labels)
+    flagged = [
+        (sample.model_copy(update={"label": position or sample.label}), checked.to_revise[sample.sample_id])
+        for sample in pending
+        if sample.sample_id in checked.to_revise
+    ]
+    if not checked.to_judge:  # nothing for the judge: this step decides what comes next
+        flagged = _settle(fragment, flagged, state["round"], build.max_revision_rounds)
+        if not flagged:
+            ctx.emit_chunk_done(merge_results([*state["results"], fragment]))
+    return {"results": [fragment], "pending": checked.to_judge, "flagged": flagged}
+
+
+async def judge(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+    """The review's second step: the rubric judge over what passed the checks (labelling it too)."""
+    ctx, pending = runtime.context, state["pending"]
+    chunk, build = ctx.chunk(state["chunk_id"]), ctx.settings.build
+    verdicts = await judge_samples(chunk, ReviewResult(to_judge=pending), ctx.reviewer, build, labels=ctx.labels)
     fragment = ChunkResult(
         chunk_id=chunk.chunk_id, rejected=verdicts.rejected, failed=verdicts.failed, reviewer_usage=verdicts.usage
     )
     position = position_label(chunk, ctx.labels)
-    flagged: list[tuple[Sample, ReviewVerdict]] = []
+    flagged = list(state["flagged"])  # the pre-check's revisions, decided by the check step
     reviewed: list[Sample] = []
     for sample in pending:
         label = position or verdicts.labels.get(sample.sample_id, sample.label)
@@ -106,12 +145,8 @@ async def review(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> di
             fragment.accepted.append(labelled)
         elif sample.sample_id in verdicts.to_revise:
             flagged.append((labelled, verdicts.to_revise[sample.sample_id]))
-    exhausted: list[ItemOutcome] = []
-    if flagged and state["round"] >= build.max_revision_rounds:
-        exhausted = revision_exhausted(flagged, state["round"])
-        fragment.rejected += exhausted
-        flagged = []
-    fragment.rejected_samples = rejected_whole(reviewed, [*verdicts.rejected, *verdicts.failed, *exhausted])
+    fragment.rejected_samples = rejected_whole(reviewed, [*verdicts.rejected, *verdicts.failed])
+    flagged = _settle(fragment, flagged, state["round"], build.max_revision_rounds)
     if not flagged:
         ctx.emit_chunk_done(merge_results([*state["results"], fragment]))
     return {"results": [fragment], "pending": [], "flagged": flagged}
@@ -128,10 +163,16 @@ async def revise(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> di
 
 
 def after_draft(state: ChunkFlowState) -> str:
-    return "review" if state.get("pending") else END
+    return "check" if state.get("pending") else END
 
 
-def after_review(state: ChunkFlowState) -> str:
+def after_check(state: ChunkFlowState) -> str:
+    if state.get("pending"):
+        return "judge"
+    return "revise" if state.get("flagged") else END
+
+
+def after_judge(state: ChunkFlowState) -> str:
     return "revise" if state.get("flagged") else END
 
 
@@ -141,12 +182,14 @@ def build_chunk_flow() -> Any:
         ChunkFlowState, context_schema=BuildContext, input_schema=ChunkFlowInput, output_schema=ChunkFlowOutput
     )
     flow.add_node("draft", draft)
-    flow.add_node("review", review)
+    flow.add_node("check", check)
+    flow.add_node("judge", judge)
     flow.add_node("revise", revise)
     flow.add_edge(START, "draft")
-    flow.add_conditional_edges("draft", after_draft, ["review", END])
-    flow.add_conditional_edges("review", after_review, ["revise", END])
-    flow.add_conditional_edges("revise", after_draft, ["review", END])
+    flow.add_conditional_edges("draft", after_draft, ["check", END])
+    flow.add_conditional_edges("check", after_check, ["judge", "revise", END])
+    flow.add_conditional_edges("judge", after_judge, ["revise", END])
+    flow.add_conditional_edges("revise", after_draft, ["check", END])
     return flow.compile()
 
 

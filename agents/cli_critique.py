@@ -33,7 +33,7 @@ def critique(
 ) -> None:
     """Check each pair against the documents: evidence located, key terms, facts, polarity, round trip and
     the judge; one verdict per pair (accept / revise / reject / failed, with the reason) in input order."""
-    from ftds.tools.export import write_jsonl
+    from ftds.tools.dataset.files import write_jsonl
     from ftds.tools.generation.critique import CritiqueRun, PairsError, critique_set, read_pairs
     from ftds.tools.ingest import load_literature
     from ftds.tools.llm import make_chat_model

@@ -12,7 +12,7 @@ from ftds.tools.records import Sample
 from tests.conftest import fake_llm_flags
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, body_digest
 
-CHUNKS = "4"  # 1 label-tree call, 4 generation calls, then 4 review calls, one at a time
+CHUNKS = "4"  # 1 label-tree call, then per chunk a draft, a round-trip quote call and a review, one at a time
 
 
 def _build_cmd(server: FakeOpenAIServer, *args: str) -> list[str]:
@@ -47,12 +47,12 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
         assert baseline.returncode == 0, baseline.stderr
         baseline_calls = len(server.answered)
         baseline_summary = json.loads(baseline.stdout)
-    assert baseline_calls == 9
+    assert baseline_calls == 13  # label tree, then per chunk: draft, round-trip quotes, review
 
     victim: dict[str, Any] = {}
 
     def kill_on_seventh_call(number: int) -> None:
-        if number == 7:  # the second review is in flight: label tree, 4 generations and 1 review have finished
+        if number == 7:  # the second chunk's review is in flight: the label tree and 5 calls have finished
             victim["answered_at_kill"] = list(victim["server"].answered)
             os.kill(victim["process"].pid, signal.SIGKILL)
 

@@ -226,6 +226,8 @@ class ReviewResult:
     failed: list[ItemOutcome] = field(default_factory=list)
     usage: TokenUsage = field(default_factory=TokenUsage)
     prompt_version: str = ""
+    to_judge: list[Sample] = field(default_factory=list)
+    """After :func:`check_samples`: the samples that passed every check, waiting for the judge."""
 
 
 _EVIDENCE_LABEL = {"zh": "依据", "en": "Evidence"}
@@ -264,12 +266,38 @@ async def review_samples(
     ``to_revise``, the rest rejected or failed with a reason. With ``labels``, accepted and revise-bound
     samples also get a label in ``labels`` (sample_id -> label) from the same call.
     ``evidence_checks=False`` gives the review as it was before the checks (pre-check and judge on the whole
-    chunk): the baseline bench/bench_critique.py measures them against."""
-    settings = settings or BuildSettings()
-    prompt_dir = prompt_dir or settings.prompt_dir
+    chunk): the baseline bench/bench_critique.py measures them against.
+
+    The review is two LLM steps, :func:`check_samples` (pre-check, code checks, the round-trip call) then
+    :func:`judge_samples` (the rubric call); the per-chunk flow runs them as two checkpointed steps."""
+    checked = await check_samples(
+        chunk, samples, llm, settings, prompt_dir=prompt_dir, grounded=grounded, evidence_checks=evidence_checks
+    )
+    return await judge_samples(chunk, checked, llm, settings, prompt_dir=prompt_dir, labels=labels, grounded=grounded)
+
+
+def _review_language(chunk: Chunk, samples: list[Sample], settings: BuildSettings, grounded: bool) -> str:
     language = chunk_language(chunk, settings.language)
     if not grounded and settings.language == "auto" and samples and samples[0].language:
         language = samples[0].language  # a topic "chunk" is a few words: the samples know their language
+    return language
+
+
+async def check_samples(
+    chunk: Chunk,
+    samples: list[Sample],
+    llm: ChatModel,
+    settings: BuildSettings | None = None,
+    *,
+    prompt_dir: Path | None = None,
+    grounded: bool = True,
+    evidence_checks: bool = True,
+) -> ReviewResult:
+    """The review's first step: the lexical pre-check, the code checks and the round-trip call (one LLM call
+    at most). Rejections and pre-check revisions are decided here; what passed waits in ``to_judge``."""
+    settings = settings or BuildSettings()
+    prompt_dir = prompt_dir or settings.prompt_dir
+    language = _review_language(chunk, samples, settings, grounded)
     result = ReviewResult()
     to_review: list[Sample] = []
     for sample in samples:
@@ -290,8 +318,30 @@ async def review_samples(
             )
     if grounded and evidence_checks and sample_kind_checks(to_review):
         to_review = await _checked(chunk, to_review, llm, settings, language, prompt_dir, result)
+    result.to_judge = to_review
+    return result
+
+
+async def judge_samples(
+    chunk: Chunk,
+    checked: ReviewResult,
+    llm: ChatModel,
+    settings: BuildSettings | None = None,
+    *,
+    prompt_dir: Path | None = None,
+    labels: LabelTree | None = None,
+    grounded: bool = True,
+) -> ReviewResult:
+    """The review's second step: the rubric judge over ``checked.to_judge`` (one call, more only when its
+    reply is unusable), completing ``checked`` (returned, with the verdicts added)."""
+    settings = settings or BuildSettings()
+    prompt_dir = prompt_dir or settings.prompt_dir
+    to_review = list(checked.to_judge)
+    result = checked
+    result.to_judge = []
     if not to_review:
         return result
+    language = _review_language(chunk, to_review, settings, grounded)
     template = load_template("qa_review", language, prompt_dir)
     result.prompt_version = template.version
     preset = domain_preset(settings.domain, language, prompt_dir)
