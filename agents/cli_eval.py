@@ -5,56 +5,19 @@ Both are thin: the work is in the build graph and ``ftds.tools.evaluation``."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ftds.agents.cli_common import ConfigOpt, JsonOpt, app, check_inputs, fail, output_path, settings_from
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from ftds.agents.progress import StepProgress
 
 eval_set_app = typer.Typer(help="Build evaluation sets from documents.", no_args_is_help=True)
 app.add_typer(eval_set_app, name="eval-set")
 
 EXIT_INTERRUPTED = 130
-
-
-class StepProgress:
-    """A Rich bar on a terminal; one plain line per step otherwise (CI logs, pipes)."""
-
-    def __init__(self, what: str, quiet: bool) -> None:
-        self.console = Console(stderr=True)
-        self.quiet = quiet
-        self.what = what
-        self._bar: Progress | None = None
-        self._task: Any = None
-
-    def __enter__(self) -> StepProgress:
-        if self.console.is_terminal and not self.quiet:
-            self._bar = Progress(
-                TextColumn(f"[bold]{self.what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                TimeElapsedColumn(), console=self.console,
-            )  # fmt: skip
-            self._bar.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def __call__(self, done: int, total: int, message: str) -> None:
-        if self._bar is not None:
-            if self._task is None:
-                self._task = self._bar.add_task("", total=total)
-            self._bar.update(self._task, completed=done, total=total, description=message[-60:])
-        elif not self.quiet:
-            print(f"{self.what} {done}/{total}: {message}", file=sys.stderr, flush=True)
 
 
 async def _aclose(*models: Any) -> None:

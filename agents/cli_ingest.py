@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ftds.agents.cli_common import (
     ConfigOpt,
@@ -23,49 +19,25 @@ from ftds.agents.cli_common import (
     settings_from,
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
+from ftds.agents.progress import StepProgress
 from ftds.tools.config import ChunkStrategy
 from ftds.tools.records import FileReport
 from ftds.tools.text_safety import printable
 
 
-class FileProgress:
-    """A Rich bar over files on a terminal; one plain line per file otherwise (CI logs, pipes)."""
+class FileProgress(StepProgress):
+    """Ingest progress: a step per file, and a line of its own for a file that was not loaded."""
 
     def __init__(self, quiet: bool) -> None:
-        self.console = Console(stderr=True)
-        self.quiet = quiet
-        self._bar: Progress | None = None
-        self._task: object = None
+        super().__init__("file", quiet)
 
-    def __enter__(self) -> FileProgress:
-        if self.console.is_terminal and not self.quiet:
-            self._bar = Progress(
-                TextColumn("[bold]files"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                TimeElapsedColumn(), console=self.console,
-            )  # fmt: skip
-            self._bar.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def __call__(self, done: int, total: int, report: FileReport) -> None:
-        if self._bar is not None:
-            if self._task is None:
-                self._task = self._bar.add_task("", total=total)
-            source = printable(report.source)
-            self._bar.update(self._task, completed=done, description=source)  # type: ignore[arg-type]
-            if report.status != "loaded":
-                self._bar.console.print(
-                    f"[yellow]{report.status}[/] {escape(source)}: {escape(printable(report.reason))}"
-                )
-        elif not self.quiet:
-            detail = printable(report.reason) if report.status != "loaded" else ""
-            line = f"file {done}/{total}: {report.status} {printable(report.source)} {detail}".rstrip()
-            print(line, file=sys.stderr, flush=True)
+    def file_done(self, done: int, total: int, report: FileReport) -> None:
+        source, problem = printable(report.source), report.status != "loaded"
+        if self.live:
+            note = f"[yellow]{report.status}[/] {escape(source)}: {escape(printable(report.reason))}" if problem else ""
+            self(done, total, source, note)
+        else:
+            self(done, total, f"{report.status} {source}", printable(report.reason) if problem else "")
 
 
 @app.command()
@@ -101,7 +73,11 @@ def ingest(
     with FileProgress(quiet=as_json) as progress:
         try:
             result = load_literature(
-                inputs, settings.chunking, domain=settings.build.domain, ingest=settings.ingest, progress=progress
+                inputs,
+                settings.chunking,
+                domain=settings.build.domain,
+                ingest=settings.ingest,
+                progress=progress.file_done,
             )
         except ValueError as exc:
             raise fail(str(exc)) from None

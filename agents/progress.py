@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console
 from rich.markup import escape as rich_escape
@@ -96,3 +96,47 @@ class Reporter:
 
 def make_reporter(quiet: bool = False) -> Reporter:
     return Reporter(quiet=quiet)
+
+
+class StepProgress:
+    """A Rich bar on a terminal; one plain line per step otherwise (CI logs, pipes)."""
+
+    def __init__(self, what: str, quiet: bool) -> None:
+        self.console = Console(stderr=True)
+        self.quiet = quiet
+        self.what = what
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    @property
+    def live(self) -> bool:
+        """True when a Rich bar is drawn (a terminal), False for plain lines."""
+        return self.console.is_terminal and not self.quiet
+
+    def __enter__(self) -> Self:
+        if self.live:
+            self._bar = Progress(
+                TextColumn(f"[bold]{self.what}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                TimeElapsedColumn(), console=self.console,
+            )  # fmt: skip
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, done: int, total: int, message: str, note: str = "") -> None:
+        """Step ``done`` of ``total``: the bar's text is ``message``; ``note`` (a problem worth a line of its own:
+        Rich markup on a terminal, plain text otherwise) is printed above the bar, or appended to the line."""
+        if self._bar is not None:
+            if self._task is None:
+                self._task = self._bar.add_task("", total=total)
+            self._bar.update(self._task, completed=done, total=total, description=message[-60:])
+            if note:
+                self._bar.console.print(note)
+        elif not self.quiet:
+            line = f"{self.what} {done}/{total}: {message} {note}".rstrip()
+            print(line, file=sys.stderr, flush=True)

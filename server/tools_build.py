@@ -22,9 +22,9 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from pydantic import BaseModel, Field
 
-from ftds.agents.events import ChunkDoneEvent, ChunksEvent, ProgressEvent, ProgressTally
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.server.limits import MAX_NAME_CHARS, NameText, PathList, PathText
+from ftds.server.progress import BuildProgressRelay
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.server.tools_dataset import OverwriteArg
 from ftds.tools.confinement import PathNotAllowed
@@ -83,32 +83,6 @@ def _info(record: RunRecord) -> RunInfo:
         accepted=(record.summary or {}).get("accepted"),
         error=record.error,
     )
-
-
-class BuildProgressRelay:
-    """Turns the graph's synchronous progress events into ordered MCP progress notifications."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-        self._queue: asyncio.Queue[tuple[float, float | None, str] | None] = asyncio.Queue()
-        self._tally = ProgressTally()
-
-    def event(self, event: ProgressEvent) -> None:
-        update = self._tally.apply(event)
-        if update is not None and isinstance(event, ChunksEvent | ChunkDoneEvent):
-            total = float(update.total) if update.total is not None else None
-            self._queue.put_nowait((float(update.done), total, update.message))
-
-    async def pump(self) -> None:
-        last = -1.0
-        while (item := await self._queue.get()) is not None:
-            progress, total, message = item
-            if progress > last:  # notifications must increase; review fragments repeat a chunk
-                last = progress
-                await self._ctx.report_progress(progress, total, message)
-
-    def close(self) -> None:
-        self._queue.put_nowait(None)
 
 
 def register(server: MCPServer[ServerState]) -> None:

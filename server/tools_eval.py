@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from ftds.server.limits import NameText, PathList, PathText, bounded_list
+from ftds.server.progress import BuildProgressRelay, ProgressPump
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.server.tools_dataset import OverwriteArg
 from ftds.tools.redact import redact_text
@@ -70,12 +71,11 @@ class RunEvalResult(BaseModel):
     outputs: dict[str, str]
 
 
-class _Relay:
-    """Synchronous progress callbacks -> ordered MCP progress notifications."""
+class _EvalProgress(ProgressPump):
+    """The evaluation runner's (done, total, message) callbacks; a comparison's second model counts on."""
 
     def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-        self._queue: asyncio.Queue[tuple[float, float, str] | None] = asyncio.Queue()
+        super().__init__(ctx)
         self._offset = 0.0
         self._last_total = 0.0
 
@@ -83,18 +83,7 @@ class _Relay:
         if done == 0 and self._last_total:  # the second model of a comparison starts counting again
             self._offset += self._last_total
         self._last_total = float(total)
-        self._queue.put_nowait((self._offset + done, 0.0, message))
-
-    async def pump(self, total: float | None = None) -> None:
-        last = -1.0
-        while (item := await self._queue.get()) is not None:
-            progress, _, message = item
-            if progress > last:
-                last = progress
-                await self._ctx.report_progress(progress, total, message)
-
-    def close(self) -> None:
-        self._queue.put_nowait(None)
+        self.put(self._offset + done, None, message)
 
 
 def register(server: MCPServer[ServerState]) -> None:
@@ -129,7 +118,6 @@ def register(server: MCPServer[ServerState]) -> None:
         streams progress per chunk."""
         from ftds.agents import runner  # langgraph is imported on first use, keeping server start-up fast
         from ftds.agents.runs import RunStore
-        from ftds.server.tools_build import BuildProgressRelay
         from ftds.tools.dataset.files import OutputExistsError
         from ftds.tools.evaluation.build import TrainingDataError, load_training_records
         from ftds.tools.evaluation.store import read_info
@@ -240,7 +228,7 @@ def register(server: MCPServer[ServerState]) -> None:
         except (LLMError, EvalRunError) as exc:
             await _aclose(models)
             raise ToolError(str(exc)) from None
-        relay = _Relay(ctx)
+        relay = _EvalProgress(ctx)
         pump = asyncio.create_task(relay.pump())
         try:
             report = await evaluate(
