@@ -68,6 +68,10 @@ def build(
     label_tree: Annotated[Path | None, typer.Option("--label-tree", help="Your label tree (YAML/JSON).")] = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Do not build a label tree.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,
+    with_context: Annotated[
+        bool | None,
+        typer.Option("--with-context", help="Records carry their located evidence as context (RAG fine-tuning)."),
+    ] = None,
     dataset_name: Annotated[
         str | None, typer.Option(help="Name this dataset is remembered under (default: the --out folder's name).")
     ] = None,
@@ -99,6 +103,7 @@ def build(
             "labels": "none" if no_labels else None,
             "topic": topic,
             "dataset_name": dataset_name,
+            "with_context": with_context,
             "dedupe_against": dedupe_against,
         },
         split={"seed": seed},

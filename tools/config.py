@@ -271,6 +271,11 @@ class BuildSettings(_Section):
     topic: str | None = Field(
         default=None, description="Topic to distil from when there is no input (default: the domain's name)."
     )
+    with_context: bool = Field(
+        default=False,
+        description="Exported trainer records carry each sample's located evidence as the passage to answer "
+        "from (input / system), for retrieval-augmented fine-tuning.",
+    )
     dataset_name: str | None = Field(
         default=None,
         description="Name the build's samples are remembered under for semantic dedupe (default: the output "

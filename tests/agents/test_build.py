@@ -189,3 +189,27 @@ async def test_samples_the_reviewer_rejects_are_kept_whole_in_rejected_jsonl(tmp
         assert sample["question"] and sample["answer"] and sample["provenance"]["chunk_id"]
         assert sample["rejection"]["reason"] == "review:below_threshold"
         assert sample["review"]["decision"] == "reject"  # the reviewer's verdict travels with it
+
+
+async def test_with_context_records_carry_their_evidence_and_the_card_counts_the_checks(
+    tmp_path: Path, law_file: Path
+) -> None:
+    with FakeOpenAIServer() as server:
+        summary, _ = await _build(
+            server, _inputs(tmp_path, law_file), tmp_path / "out", max_chunks=2, with_context=True
+        )
+    assert summary.accepted > 0
+    source = law_file.read_text(encoding="utf-8")
+    alpaca = [json.loads(line) for line in (tmp_path / "out" / "alpaca" / "train.jsonl").open(encoding="utf-8")]
+    sharegpt = [json.loads(line) for line in (tmp_path / "out" / "sharegpt" / "train.jsonl").open(encoding="utf-8")]
+    provenance = {
+        json.loads(line)["sample_id"]: json.loads(line)
+        for line in (tmp_path / "out" / "provenance" / "train.jsonl").open(encoding="utf-8")
+    }
+    for record in alpaca:  # the passage to answer from is the code-located evidence, found in the document
+        evidence = provenance[record["id"]]["evidence"]
+        assert evidence and record["input"].startswith("参考资料：")
+        assert all(span["text"] in record["input"] and span["text"] in source for span in evidence)
+    assert all(record.get("system") for record in sharegpt)
+    card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "## Checks" in card and "| evidence |" in card

@@ -115,8 +115,11 @@ def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> 
     return ItemOutcome(item_id=sample.sample_id, kind="sample", status="rejected", reason=reason, detail=detail)
 
 
-def card_info(settings: Settings, kept: Sequence[Sample]) -> CardInfo:
-    """The dataset card's facts for a build: name, languages and where the samples came from."""
+def card_info(settings: Settings, kept: Sequence[Sample], rejected: Sequence[Sample] = ()) -> CardInfo:
+    """The dataset card's facts for a build: name, languages, where the samples came from, and how many
+    samples (accepted and rejected) passed and failed each check."""
+    from ftds.tools.generation.checks import count_checks
+
     return CardInfo(
         name=f"ftds-{settings.build.domain}-{settings.build.task}",
         languages=sorted({s.language for s in kept if s.language}),
@@ -128,6 +131,7 @@ def card_info(settings: Settings, kept: Sequence[Sample]) -> CardInfo:
             "models": sorted({s.model for s in kept}),
             "prompt_versions": sorted({s.prompt_version for s in kept}),
         },
+        checks=count_checks([*kept, *rejected]),
     )
 
 
@@ -234,11 +238,16 @@ def finalize_dataset(job: FinalizeJob) -> RunSummary:
         else [],
     )
     folder = DatasetFolder(out_dir, "build", job.run_id)
+    rejected_samples = [sample for result in results for sample in result.rejected_samples]
     exported = export_build(
-        split.splits, out_dir, settings.build.task, settings.build.formats, card_info(settings, kept)
+        split.splits,
+        out_dir,
+        settings.build.task,
+        settings.build.formats,
+        card_info(settings, kept, rejected_samples),
+        with_context=settings.build.with_context,
     )
     outputs = dict(exported.files)
-    rejected_samples = [sample for result in results for sample in result.rejected_samples]
     outputs["rejected"] = write_rejected(
         out_dir, [*rejected_samples, *rejected_whole(accepted, [*duplicates, *over_target])]
     )

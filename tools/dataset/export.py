@@ -125,6 +125,8 @@ class CardInfo:
     task_categories: list[str] = field(default_factory=lambda: ["text-generation"])
     description: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, dict[str, int]] = field(default_factory=dict)
+    """{check: {"passed": n, "failed": m}} over the build's samples (the card's Checks section)."""
 
 
 @dataclass
@@ -187,13 +189,20 @@ def dataset_card(info: CardInfo, parts: Sequence[Registered], counts: Mapping[st
     formats = ", ".join(f"**{p.fmt}** ({REGISTRY[p.fmt].summary})" for p in parts)
     provenance = json.dumps(info.provenance, ensure_ascii=False, indent=2) if info.provenance else "{}"
     usage = "\n".join(_usage(p) for p in parts)
+    checks = ""
+    if info.checks:
+        lines = "\n".join(f"| {name} | {c['passed']} | {c['failed']} |" for name, c in sorted(info.checks.items()))
+        checks = (
+            "\n## Checks\n\nEvery sample was checked against its source by code (and a judge); samples, accepted "
+            f"and rejected, by check:\n\n| check | passed | failed |\n|---|---|---|\n{lines}\n"
+        )
     return (
         f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n\n"
         f"# {info.name}\n\n{info.description or 'Fine-tuning dataset exported by ftds.'}\n\n"
         f"Format: {formats}.\n\n| split | records |\n|---|---|\n{rows}\n\n"
         "## Use with LLaMA-Factory\n\nSet `dataset_dir` to this folder (or copy the entries of its "
         "`dataset_info.json` into yours), then train with:\n\n"
-        f"{usage}\n\n## Provenance\n\n```json\n{provenance}\n```\n"
+        f"{usage}\n{checks}\n## Provenance\n\n```json\n{provenance}\n```\n"
     )
 
 
@@ -293,12 +302,18 @@ def export_dataset(
     return result
 
 
-def _records(samples: Sequence[Sample], fmt: str, result: Exported, split: str) -> list[dict[str, Any]]:
-    """Each sample as a ``fmt`` record; one that breaks the format is reported, never silently dropped."""
+def _records(
+    samples: Sequence[Sample], fmt: str, result: Exported, split: str, *, context: bool = False
+) -> list[dict[str, Any]]:
+    """Each sample as a ``fmt`` record (with its located evidence as context when ``context``); one that breaks
+    the format is reported, never silently dropped."""
+    from ftds.tools.generation.context import with_context
+
     records = []
     for index, sample in enumerate(samples):
         try:
-            records.append(sample_to_record(sample, fmt))
+            record = sample_to_record(sample, fmt)
+            records.append(with_context(record, sample) if context else record)
         except FormatError as exc:
             result.errors.setdefault(f"{fmt}/{split}", []).append((index, f"{sample.sample_id}: {exc}"))
             result.notes.append(f"{fmt}/{split}: sample {sample.sample_id} left out, it breaks the format: {exc}")
@@ -311,17 +326,22 @@ def export_build(
     task: str,
     formats: Sequence[str],
     card: CardInfo,
+    *,
+    with_context: bool = False,
 ) -> Exported:
     """Export a build's accepted samples: ``{format}/{split}.jsonl`` per trainer format (registered as
-    ``{name}_{format}_{split}``), ``task/{split}.jsonl`` in the task's own record shape, and
-    ``provenance/{split}.jsonl`` with every sample whole (the files' ``id`` column points into it)."""
+    ``{name}_{format}_{split}``; with ``with_context`` each record carries its located evidence as the passage
+    to answer from, for retrieval-augmented fine-tuning), ``task/{split}.jsonl`` in the task's own record shape,
+    and ``provenance/{split}.jsonl`` with every sample whole (the files' ``id`` column points into it)."""
     from ftds.tools.generation.task_table import task_spec
 
     spec = task_spec(task)
     result = Exported()
     parts = []
     for fmt in formats:
-        records = {split: _records(samples, fmt, result, split) for split, samples in splits.items()}
+        records = {
+            split: _records(samples, fmt, result, split, context=with_context) for split, samples in splits.items()
+        }
         parts.append(
             _write_format(result, records, out_dir, fmt, fmt, ("jsonl",), f"{card.name}_{fmt}", spec.llamafactory)
         )
