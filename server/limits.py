@@ -147,7 +147,8 @@ IdList = Annotated[
 
 def _edit_bound(value: Any, info: ValidationInfo) -> Any:
     """An edit payload's values may be whole answers or lists of turns: every string in it, however deep, is
-    bounded like one question or answer, and the payload has at most MAX_EDIT_FIELDS fields."""
+    bounded like one question or answer, every list in it (turns) holds at most MAX_IDS items, and the payload
+    has at most MAX_EDIT_FIELDS fields."""
     if isinstance(value, dict) and len(value) > MAX_EDIT_FIELDS:
         raise ValueError(
             f"{info.field_name} has {len(value):,} entries; at most {MAX_EDIT_FIELDS:,} are accepted: "
@@ -163,7 +164,8 @@ def _edit_bound(value: Any, info: ValidationInfo) -> Any:
         elif isinstance(item, list):
             if len(item) > MAX_IDS:
                 raise ValueError(
-                    f"{info.field_name} holds a list of {len(item):,} items; at most {MAX_IDS:,} are accepted"
+                    f"{info.field_name} holds a list of {len(item):,} items; at most {MAX_IDS:,} are accepted: "
+                    "shorten the list"
                 )
             pending += item
     return value
