@@ -33,6 +33,17 @@ MAX_LIST_ITEMS = 100
 """Items of a short list (registries, methods, file types, languages)."""
 MAX_MAP_ENTRIES = 200
 """Entries of a mapping (column renames)."""
+MAX_URL_CHARS = 2_048
+"""An endpoint base URL: far above any real one. A URL is not a path, so its bound differs from MAX_PATH_CHARS
+(the tests find path arguments by that bound)."""
+MAX_NOTE_CHARS = 2_000
+"""A reviewer's reason or note: a sentence or a short paragraph, longer than a name, shorter than a passage."""
+MAX_LABEL_CHARS = 1_000
+"""A label path (Parent/Child/...): several heading-length names joined, so longer than one name."""
+MAX_IDS = 1_000
+"""Sample ids in one selection (two review pages of the largest size)."""
+MAX_EDIT_FIELDS = 50
+"""Fields set by one sample edit (a Sample has fewer)."""
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 """One HTTP request body: above every bounded argument even JSON-escaped, far below what would hurt memory."""
 
@@ -98,6 +109,22 @@ QueryText = Annotated[
     Field(max_length=MAX_QUERY_CHARS),
 ]
 
+UrlText = Annotated[
+    str,
+    _text_bound(MAX_URL_CHARS, "pass the endpoint's base URL only (scheme, host, port, path)"),
+    Field(max_length=MAX_URL_CHARS),
+]
+NoteText = Annotated[
+    str,
+    _text_bound(MAX_NOTE_CHARS, "say why in a sentence or two"),
+    Field(max_length=MAX_NOTE_CHARS),
+]
+LabelText = Annotated[
+    str,
+    _text_bound(MAX_LABEL_CHARS, "use shorter label names"),
+    Field(max_length=MAX_LABEL_CHARS),
+]
+
 
 def bounded_list(limit: int = MAX_LIST_ITEMS, advice: str = "pass fewer, in several calls") -> Any:
     """Metadata for ``Annotated[list[...], bounded_list(...)]``: the schema's maxItems and the checked error."""
@@ -111,3 +138,43 @@ LIST_BOUND = bounded_list()
 PathList = Annotated[list[PathText], PATHS_BOUND, Field(max_length=MAX_PATHS)]
 NameList = Annotated[list[NameText], LIST_BOUND, Field(max_length=MAX_LIST_ITEMS)]
 NameMap = Annotated[dict[NameText, NameText], MAP_BOUND, Field(json_schema_extra={"maxProperties": MAX_MAP_ENTRIES})]
+IdList = Annotated[
+    list[NameText],
+    bounded_list(MAX_IDS, "select by a filter instead, or split the selection"),
+    Field(max_length=MAX_IDS),
+]
+
+
+def _edit_bound(value: Any, info: ValidationInfo) -> Any:
+    """An edit payload's values may be whole answers or lists of turns: every string in it, however deep, is
+    bounded like one question or answer, every list in it (turns) holds at most MAX_IDS items, and the payload
+    has at most MAX_EDIT_FIELDS fields."""
+    if isinstance(value, dict) and len(value) > MAX_EDIT_FIELDS:
+        raise ValueError(
+            f"{info.field_name} has {len(value):,} entries; at most {MAX_EDIT_FIELDS:,} are accepted: "
+            "set fewer fields per call"
+        )
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and len(item) > MAX_PAIR_TEXT_CHARS:
+            raise ValueError(too_long(info.field_name, item, MAX_PAIR_TEXT_CHARS, "shorten the value"))
+        if isinstance(item, dict):
+            pending += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            if len(item) > MAX_IDS:
+                raise ValueError(
+                    f"{info.field_name} holds a list of {len(item):,} items; at most {MAX_IDS:,} are accepted: "
+                    "shorten the list"
+                )
+            pending += item
+    return value
+
+
+EditMap = Annotated[
+    dict[NameText, Any],
+    BeforeValidator(_edit_bound),
+    Field(json_schema_extra={"maxProperties": MAX_EDIT_FIELDS}),
+]
+"""Sample fields to set: bounded field names, at most MAX_EDIT_FIELDS, every string value (nested too) at most
+MAX_PAIR_TEXT_CHARS (the JSON schema can state only the entry count)."""

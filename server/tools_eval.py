@@ -16,14 +16,13 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from ftds.server.limits import NameText, PathList, PathText, bounded_list
+from ftds.server.limits import NameText, PathList, PathText, UrlText, bounded_list
 from ftds.server.progress import BuildProgressRelay, ProgressPump
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.server.tools_dataset import OverwriteArg
 from ftds.tools.redact import redact_text
 
 ItemKindName = Literal["single_choice", "multiple_choice", "true_false", "short_answer", "open"]
-UrlText = PathText  # an endpoint URL: bounded like a path (4,096 characters)
 KindList = Annotated[list[ItemKindName], bounded_list(5, "name each kind once"), Field(max_length=5)]
 
 

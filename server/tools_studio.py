@@ -21,8 +21,21 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from ftds.server.limits import (
+    EditMap,
+    IdList,
+    LabelText,
+    NameList,
+    NameMap,
+    NameText,
+    NoteText,
+    PairText,
+    PathText,
+    QueryText,
+)
 from ftds.server.state import ServerState, state_of, tool_annotations
 from ftds.tools.studio.models import (
+    TEXT_FIELDS,
     ApplyResult,
     BulkOp,
     DatasetInfo,
@@ -39,10 +52,35 @@ from ftds.tools.studio.models import (
 REVIEW_URI = "ui://ftds/review"
 DEFAULT_WORKSPACE = "ftds-studio"
 WorkspaceArg = Annotated[
-    str, Field(description="Studio workspace folder (its database inside), within the server's roots.")
+    PathText, Field(description="Studio workspace folder (its database inside), within the server's roots.")
 ]
-ReviewerArg = Annotated[str, Field(description="Name of the person the change is recorded for (audit log).")]
-DatasetArg = Annotated[str, Field(description="Dataset name or numeric id (see studio_list_datasets).")]
+ReviewerArg = Annotated[NameText, Field(description="Name of the person the change is recorded for (audit log).")]
+DatasetArg = Annotated[NameText, Field(description="Dataset name or numeric id (see studio_list_datasets).")]
+
+
+class FilterArg(SampleFilter):
+    """SampleFilter with every text and list bounded, as every MCP argument is (server/limits.py)."""
+
+    label: LabelText | None = Field(default=None, description="Label path; its sub-labels match too. '' = unlabelled.")
+    failed_check: NameText | None = Field(default=None, description="Name of a check the sample failed; '*' = any.")
+    source: NameText | None = None
+    reviewer: NameText | None = Field(default=None, description="Last human reviewer; '' = not reviewed by a person.")
+    split: NameText | None = None
+    assigned_to: NameText | None = Field(default=None, description="Samples in this reviewer's assignments.")
+    query: QueryText | None = Field(default=None, description="Free text searched in question, answer and reasoning.")
+    sample_ids: IdList | None = None
+
+
+class BulkOpArg(BulkOp):
+    """BulkOp with every text and list bounded; find and replace may be as long as one question or answer."""
+
+    filter: FilterArg = Field(default_factory=FilterArg)
+    reason: NoteText = Field(default="", description="decide: why (required to reject)")
+    find: PairText = Field(default="", description="replace: text (or regular expression) to find")
+    replace: PairText = Field(default="", description="replace: replacement")
+    fields: NameList = Field(default_factory=lambda: list(TEXT_FIELDS), description="replace: fields searched")
+    label: LabelText | None = Field(default=None, description="relabel: the new label ('' removes the label)")
+
 
 _open: dict[str, Any] = {}
 _open_lock = threading.Lock()
@@ -109,7 +147,7 @@ def review_app() -> Apps:
     async def studio_review(
         dataset: DatasetArg,
         ctx: Context,
-        filter: Annotated[SampleFilter | None, Field(description="Which samples to show.")] = None,
+        filter: Annotated[FilterArg | None, Field(description="Which samples to show.")] = None,
         sort: Annotated[
             Literal["position", "score", "label", "source", "updated", "decision"], Field(description="Sort key.")
         ] = "position",
@@ -150,11 +188,13 @@ def review_app() -> Apps:
 def register(server: MCPServer[ServerState]) -> None:
     @server.tool(name="studio_import", annotations=_annotations("Import into the studio", read_only=False))
     async def studio_import(
-        path: Annotated[str, Field(description="A build's output folder, or a dataset file in any format ftds reads.")],
+        path: Annotated[
+            PathText, Field(description="A build's output folder, or a dataset file in any format ftds reads.")
+        ],
         ctx: Context,
-        name: Annotated[str | None, Field(description="Dataset name (default: the folder or file name).")] = None,
+        name: Annotated[NameText | None, Field(description="Dataset name (default: the folder or file name).")] = None,
         mapping: Annotated[
-            dict[str, str] | None, Field(description="Column mapping for dataset files {target_field: source_field}.")
+            NameMap | None, Field(description="Column mapping for dataset files {target_field: source_field}.")
         ] = None,
         workspace: WorkspaceArg = DEFAULT_WORKSPACE,
     ) -> ImportResult:
@@ -182,7 +222,7 @@ def register(server: MCPServer[ServerState]) -> None:
         name="studio_get_sample", annotations=_annotations("Get a studio sample", read_only=True, idempotent=True)
     )
     async def studio_get_sample(
-        dataset: DatasetArg, sample_id: str, ctx: Context, workspace: WorkspaceArg = DEFAULT_WORKSPACE
+        dataset: DatasetArg, sample_id: NameText, ctx: Context, workspace: WorkspaceArg = DEFAULT_WORKSPACE
     ) -> SampleDetail:
         """One sample: the Sample record, its source passage (evidence offsets point into the document) and
         its revision history."""
@@ -193,8 +233,8 @@ def register(server: MCPServer[ServerState]) -> None:
     @server.tool(name="studio_update_sample", annotations=_annotations("Edit a studio sample", read_only=False))
     async def studio_update_sample(
         dataset: DatasetArg,
-        sample_id: str,
-        fields: Annotated[dict[str, Any], Field(description="Sample fields to set, e.g. {'answer': '...'}.")],
+        sample_id: NameText,
+        fields: Annotated[EditMap, Field(description="Sample fields to set, e.g. {'answer': '...'}.")],
         reviewer: ReviewerArg,
         ctx: Context,
         expected_version: Annotated[
@@ -218,11 +258,11 @@ def register(server: MCPServer[ServerState]) -> None:
     @server.tool(name="studio_decide", annotations=_annotations("Accept or reject a sample", read_only=False))
     async def studio_decide(
         dataset: DatasetArg,
-        sample_id: str,
+        sample_id: NameText,
         decision: Literal["accept", "reject"],
         reviewer: ReviewerArg,
         ctx: Context,
-        reason: Annotated[str, Field(description="Why (required to reject).")] = "",
+        reason: Annotated[NoteText, Field(description="Why (required to reject).")] = "",
         workspace: WorkspaceArg = DEFAULT_WORKSPACE,
     ) -> SampleRow:
         """Accept or reject one sample; accepting a rejected sample rescues it. Audited, undoable."""
@@ -251,7 +291,7 @@ def register(server: MCPServer[ServerState]) -> None:
     )
     async def studio_bulk_preview(
         dataset: DatasetArg,
-        op: Annotated[BulkOp, Field(description="decide / replace / relabel over the samples a filter selects.")],
+        op: Annotated[BulkOpArg, Field(description="decide / replace / relabel over the samples a filter selects.")],
         ctx: Context,
         limit: Annotated[int, Field(ge=0, le=2000, description="Changes listed (the count is always whole).")] = 200,
         workspace: WorkspaceArg = DEFAULT_WORKSPACE,
@@ -268,8 +308,10 @@ def register(server: MCPServer[ServerState]) -> None:
     )
     async def studio_bulk_apply(
         dataset: DatasetArg,
-        op: Annotated[BulkOp, Field(description="The same operation that was previewed.")],
-        fingerprint: Annotated[str, Field(description="The preview's fingerprint (refused if the data moved on).")],
+        op: Annotated[BulkOpArg, Field(description="The same operation that was previewed.")],
+        fingerprint: Annotated[
+            NameText, Field(description="The preview's fingerprint (refused if the data moved on).")
+        ],
         reviewer: ReviewerArg,
         ctx: Context,
         workspace: WorkspaceArg = DEFAULT_WORKSPACE,
@@ -287,12 +329,12 @@ def register(server: MCPServer[ServerState]) -> None:
         action: Literal["add", "rename", "move", "merge", "remove", "import"],
         reviewer: ReviewerArg,
         ctx: Context,
-        path: Annotated[str, Field(description="The label (Parent/Child) the action is on.")] = "",
-        new_name: Annotated[str, Field(description="rename: the new node name.")] = "",
-        new_parent: Annotated[str, Field(description="move: the new parent ('' = top level).")] = "",
-        target: Annotated[str, Field(description="merge: the label that absorbs `path`.")] = "",
+        path: Annotated[LabelText, Field(description="The label (Parent/Child) the action is on.")] = "",
+        new_name: Annotated[LabelText, Field(description="rename: the new node name.")] = "",
+        new_parent: Annotated[LabelText, Field(description="move: the new parent ('' = top level).")] = "",
+        target: Annotated[LabelText, Field(description="merge: the label that absorbs `path`.")] = "",
         taxonomy_file: Annotated[
-            str, Field(description="import: a YAML/JSON tree or a document whose headings become labels.")
+            PathText, Field(description="import: a YAML/JSON tree or a document whose headings become labels.")
         ] = "",
         replace: Annotated[bool, Field(description="import: replace the tree instead of adding to it.")] = False,
         workspace: WorkspaceArg = DEFAULT_WORKSPACE,
@@ -320,7 +362,7 @@ def register(server: MCPServer[ServerState]) -> None:
     async def studio_validate(
         dataset: DatasetArg,
         ctx: Context,
-        format: Annotated[str | None, Field(description="Trainer format (default: the dataset's).")] = None,
+        format: Annotated[NameText | None, Field(description="Trainer format (default: the dataset's).")] = None,
         workspace: WorkspaceArg = DEFAULT_WORKSPACE,
     ) -> ValidationSummary:
         """The trainer rules (as ftds-agent validate) on every accepted sample, as it would be exported."""
@@ -334,9 +376,9 @@ def register(server: MCPServer[ServerState]) -> None:
     )
     async def studio_export(
         dataset: DatasetArg,
-        out_dir: Annotated[str, Field(description="Folder to write (inside the roots).")],
+        out_dir: Annotated[PathText, Field(description="Folder to write (inside the roots).")],
         ctx: Context,
-        format: Annotated[str | None, Field(description="Trainer format (default: the dataset's).")] = None,
+        format: Annotated[NameText | None, Field(description="Trainer format (default: the dataset's).")] = None,
         split: Annotated[Literal["keep", "recompute"], Field(description="Keep the imported split or recompute.")] = (
             "keep"
         ),

@@ -139,3 +139,32 @@ async def test_an_oversized_http_request_is_refused_before_it_is_read(tmp_path: 
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+async def test_nested_studio_arguments_and_edit_values_are_bounded_too(tmp_path: Path) -> None:
+    """The schema can bound an edit payload only by its entry count: its string values (nested in turns too)
+    are checked by the tool's argument type, like the fields of the nested filter and bulk operation."""
+    too_long = "答" * (limits.MAX_PAIR_TEXT_CHARS + 1)
+    edits = [
+        {"answer": too_long},
+        {"turns": [{"role": "assistant", "content": too_long}]},
+        {f"field{i}": "x" for i in range(limits.MAX_EDIT_FIELDS + 1)},
+    ]
+    ops = [
+        {"kind": "replace", "find": too_long, "replace": "x"},
+        {"kind": "decide", "decision": "reject", "reason": "x" * (limits.MAX_NOTE_CHARS + 1)},
+        {"kind": "relabel", "label": "x", "filter": {"query": "x" * (limits.MAX_QUERY_CHARS + 1)}},
+        {"kind": "relabel", "label": "x", "filter": {"sample_ids": ["s"] * (limits.MAX_IDS + 1)}},
+    ]
+    async with Client(create_server(load_settings(server={"roots": [str(tmp_path)]}))) as client:
+        results = [
+            await client.call_tool(
+                "studio_update_sample", {"dataset": "d", "sample_id": "s", "fields": fields, "reviewer": "ann"}
+            )
+            for fields in edits
+        ]
+        results += [await client.call_tool("studio_bulk_preview", {"dataset": "d", "op": op}) for op in ops]
+    for result in results:
+        text = result.content[0].text
+        assert result.is_error and "at most" in text and len(text) < 3000 and "Traceback" not in text, text[:300]
+    assert not (tmp_path / "ftds-studio").exists()  # refused before the workspace was opened
