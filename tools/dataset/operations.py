@@ -203,7 +203,11 @@ def dedupe_file(
     records = read_dataset(source, bad_lines=bad_lines)
     if "semantic" in methods and store_dir is None and not settings.dedupe.chroma_url:  # remember by default
         store_dir = settings.cache_dir / "dedupe-store"
-    report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir, engine=engine)
+    try:
+        report = dedupe_records(records, settings.dedupe, methods, score_field, store_dir, engine=engine)
+    finally:
+        if engine is not None:
+            engine.close()  # a long-lived caller (the MCP server) must not stay a driver of the cluster
     kept = [records[i] for i in report.kept]
     write_jsonl(out, kept)
     details: dict[str, Any] = {"clusters": [asdict(c) for c in report.clusters]}

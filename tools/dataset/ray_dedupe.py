@@ -120,10 +120,19 @@ class RayEngine:
     def __init__(self, address: str | None = None, partitions: int | None = None) -> None:
         self.address = address
         self.partitions = partitions
+        self._connected = False
+
+    def close(self) -> None:
+        """Disconnect from Ray if this engine connected: a driver left connected to a cluster that then stops
+        is ended by Ray itself, so a long-lived process (a test run, a server) must let go first."""
+        if self._connected:
+            _ray().shutdown()
+            self._connected = False
 
     def _connect(self) -> Any:
         ray = _ray()
         if not ray.is_initialized():
+            self._connected = True
             try:
                 ray.init(
                     address=self.address,
