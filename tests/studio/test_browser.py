@@ -171,6 +171,7 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
         page.locator("body").press("a")  # ... a keeps it (recorded as this reviewer's judgement) ...
         expect(page.locator("#samples tr.row").nth(2)).to_have_class("row selected")
         page.locator("body").press("k")
+        expect(page.locator(f'#samples tr[data-sample="{rejected_id}"]')).to_have_class("row selected")
         page.locator("body").press("r")  # ... and a second look rejects it for good
         page.fill("#reject-reason", "答案与原文不符")
         page.press("#reject-reason", "Enter")

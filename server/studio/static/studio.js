@@ -290,8 +290,18 @@ async function select(index) {
   const row = $(`#samples tr.row[data-index="${index}"]`);
   if (row) row.scrollIntoView({ block: "nearest" });
   const id = state.page.rows[index].sample_id;
-  const detail = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/samples/${encodeURIComponent(id)}`));
-  if (detail && state.selected === index) { state.detail = detail; renderSample(); }
+  // actions wait for this load (see current()), so a key pressed right after j/k acts on the highlighted row
+  state.loading = (async () => {
+    const detail = await guarded(() => api("GET", `/api/datasets/${state.dataset.id}/samples/${encodeURIComponent(id)}`));
+    if (detail && state.selected === index) { state.detail = detail; renderSample(); }
+  })();
+  await state.loading;
+}
+async function current() {
+  // the sample the reviewer sees highlighted: wait for a selection still loading before acting on it
+  if (state.loading) await state.loading;
+  const selected = state.page && state.page.rows[state.selected];
+  return state.detail && selected && state.detail.row.sample_id === selected.sample_id ? state.detail : null;
 }
 function highlighted(passage, start, spans) {
   // evidence offsets index the cleaned document; the passage starts at `start` in it
@@ -407,8 +417,9 @@ async function refreshCurrent() {
   await loadPage(true);
 }
 async function decideCurrent(decision, reason) {
-  if (needReviewer() || !state.detail) return;
-  const r = state.detail.row;
+  const detail = await current();
+  if (needReviewer() || !detail) return;
+  const r = detail.row;
   const result = await guarded(() => api("POST", `/api/datasets/${state.dataset.id}/samples/${encodeURIComponent(r.sample_id)}/decision`, { decision, reason: reason || "", version: r.version }));
   if (result) {
     toast(`${r.sample_id}: ${t(decision)}`);
@@ -419,9 +430,10 @@ async function decideCurrent(decision, reason) {
     select(Math.max(0, Math.min(at >= 0 ? at + 1 : state.selected, rows.length - 1)));
   }
 }
-function rejectCurrent() {
-  if (needReviewer() || !state.detail) return;
-  modal(`<h2>${esc(t("reject"))}: ${esc(state.detail.row.sample_id)}</h2>
+async function rejectCurrent() {
+  const detail = await current();
+  if (needReviewer() || !detail) return;
+  modal(`<h2>${esc(t("reject"))}: ${esc(detail.row.sample_id)}</h2>
     <form id="reject-form" class="inline"><input id="reject-reason" size="60" placeholder="${esc(t("rejectReason"))}" required>
     <button class="bad">${esc(t("reject"))}</button><button type="button" class="close">${esc(t("cancel"))}</button></form>`);
   $("#reject-reason").focus();
@@ -433,8 +445,9 @@ function rejectCurrent() {
   });
 }
 async function rescueCurrent() {
-  if (needReviewer() || !state.detail) return;
-  const r = state.detail.row;
+  const detail = await current();
+  if (needReviewer() || !detail) return;
+  const r = detail.row;
   const result = await guarded(() => api("POST", `/api/datasets/${state.dataset.id}/samples/${encodeURIComponent(r.sample_id)}/rescue`, { reason: "rescued" }));
   if (result) { toast(`${r.sample_id}: ${t("rescue")}`); await loadPage(true); }
 }
