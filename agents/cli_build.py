@@ -78,6 +78,17 @@ def build(
     dedupe_against: Annotated[
         str | None, typer.Option(help="Drop samples that mean the same as ones in the dataset of this name.")
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="local (this process) or ray: the per-chunk flows on a Ray cluster (extra: ray)."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="--executor ray: the cluster (HOST:PORT, ray://...); default a local Ray."),
+    ] = None,
+    ray_workers: Annotated[
+        int | None, typer.Option("--ray-workers", help="--executor ray: actors running chunks (default: one per CPU).")
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
     overwrite: Annotated[
@@ -105,6 +116,9 @@ def build(
             "dataset_name": dataset_name,
             "with_context": with_context,
             "dedupe_against": dedupe_against,
+            "executor": executor or ("ray" if ray_address else None),
+            "ray_address": ray_address,
+            "ray_workers": ray_workers,
         },
         split={"seed": seed},
         evaluation={"holdout": holdout},
@@ -112,11 +126,18 @@ def build(
     paths = [*(inputs or []), *(input_opt or [])]
     if (holdout_from or holdout) and settings.build.task != "eval":
         raise fail("--holdout-from and --holdout are for --task eval (an evaluation set kept off training data)")
+    if executor not in (None, "local", "ray"):
+        raise fail(f"unknown executor {executor!r}: choose local or ray")
+    if executor == "local" and ray_address:
+        raise fail("--ray-address is for --executor ray")
     if holdout_from:
         from ftds.agents.cli_eval import training_paths
 
         settings.evaluation.training = training_paths(holdout_from, settings.runs_dir)
-    summary = run_build(settings, paths, out, run_id=run_id, resume=resume, overwrite=overwrite, as_json=as_json)
+    where = (settings.build.executor, settings.build.ray_address) if executor or ray_address else None
+    summary = run_build(
+        settings, paths, out, run_id=run_id, resume=resume, overwrite=overwrite, as_json=as_json, executor=where
+    )
     _finish(summary, as_json)
 
 
@@ -129,9 +150,11 @@ def run_build(
     resume: str | None = None,
     overwrite: bool = False,
     as_json: bool = False,
+    executor: tuple[str, str | None] | None = None,
 ) -> RunSummary:
     """Start (or resume) a run of the build graph and wait for it, with progress: ``build`` and its wrapper
-    ``eval-set build`` both end here. Exits 2 for bad input, 130 when interrupted (the run stays resumable)."""
+    ``eval-set build`` both end here. Exits 2 for bad input, 130 when interrupted (the run stays resumable).
+    ``executor`` moves a resumed run's unfinished chunks (name, Ray address)."""
     from ftds.agents import runner
     from ftds.agents.runs import RunStore
     from ftds.tools.evaluation.build import TrainingDataError
@@ -145,7 +168,9 @@ def run_build(
             raise fail("--target sizes a training set; size an evaluation set with --max-chunks")
     try:
         if resume:
-            record, context = runner.prepare_resume(settings.runs_dir, resume, reporter.event, current=settings)
+            record, context = runner.prepare_resume(
+                settings.runs_dir, resume, reporter.event, current=settings, executor=executor
+            )
             if record.status in ("finished", "partial") and record.summary:
                 return RunSummary.model_validate(record.summary)
             run_inputs: list[Path] | None = None
@@ -159,6 +184,7 @@ def run_build(
             output_path(out, "folder")
             record, context = runner.start(settings, paths, out, reporter.event, run_id, overwrite)
             run_inputs = paths
+        runner.attach_executor(context)
     except (runner.RunError, LLMError, ValueError) as exc:
         raise fail(str(exc)) from None
     if not as_json:
@@ -168,9 +194,7 @@ def run_build(
         try:
             return await runner.execute(RunStore(context.settings.runs_dir), context, run_inputs)
         finally:
-            await context.generator.aclose()
-            if context.reviewer is not context.generator:
-                await context.reviewer.aclose()
+            await runner.close_context(context)
 
     try:
         with reporter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ftds.agents.events import ChunkDoneEvent, ProgressCallback, ignore
 from ftds.tools.config import Settings
@@ -13,10 +13,23 @@ from ftds.tools.confinement import Confinement
 from ftds.tools.dataset.files import write_jsonl
 from ftds.tools.generation.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
-from ftds.tools.records import Chunk
+from ftds.tools.records import Chunk, EndpointFigures, ExecutorFigures
 
 if TYPE_CHECKING:
     from ftds.tools.build.steps import ChunkResult
+
+
+class ChunkExecutor(Protocol):
+    """Runs per-chunk flows somewhere other than this process (``agents/ray_executor.py``); it bounds the
+    chunks in flight itself."""
+
+    async def run(self, chunk: Chunk, labels: LabelTree | None) -> ChunkResult: ...
+
+    def endpoint_figures(self) -> dict[str, EndpointFigures]: ...
+
+    def figures(self) -> ExecutorFigures: ...
+
+    def close(self) -> None: ...
 
 
 LIVE_DIR = "live"
@@ -40,6 +53,8 @@ class BuildContext:
     """A build's ``out/live`` folder (None outside a build: MCP ``generate_qa``, tests)."""
     chunks: dict[str, Chunk] = field(default_factory=dict)
     """The selected chunks by id: the per-chunk flows carry only ids (restored from the checkpoint on resume)."""
+    executor: ChunkExecutor | None = None
+    """Where the per-chunk flows run when not in this process (``--executor ray``); None = here."""
 
     def chunk(self, chunk_id: str) -> Chunk:
         return self.chunks[chunk_id]

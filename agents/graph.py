@@ -1,25 +1,28 @@
 """The build graph.
 
     load -> plan ─Send per chunk─> chunk (the per-chunk flow, agents/chunk_flow.py) ─> finalize
+             ├─Send per chunk─> remote_chunk (the same flow on a Ray actor) ──────────> finalize
              └─(no input)─> distill ─────────────────────────────────────────────────> finalize
 
 Every node is a call into ``ftds.tools``. Each chunk runs its own generator -> reviewer -> reviser flow as a
 subgraph, so a chunk's review starts as soon as its own draft returns: there is no barrier between stages,
 only the one before ``finalize``, which needs every chunk. With a checkpointer each LLM step of each flow is
-checkpointed, so a run killed mid-way resumes without repeating a finished call.
+checkpointed, so a run killed mid-way resumes without repeating a finished call. With ``--executor ray`` the
+plan sends chunks to ``remote_chunk`` instead, which runs the same flow on a Ray actor
+(``agents/ray_executor.py``); there the checkpoint records each chunk when its result comes back.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
-from ftds.agents.chunk_flow import chunk_flow
+from ftds.agents.chunk_flow import chunk_flow, run_chunk
 from ftds.agents.context import BuildContext
 from ftds.agents.events import ChunksEvent, FileEvent, FinishedEvent, NoteEvent
 from ftds.agents.state import BuildState
@@ -105,7 +108,24 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
         return Command(update=update, goto="distill")
     if not chunks:
         return Command(update=update, goto="finalize")
-    return Command(update=update, goto=[Send("chunk", {"chunk_id": c.chunk_id}) for c in chunks])
+    node = "chunk" if ctx.executor is None else "remote_chunk"
+    return Command(update=update, goto=[Send(node, {"chunk_id": c.chunk_id}) for c in chunks])
+
+
+class RemoteChunkInput(TypedDict):
+    chunk_id: str
+
+
+async def remote_chunk(state: RemoteChunkInput, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
+    """One chunk through the per-chunk flow on the run's executor (a Ray actor), recorded when it returns.
+    A Ray run resumed without an executor finishes its chunks here, in this process."""
+    ctx = runtime.context
+    chunk = ctx.chunk(state["chunk_id"])
+    if ctx.executor is None:
+        return {"results": [await run_chunk(chunk, ctx)]}  # the flow reports the chunk itself
+    result = await ctx.executor.run(chunk, ctx.labels)
+    ctx.emit_chunk_done(result)
+    return {"results": [result]}
 
 
 async def distill(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
@@ -171,7 +191,12 @@ def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, 
         out_dir=ctx.out_dir,
         started=ctx.started,
         models={"generator": ctx.generator.label, "reviewer": ctx.reviewer.label},
-        endpoints=endpoint_figures([ctx.generator, ctx.reviewer]),
+        endpoints=(
+            ctx.executor.endpoint_figures()
+            if ctx.executor is not None
+            else endpoint_figures([ctx.generator, ctx.reviewer])
+        ),
+        executor=ctx.executor.figures() if ctx.executor is not None else None,
     )
     summary = finalize_build(job)  # the task's finalize: a training dataset, or an evaluation set
     if ctx.live_dir is not None:  # the finished dataset holds every sample now
@@ -183,21 +208,25 @@ def finalize(state: BuildState, *, runtime: Runtime[BuildContext]) -> dict[str, 
 def build_graph(checkpointer: Any = None) -> Any:
     graph = StateGraph(BuildState, context_schema=BuildContext)
     graph.add_node("load", load)
-    graph.add_node("plan", plan, destinations=("chunk", "distill", "finalize"))
+    graph.add_node("plan", plan, destinations=("chunk", "remote_chunk", "distill", "finalize"))
     graph.add_node("chunk", chunk_flow())
+    graph.add_node("remote_chunk", remote_chunk)
     graph.add_node("distill", distill)
     graph.add_node("finalize", finalize)
     graph.add_edge(START, "load")
     graph.add_edge("load", "plan")
     graph.add_edge("chunk", "finalize")
+    graph.add_edge("remote_chunk", "finalize")
     graph.add_edge("distill", "finalize")
     graph.add_edge("finalize", END)
     return graph.compile(checkpointer=checkpointer)
 
 
 def run_config(context: BuildContext) -> dict[str, Any]:
-    return {
-        "configurable": {"thread_id": context.run_id},
-        "max_concurrency": max(context.settings.llm.concurrency, 1),
-        "recursion_limit": 100,
-    }
+    """With an executor, the graph itself is not gated: LangGraph's ``max_concurrency`` also gates the
+    checkpoint writes of finished tasks behind every queued task, so a finished remote chunk would not be
+    durable until the fan-out's tail started; the executor bounds the chunks in flight instead."""
+    config: dict[str, Any] = {"configurable": {"thread_id": context.run_id}, "recursion_limit": 100}
+    if context.executor is None:
+        config["max_concurrency"] = max(context.settings.llm.concurrency, 1)
+    return config

@@ -74,6 +74,28 @@ def make_models(settings: Settings) -> tuple[ChatModel, ChatModel]:
     return generator, reviewer
 
 
+def attach_executor(context: BuildContext) -> None:
+    """Start the run's executor when it is not this process (``build.executor = "ray"``): connecting to the
+    cluster and placing the workers happens now, so a bad address or a full cluster is reported before the
+    run starts (``ValueError`` with what to do)."""
+    if context.settings.build.executor == "ray" and context.executor is None:
+        from ftds.agents.ray_executor import RayChunkPool
+
+        context.executor = RayChunkPool(context.settings, context.run_id)
+
+
+async def close_context(context: BuildContext) -> None:
+    """Let go of what a run holds: its models' clients and its executor's workers."""
+    try:
+        await context.generator.aclose()
+        if context.reviewer is not context.generator:
+            await context.reviewer.aclose()
+    finally:
+        if context.executor is not None:
+            context.executor.close()
+            context.executor = None
+
+
 async def execute(
     store: RunStore,
     context: BuildContext,
@@ -139,12 +161,23 @@ def start(
         settings.build.domain,
         [str(p.resolve()) for p in inputs],
         str(out_dir.resolve()),
-        {**settings.model_dump(mode="json"), _GRAPH_KEY: GRAPH_VERSION},
+        snapshot_of(settings),
     )
     live_dir = out_dir / LIVE_DIR
     shutil.rmtree(live_dir, ignore_errors=True)  # left by a killed run of another build: not this one's
     context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event, live_dir=live_dir)
     return record, context
+
+
+def snapshot_of(settings: Settings) -> dict[str, Any]:
+    """The run's settings as stored for resuming. The split ratios keep only what was set: whether a ratio was
+    chosen explicitly decides the small-set ratios (``tools/dataset/split.effective_settings``), and a full
+    dump would make every ratio look chosen, so a resumed small run would split differently."""
+    return {
+        **settings.model_dump(mode="json"),
+        "split": settings.split.model_dump(mode="json", exclude_unset=True),
+        _GRAPH_KEY: GRAPH_VERSION,
+    }
 
 
 def _restore_endpoints(settings: Settings, current: Settings | None, run_id: str) -> None:
@@ -171,12 +204,17 @@ def _restore_endpoints(settings: Settings, current: Settings | None, run_id: str
 
 
 def prepare_resume(
-    runs_dir: Path, run_id: str, on_event: ProgressCallback, current: Settings | None = None
+    runs_dir: Path,
+    run_id: str,
+    on_event: ProgressCallback,
+    current: Settings | None = None,
+    executor: tuple[str, str | None] | None = None,
 ) -> tuple[RunRecord, BuildContext]:
     """Rebuild a registered run's context from its settings snapshot; ``current`` supplies what the snapshot
-    holds only redacted (a base URL with a credential in it). The run's status is left alone: a finished run
-    stays finished (``execute`` then returns its summary), an unfinished one becomes running when ``execute``
-    starts."""
+    holds only redacted (a base URL with a credential in it), ``executor`` (name, Ray address) where to run
+    the unfinished chunks when not where the run started (a cluster's address changes; a Ray run may finish
+    here). The run's status is left alone: a finished run stays finished (``execute`` then returns its
+    summary), an unfinished one becomes running when ``execute`` starts."""
     store = RunStore(runs_dir)
     record = store.get(run_id)
     if record is None:
@@ -192,6 +230,9 @@ def prepare_resume(
         )
     settings = Settings.model_validate(snapshot)
     _restore_endpoints(settings, current, run_id)
+    if executor is not None:
+        settings.build.executor = "ray" if executor[0] == "ray" else "local"
+        settings.build.ray_address = executor[1]
     generator, reviewer = make_models(settings)
     out_dir = Path(record.out_dir)
     context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event, live_dir=out_dir / LIVE_DIR)

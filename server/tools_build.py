@@ -137,7 +137,8 @@ def register(server: MCPServer[ServerState]) -> None:
                 settings.build.max_chunks = max_chunks
                 _, context = runner.start(settings, resolved, target, relay.event, overwrite=overwrite)
                 inputs = resolved
-        except (runner.RunError, LLMError, OutputExistsError) as exc:
+            runner.attach_executor(context)  # settings.build.executor = "ray": connects and places the workers
+        except (runner.RunError, LLMError, OutputExistsError, ValueError) as exc:
             raise ToolError(redact_text(str(exc))) from None
         context.confinement = state.confinement()  # every file the run reads stays inside the roots
         store = RunStore(context.settings.runs_dir)
@@ -151,9 +152,7 @@ def register(server: MCPServer[ServerState]) -> None:
                 return await runner.execute(store, context, inputs)
             finally:
                 relay.close()
-                await context.generator.aclose()
-                if context.reviewer is not context.generator:
-                    await context.reviewer.aclose()
+                await runner.close_context(context)
 
         if not wait:
             state.background[context.run_id] = asyncio.create_task(run())

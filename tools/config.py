@@ -286,6 +286,19 @@ class BuildSettings(_Section):
         description="Also drop samples that mean the same as ones kept by the dataset of this name (adds "
         "semantic dedupe). Without it a build never depends on unrelated earlier builds.",
     )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where the per-chunk flows run: this process, or actors on a Ray cluster (extra: ray).",
+    )
+    ray_address: str | None = Field(
+        default=None, description="The Ray cluster for executor ray (HOST:PORT, ray://...); None = a local Ray."
+    )
+    ray_workers: int | None = Field(
+        default=None, ge=1, description="Ray actors running chunks (each holds its models once); None = one per CPU."
+    )
+    ray_worker_cpus: float = Field(
+        default=1.0, gt=0, description="CPUs each Ray actor asks for (more for an embedded model's threads)."
+    )
 
 
 EvalItemKind = Literal["single_choice", "multiple_choice", "true_false", "short_answer", "open"]

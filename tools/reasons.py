@@ -31,6 +31,7 @@ class Stage(StrEnum):
     CHECK = "check"
     EVAL = "eval"
     DUPLICATE = "duplicate"
+    EXECUTOR = "executor"
 
 
 CALL_FAILURES = ("empty", "refusal", "unparseable", "llm_error")
@@ -83,6 +84,9 @@ class Reason(StrEnum):
     EVAL_LEAK_SEMANTIC_DUPLICATE = "eval:leak_semantic_duplicate"
     EVAL_HOLDOUT_SECTION = "eval:holdout_section"
     EVAL_HOLDOUT_DOCUMENT = "eval:holdout_document"
+    # the Ray executor (agents/ray_executor.py): a chunk whose worker was lost every time, or whose flow raised
+    EXECUTOR_WORKER_LOST = "executor:worker_lost"
+    EXECUTOR_WORKER_ERROR = "executor:worker_error"
 
 
 _FORM = re.compile(r"^[a-z][a-z0-9_]*(?::[a-z0-9_-]+)?$")

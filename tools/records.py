@@ -273,6 +273,16 @@ class EndpointFigures(BaseModel):
         )
 
 
+class ExecutorFigures(BaseModel):
+    """Where a run's per-chunk flows ran when not in the driver's process (``report.json`` ``executor``)."""
+
+    name: str = Field(description="ray")
+    address: str = Field(default="", description="The cluster's address; empty for a Ray started by the run.")
+    workers: int = Field(description="Actors that ran chunks (each holds its models once).")
+    lost_workers: int = Field(default=0, description="Actors lost during the run (node or process gone).")
+    resent_chunks: int = Field(default=0, description="Chunks sent again to a live actor after a loss.")
+
+
 class RunSummary(BaseModel):
     """What `report.json` holds: every file, chunk and sample accounted for."""
 
@@ -310,6 +320,9 @@ class RunSummary(BaseModel):
     models: dict[str, str] = Field(default_factory=dict)
     endpoints: dict[str, EndpointFigures] = Field(
         default_factory=dict, description="Per endpoint: the adaptive concurrency limit and the 429s/timeouts seen."
+    )
+    executor: ExecutorFigures | None = Field(
+        default=None, description="The Ray executor's figures (None: the chunks ran in the driver's process)."
     )
     wall_time_s: float = 0.0
 

@@ -135,6 +135,14 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
             f"{e.increases} increases"
             for label, e in summary.endpoints.items()
         ),
+        *(
+            [
+                f"- executor: {x.name} {x.address or '(started by the run)'}, {x.workers} workers; "
+                f"{x.lost_workers} lost, {x.resent_chunks} chunks sent again"
+            ]
+            if (x := summary.executor) is not None
+            else []
+        ),
         f"- wall time: {summary.wall_time_s:.0f} s",
         "",
         "## Why samples were rejected or failed",

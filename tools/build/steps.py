@@ -26,6 +26,7 @@ from ftds.tools.reasons import Reason
 from ftds.tools.records import (
     Chunk,
     EndpointFigures,
+    ExecutorFigures,
     FileReport,
     ItemOutcome,
     Rejection,
@@ -193,6 +194,7 @@ class FinalizeJob:
     models: dict[str, str]
     endpoints: dict[str, EndpointFigures] | None = None
     """The adaptive-concurrency figures of the endpoints the run called."""
+    executor: ExecutorFigures | None = None
 
 
 def finalize_build(job: FinalizeJob) -> RunSummary:
@@ -340,6 +342,7 @@ def write_run_report(
         reviewer_usage=sum((r.reviewer_usage for r in results), TokenUsage()),
         models=job.models,
         endpoints=job.endpoints or {},
+        executor=job.executor,
         wall_time_s=round(time.perf_counter() - job.started, 2),
     )
     summary.outputs.update(write_report(job.out_dir, summary, selected, generated_by_chunk, kept))
