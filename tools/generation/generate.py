@@ -1,5 +1,5 @@
 """Generate grounded question-answer pairs from one chunk with one LLM call, and the shared machinery every
-task type uses: :func:`call_structured` and :class:`GenerationResult`.
+task type uses: :func:`call_structured`, :func:`call_about_chunk` and :class:`GenerationResult`.
 
 All questions of a chunk come from a single call (the peers spend a call per question plus one per answer);
 the chunk's heading path is given as context so questions can name the statute or chapter they concern.
