@@ -145,8 +145,8 @@ def _letters(raw: Sequence[str], options: Sequence[str]) -> list[str]:
             found.update(run.group(1).upper())
         elif lead := _LETTER_HEAD.match(head):
             found.add(lead.group(1).upper())
-        elif head in options:
-            found.add(LETTERS[list(options).index(head)])
+        elif head in options and (index := list(options).index(head)) < len(LETTERS):
+            found.add(LETTERS[index])  # an option past the last letter cannot be an answer key: left out
     return sorted(found)
 
 
