@@ -8,14 +8,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_maps_top_level_folders_under_the_ftds_namespace(tmp_path: Path) -> None:
+def _build_wheel(out: Path) -> Path:
+    """The repository built into a wheel in ``out``, as a release would build it."""
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    wheel = next(tmp_path.glob("ftds_agent-*.whl"))
+    return next(out.glob("ftds_agent-*.whl"))
+
+
+def test_wheel_maps_top_level_folders_under_the_ftds_namespace(tmp_path: Path) -> None:
+    wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names}
     assert top_level == {"ftds", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
@@ -36,13 +41,7 @@ def test_wheel_maps_top_level_folders_under_the_ftds_namespace(tmp_path: Path) -
 
 
 def test_built_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    wheel = next(tmp_path.glob("ftds_agent-*.whl"))
+    wheel = _build_wheel(tmp_path)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     site = next((venv / "lib").glob("python3*/site-packages"))

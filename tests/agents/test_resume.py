@@ -15,16 +15,12 @@ from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig, b
 CHUNKS = "4"  # 1 label-tree call, then per chunk a draft, a round-trip quote call and a review, one at a time
 
 
-def _build_cmd(server: FakeOpenAIServer, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "ftds.agents.cli",
-        "build",
-        *args,
-        *fake_llm_flags(server),
-        "--json",
-    ]
+CLI = [sys.executable, "-m", "ftds.agents.cli"]
+
+
+def _build_args(server: FakeOpenAIServer, source: Path, out: Path, *extra: str) -> list[str]:
+    """``build`` of the first CHUNKS chunks of ``source`` into ``out`` against the fake server, JSON summary."""
+    return ["build", str(source), "--out", str(out), "--max-chunks", CHUNKS, *extra, *fake_llm_flags(server), "--json"]
 
 
 def _env(cache: Path | None = None) -> dict[str, str]:
@@ -34,16 +30,16 @@ def _env(cache: Path | None = None) -> dict[str, str]:
     return env
 
 
+def _cli(
+    *args: str, cache: Path | None = None, timeout: float = 300, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``ftds-agent ARGS`` run to its end in a subprocess, one LLM call at a time (see :func:`_env`)."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=_env(cache), timeout=timeout, check=check)
+
+
 def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, law_file: Path) -> None:
     with FakeOpenAIServer() as server:
-        baseline = subprocess.run(
-            _build_cmd(server, str(law_file), "--out", str(tmp_path / "base"), "--max-chunks", CHUNKS),
-            capture_output=True,
-            text=True,
-            env=_env(tmp_path / "base-cache"),
-            timeout=300,
-            check=False,
-        )
+        baseline = _cli(*_build_args(server, law_file, tmp_path / "base"), cache=tmp_path / "base-cache")
         assert baseline.returncode == 0, baseline.stderr
         baseline_calls = len(server.answered)
         baseline_summary = json.loads(baseline.stdout)
@@ -59,9 +55,7 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
     with FakeOpenAIServer(FakeServerConfig(on_request=kill_on_seventh_call)) as server:
         victim["server"] = server
         victim["process"] = subprocess.Popen(
-            _build_cmd(
-                server, str(law_file), "--out", str(tmp_path / "run"), "--max-chunks", CHUNKS, "--run-id", "killed-run"
-            ),
+            [*CLI, *_build_args(server, law_file, tmp_path / "run", "--run-id", "killed-run")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -76,24 +70,10 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
         live = sorted((tmp_path / "run" / "live").glob("*.jsonl"))
         assert live and all(Sample.model_validate_json(line) for f in live for line in f.read_text().splitlines())
 
-        listing = subprocess.run(
-            [sys.executable, "-m", "ftds.agents.cli", "runs", "--json"],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=120,
-            check=True,
-        )
+        listing = _cli("runs", "--json", timeout=120, check=True)
         assert json.loads(listing.stdout)[0]["status"] == "interrupted"
 
-        resumed = subprocess.run(
-            [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "killed-run", "--json"],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=300,
-            check=False,
-        )
+        resumed = _cli("build", "--resume", "killed-run", "--json")
         assert resumed.returncode == 0, resumed.stderr
         calls_after_resume = [body_digest(body) for body in server.requests[requests_before_kill:]]
 
@@ -117,25 +97,11 @@ def test_sigkilled_run_resumes_without_repeating_finished_calls(tmp_path: Path, 
 
     # resuming a finished run changes nothing: it stays finished, no call is made, the summary is the same
     with FakeOpenAIServer() as idle:
-        again = subprocess.run(
-            [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "killed-run", "--json"],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=300,
-            check=False,
-        )
+        again = _cli("build", "--resume", "killed-run", "--json")
         assert again.returncode == 0, again.stderr
         assert idle.requests == []
     assert json.loads(again.stdout)["splits"] == summary["splits"]
-    listing = subprocess.run(
-        [sys.executable, "-m", "ftds.agents.cli", "runs", "--json"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-        check=True,
-    )
+    listing = _cli("runs", "--json", timeout=120, check=True)
     assert json.loads(listing.stdout)[0]["status"] == "finished"
 
 
@@ -145,14 +111,7 @@ def _ids(out: Path, split: str) -> list[str]:
 
 
 def test_resuming_an_unknown_run_says_how_to_find_runs(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "nope"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-        check=False,
-    )
+    result = _cli("build", "--resume", "nope", timeout=120)
     assert result.returncode == 2
     assert "ftds-agent runs" in result.stderr
 
@@ -166,13 +125,6 @@ def test_a_run_from_an_older_build_graph_is_refused_with_a_way_forward(tmp_path:
     RunStore(settings.runs_dir).create(
         "old-run", "law", [str(tmp_path)], str(tmp_path / "out"), settings.model_dump(mode="json")
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "ftds.agents.cli", "build", "--resume", "old-run"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-        check=False,
-    )
+    result = _cli("build", "--resume", "old-run", timeout=120)
     assert result.returncode == 2
     assert "older version of ftds" in result.stderr and "Traceback" not in result.stderr

@@ -258,3 +258,12 @@ async def test_a_repeated_draft_is_rejected_once_not_kept_twice() -> None:
     items, outcomes = await generate_eval_items(chunk(), ScriptedChatModel([reply]), BuildSettings(), ["true_false"])
     assert len(items) == 1
     assert [o.reason for o in outcomes] == ["eval:repeated_draft"]
+
+
+def test_an_answer_given_as_the_text_of_an_option_past_the_last_letter_is_no_key() -> None:
+    from ftds.tools.evaluation.generate import _letters
+
+    options = [f"option {n}" for n in range(12)]
+    # the 11th option has no letter: it cannot be the key (this raised IndexError and lost the chunk)
+    assert _letters(["option 11"], options) == []
+    assert _letters(["option 2"], options) == ["C"]

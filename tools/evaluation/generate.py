@@ -12,8 +12,9 @@ with the item's JSON in ``detail`` so it can be rescued, or ``failed`` for a cal
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,8 @@ def _letters(raw: Sequence[str], options: Sequence[str]) -> list[str]:
             found.update(run.group(1).upper())
         elif lead := _LETTER_HEAD.match(head):
             found.add(lead.group(1).upper())
-        elif head in options:
-            found.add(LETTERS[list(options).index(head)])
+        elif head in options and (index := list(options).index(head)) < len(LETTERS):
+            found.add(LETTERS[index])  # an option past the last letter cannot be an answer key: left out
     return sorted(found)
 
 
@@ -172,7 +173,7 @@ def _rejected(item_id: str, reason: str, detail: str) -> ItemOutcome:
     return ItemOutcome(item_id=item_id, kind="sample", status="rejected", reason=reason, detail=detail)
 
 
-def _finish(result: FamilyResult, chunk: Chunk, build: Any, quote: str) -> None:
+def _finish(result: FamilyResult, chunk: Chunk, build: Callable[[], EvalItem], quote: str) -> None:
     """Build the item (``build()`` may raise a validation error), vet it and file it as accepted or rejected;
     a draft repeating an earlier one of the same call is a duplicate."""
     try:
@@ -206,6 +207,59 @@ def _failed(chunk: Chunk, family: str, reason: str, detail: str) -> ItemOutcome:
 # ------------------------------------------------------------------------------------------------- the families
 
 
+Made = tuple[Callable[..., EvalItem], dict[str, Any]] | ItemOutcome
+"""What one draft becomes: an item class and its values (built and vetted by :func:`_finish`), or a rejection."""
+
+
+@dataclass(frozen=True)
+class _Family:
+    """One item family's fixed parts: its prompt template (also named in a failed call's detail) and the drafts
+    model whose list ``field_name`` the call must fill."""
+
+    prompt: str
+    drafts: type[BaseModel]
+    field_name: str
+
+
+_CHOICE = _Family("eval_choice", ChoiceDrafts, "choice_items")
+_TRUE_FALSE = _Family("eval_true_false", StatementDrafts, "statements")
+_SHORT_ANSWER = _Family("eval_short_answer", ShortDrafts, "short_items")
+_OPEN = _Family("eval_open", OpenDrafts, "open_items")
+
+
+async def _generate_family(
+    family: _Family,
+    chunk: Chunk,
+    llm: ChatModel,
+    settings: BuildSettings,
+    prompt_dir: Path | None,
+    count: int,
+    render: dict[str, int],
+    make: Callable[[Any, dict[str, Any]], Made],
+) -> FamilyResult:
+    """The steps every family shares: render the family's prompt with ``render``'s counts, make one structured
+    call for exactly ``count`` drafts, and turn each draft into an item with ``make`` (given the values every
+    item carries, its difficulty included). What differs per family is only what the four callers below pass."""
+    prompt, drafts, field_name = family.prompt, family.drafts, family.field_name
+    ctx = prompt_context(prompt, chunk_language(chunk, settings.language), settings, prompt_dir, [])
+    messages = ctx.render(**render, heading_path=chunk.heading_context or chunk.provenance.source, chunk=chunk.text)
+    call = await call_structured(llm, messages, drafts, exact_items_schema(drafts, field_name, count))
+    result = FamilyResult()
+    if call.value is None:
+        result.outcomes.append(_failed(chunk, prompt, call.failure_reason, call.failure_detail))
+        return result
+    assert isinstance(call.value, drafts)
+    common = _common(chunk, llm, settings, ctx)
+    for draft in getattr(call.value, field_name):
+        made = make(draft, {**common, "difficulty": _difficulty(draft.difficulty)})
+        if isinstance(made, ItemOutcome):
+            result.outcomes.append(made)
+        else:
+            item_class, values = made
+            _finish(result, chunk, functools.partial(item_class, **values), draft.evidence)
+    return result
+
+
 async def generate_choice_items(
     chunk: Chunk,
     llm: ChatModel,
@@ -216,123 +270,80 @@ async def generate_choice_items(
     prompt_dir: Path | None = None,
 ) -> FamilyResult:
     """Single- and multiple-answer choice items in one call; a draft with one key is single choice."""
-    ctx = prompt_context("eval_choice", chunk_language(chunk, settings.language), settings, prompt_dir, [])
-    count = single + multi
-    messages = ctx.render(
-        single_count=single,
-        multi_count=multi,
-        heading_path=chunk.heading_context or chunk.provenance.source,
-        chunk=chunk.text,
-    )
-    call = await call_structured(llm, messages, ChoiceDrafts, exact_items_schema(ChoiceDrafts, "choice_items", count))
-    result = FamilyResult()
-    if call.value is None:
-        result.outcomes.append(_failed(chunk, "eval_choice", call.failure_reason, call.failure_detail))
-        return result
-    assert isinstance(call.value, ChoiceDrafts)
-    common = _common(chunk, llm, settings, ctx)
     wanted = {"single_choice": single > 0, "multiple_choice": multi > 0}
-    for draft in call.value.choice_items:
+
+    def make(draft: ChoiceDraft, common: dict[str, Any]) -> Made:
         options = [_clean_option(o) for o in draft.options]
         keys = _letters(draft.answers, options)
         kind: ItemKind = "single_choice" if len(keys) == 1 else "multiple_choice"
         item_id = EvalItemBase.new_id(chunk.chunk_id, kind, draft.question, ",".join(keys))
         if not keys:
-            result.outcomes.append(_rejected(item_id, Reason.EVAL_NO_ANSWER_KEY, draft.model_dump_json()))
-            continue
+            return _rejected(item_id, Reason.EVAL_NO_ANSWER_KEY, draft.model_dump_json())
         if not wanted[kind]:
-            result.outcomes.append(_rejected(item_id, Reason.EVAL_KIND_NOT_REQUESTED, draft.model_dump_json()))
-            continue
-        base = {**common, "item_id": item_id, "question": draft.question.strip(), "options": options}
-        base["difficulty"] = _difficulty(draft.difficulty)
+            return _rejected(item_id, Reason.EVAL_KIND_NOT_REQUESTED, draft.model_dump_json())
+        values = {**common, "item_id": item_id, "question": draft.question.strip(), "options": options}
         if kind == "single_choice":
-            _finish(result, chunk, lambda b=base, k=keys: SingleChoiceItem(**b, answer=k[0]), draft.evidence)
-        else:
-            _finish(result, chunk, lambda b=base, k=keys: MultipleChoiceItem(**b, answers=k), draft.evidence)
-    return result
+            return SingleChoiceItem, {**values, "answer": keys[0]}
+        return MultipleChoiceItem, {**values, "answers": keys}
+
+    render = {"single_count": single, "multi_count": multi}
+    return await _generate_family(_CHOICE, chunk, llm, settings, prompt_dir, single + multi, render, make)
 
 
 async def generate_true_false_items(
     chunk: Chunk, llm: ChatModel, settings: BuildSettings, *, count: int, prompt_dir: Path | None = None
 ) -> FamilyResult:
     """True/false statements, asked for half true and half false (the set is balanced again afterwards)."""
-    ctx = prompt_context("eval_true_false", chunk_language(chunk, settings.language), settings, prompt_dir, [])
-    true_count = (count + 1) // 2
-    messages = ctx.render(
-        count=count,
-        true_count=true_count,
-        false_count=count - true_count,
-        heading_path=chunk.heading_context or chunk.provenance.source,
-        chunk=chunk.text,
-    )
-    schema = exact_items_schema(StatementDrafts, "statements", count)
-    call = await call_structured(llm, messages, StatementDrafts, schema)
-    result = FamilyResult()
-    if call.value is None:
-        result.outcomes.append(_failed(chunk, "eval_true_false", call.failure_reason, call.failure_detail))
-        return result
-    assert isinstance(call.value, StatementDrafts)
-    common = _common(chunk, llm, settings, ctx)
-    for draft in call.value.statements:
+
+    def make(draft: StatementDraft, common: dict[str, Any]) -> Made:
         item_id = EvalItemBase.new_id(chunk.chunk_id, "true_false", draft.statement, str(draft.answer))
-        values = {**common, "item_id": item_id, "question": draft.statement.strip(), "answer": draft.answer}
-        values["difficulty"] = _difficulty(draft.difficulty)
-        _finish(result, chunk, lambda v=values: TrueFalseItem(**v), draft.evidence)
-    return result
+        return TrueFalseItem, {
+            **common,
+            "item_id": item_id,
+            "question": draft.statement.strip(),
+            "answer": draft.answer,
+        }
+
+    true_count = (count + 1) // 2
+    render = {"count": count, "true_count": true_count, "false_count": count - true_count}
+    return await _generate_family(_TRUE_FALSE, chunk, llm, settings, prompt_dir, count, render, make)
 
 
 async def generate_short_answer_items(
     chunk: Chunk, llm: ChatModel, settings: BuildSettings, *, count: int, prompt_dir: Path | None = None
 ) -> FamilyResult:
     """Short-answer items with their accepted variants."""
-    ctx = prompt_context("eval_short_answer", chunk_language(chunk, settings.language), settings, prompt_dir, [])
-    messages = ctx.render(count=count, heading_path=chunk.heading_context or chunk.provenance.source, chunk=chunk.text)
-    call = await call_structured(llm, messages, ShortDrafts, exact_items_schema(ShortDrafts, "short_items", count))
-    result = FamilyResult()
-    if call.value is None:
-        result.outcomes.append(_failed(chunk, "eval_short_answer", call.failure_reason, call.failure_detail))
-        return result
-    assert isinstance(call.value, ShortDrafts)
-    common = _common(chunk, llm, settings, ctx)
-    for draft in call.value.short_items:
+
+    def make(draft: ShortDraft, common: dict[str, Any]) -> Made:
         item_id = EvalItemBase.new_id(chunk.chunk_id, "short_answer", draft.question, draft.answer)
-        values = {
+        answer = draft.answer.strip()
+        return ShortAnswerItem, {
             **common,
             "item_id": item_id,
             "question": draft.question.strip(),
-            "answer": draft.answer.strip(),
-            "accepted": [a.strip() for a in draft.accepted if a.strip() and a.strip() != draft.answer.strip()],
-            "difficulty": _difficulty(draft.difficulty),
+            "answer": answer,
+            "accepted": [a.strip() for a in draft.accepted if a.strip() and a.strip() != answer],
         }
-        _finish(result, chunk, lambda v=values: ShortAnswerItem(**v), draft.evidence)
-    return result
+
+    return await _generate_family(_SHORT_ANSWER, chunk, llm, settings, prompt_dir, count, {"count": count}, make)
 
 
 async def generate_open_items(
     chunk: Chunk, llm: ChatModel, settings: BuildSettings, *, count: int, prompt_dir: Path | None = None
 ) -> FamilyResult:
     """Open questions with a reference answer and a rubric of checkable points."""
-    ctx = prompt_context("eval_open", chunk_language(chunk, settings.language), settings, prompt_dir, [])
-    messages = ctx.render(count=count, heading_path=chunk.heading_context or chunk.provenance.source, chunk=chunk.text)
-    call = await call_structured(llm, messages, OpenDrafts, exact_items_schema(OpenDrafts, "open_items", count))
-    result = FamilyResult()
-    if call.value is None:
-        result.outcomes.append(_failed(chunk, "eval_open", call.failure_reason, call.failure_detail))
-        return result
-    assert isinstance(call.value, OpenDrafts)
-    common = _common(chunk, llm, settings, ctx)
-    for draft in call.value.open_items:
+
+    def make(draft: OpenDraft, common: dict[str, Any]) -> Made:
         item_id = EvalItemBase.new_id(chunk.chunk_id, "open", draft.question, draft.reference_answer)
-        values = {
+        return OpenItem, {
             **common,
             "item_id": item_id,
             "question": draft.question.strip(),
             "reference_answer": draft.reference_answer.strip(),
             "rubric": [r.strip() for r in draft.rubric if r.strip()],
-            "difficulty": _difficulty(draft.difficulty),
         }
-        _finish(result, chunk, lambda v=values: OpenItem(**v), draft.evidence)
-    return result
+
+    return await _generate_family(_OPEN, chunk, llm, settings, prompt_dir, count, {"count": count}, make)
 
 
 # ---------------------------------------------------------------------------------------------- the entry point

@@ -1,5 +1,5 @@
 """Generate grounded question-answer pairs from one chunk with one LLM call, and the shared machinery every
-task type uses: :func:`call_structured` and :class:`GenerationResult`.
+task type uses: :func:`call_structured`, :func:`call_about_chunk` and :class:`GenerationResult`.
 
 All questions of a chunk come from a single call (the peers spend a call per question plus one per answer);
 the chunk's heading path is given as context so questions can name the statute or chapter they concern.
@@ -14,7 +14,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -184,6 +184,38 @@ def prompt_context(
     )
 
 
+class ChunkCall(NamedTuple):
+    """What :func:`call_about_chunk` gives back: the language and prompt version the samples record, and the call."""
+
+    language: str
+    version: str
+    call: StructuredCall
+
+
+async def call_about_chunk(
+    template: str,
+    chunk: Chunk,
+    llm: ChatModel,
+    settings: BuildSettings,
+    model: type[BaseModel],
+    prompt_dir: Path | None = None,
+    examples: list[FewShotExample] | None = None,
+    *,
+    schema: dict[str, Any] | None = None,
+    language: str | None = None,
+    temperature: float | None = None,
+    **values: object,
+) -> ChunkCall:
+    """The preamble every per-chunk task shares, kept in one place: pick the chunk's language (unless given),
+    render prompt ``template`` with ``values`` plus the chunk's heading path and text, and make one structured
+    call for ``model``. A failed call is in the result, not raised; the task decides how to record it."""
+    language = chunk_language(chunk, settings.language) if language is None else language
+    ctx = prompt_context(template, language, settings, prompt_dir, examples)
+    messages = ctx.render(**values, heading_path=chunk.heading_context or chunk.provenance.source, chunk=chunk.text)
+    call = await call_structured(llm, messages, model, schema, temperature=temperature)
+    return ChunkCall(language, ctx.template.version, call)
+
+
 def failure_outcome(item_id: str, stage: str, call: StructuredCall, kind: str = "chunk") -> ItemOutcome:
     return ItemOutcome(
         item_id=item_id,
@@ -244,17 +276,12 @@ async def generate_qa(
     Model reasoning (``reasoning_content`` or ``<think>``) is kept only when the call produced a single
     pair: one trace written for a whole batch does not belong to any one of its samples."""
     settings = settings or BuildSettings()
-    language = chunk_language(chunk, settings.language)
-    ctx = prompt_context("qa_generate", language, settings, prompt_dir, examples)
     wanted = count or question_count(chunk, settings)
-    messages = ctx.render(
-        count=wanted,
-        heading_path=chunk.heading_context or chunk.provenance.source,
-        chunk=chunk.text,
+    language, version, call = await call_about_chunk(
+        "qa_generate", chunk, llm, settings, QAPairs, prompt_dir, examples, schema=_qa_schema(wanted), count=wanted
     )
-    call = await call_structured(llm, messages, QAPairs, _qa_schema(wanted))
     if call.value is None:
-        return GenerationResult.call_failed(chunk, "generation", call, ctx.template.version)
+        return GenerationResult.call_failed(chunk, "generation", call, version)
     assert isinstance(call.value, QAPairs)
     reasoning = call.reasoning if len(call.value.pairs) == 1 else None
     samples = [
@@ -263,7 +290,7 @@ async def generate_qa(
             llm,
             settings,
             language,
-            ctx.template.version,
+            version,
             question=pair.question,
             answer=pair.answer,
             reasoning=reasoning,
@@ -271,4 +298,4 @@ async def generate_qa(
         )
         for pair in call.value.pairs
     ]
-    return GenerationResult(chunk.chunk_id, samples, call.usage, None, ctx.template.version)
+    return GenerationResult(chunk.chunk_id, samples, call.usage, None, version)

@@ -24,6 +24,7 @@ from ftds.tools.config import BuildSettings
 from ftds.tools.generation.examples import FewShotExample
 from ftds.tools.generation.generate import (
     GenerationResult,
+    call_about_chunk,
     call_structured,
     chunk_language,
     failure_outcome,
@@ -60,15 +61,10 @@ async def generate_cot(
     examples: list[FewShotExample] | None = None,
 ) -> GenerationResult:
     settings = settings or BuildSettings()
-    language = chunk_language(chunk, settings.language)
-    ctx = prompt_context("cot_generate", language, settings, prompt_dir, examples)
-    messages = ctx.render(
-        count=count or question_count(chunk, settings),
-        heading_path=chunk.heading_context or chunk.provenance.source,
-        chunk=chunk.text,
+    wanted = count or question_count(chunk, settings)
+    language, version, call = await call_about_chunk(
+        "cot_generate", chunk, llm, settings, CotItems, prompt_dir, examples, count=wanted
     )
-    call = await call_structured(llm, messages, CotItems)
-    version = ctx.template.version
     if call.value is None:
         return GenerationResult.call_failed(chunk, "cot", call, version)
     assert isinstance(call.value, CotItems)
@@ -134,13 +130,9 @@ async def generate_dialogues(
 ) -> GenerationResult:
     """``count`` dialogues of ``turns`` user/assistant exchanges; a malformed one is a recorded failure."""
     settings = settings or BuildSettings()
-    language = chunk_language(chunk, settings.language)
-    ctx = prompt_context("dialogue_generate", language, settings, prompt_dir, examples)
-    messages = ctx.render(
-        count=count, turns=turns, heading_path=chunk.heading_context or chunk.provenance.source, chunk=chunk.text
+    language, version, call = await call_about_chunk(
+        "dialogue_generate", chunk, llm, settings, Dialogues, prompt_dir, examples, count=count, turns=turns
     )
-    call = await call_structured(llm, messages, Dialogues)
-    version = ctx.template.version
     if call.value is None:
         return GenerationResult.call_failed(chunk, "dialogue", call, version)
     assert isinstance(call.value, Dialogues)
@@ -199,15 +191,11 @@ async def generate_classification(
 ) -> GenerationResult:
     """``{text, label}`` records; a text not taken from the source or a label not in the tree is rejected."""
     settings = settings or BuildSettings()
-    language = chunk_language(chunk, settings.language)
-    ctx = prompt_context("classify_generate", language, settings, prompt_dir, examples=[])
-    messages = ctx.render(
-        count=count or question_count(chunk, settings),
-        labels="\n".join(f"- {p}" for p in tree.paths()),
-        chunk=chunk.text,
+    wanted = count or question_count(chunk, settings)
+    labels = "\n".join(f"- {p}" for p in tree.paths())
+    language, version, call = await call_about_chunk(
+        "classify_generate", chunk, llm, settings, ClassifiedTexts, prompt_dir, [], count=wanted, labels=labels
     )
-    call = await call_structured(llm, messages, ClassifiedTexts)
-    version = ctx.template.version
     if call.value is None:
         return GenerationResult.call_failed(chunk, "classification", call, version)
     assert isinstance(call.value, ClassifiedTexts)
@@ -310,17 +298,23 @@ async def _answer_questions(
     prompt_dir: Path | None = None,
     examples: list[FewShotExample] | None = None,
 ) -> tuple[dict[int, str], TokenUsage, ItemOutcome | None, str]:
-    ctx = prompt_context(template_name, language, settings, prompt_dir, examples)
-    messages = ctx.render(
-        heading_path=chunk.heading_context or chunk.provenance.source,
-        chunk=chunk.text,
-        questions="\n".join(f"{n}. {q}" for n, q in enumerate(questions, 1)),
+    numbered = "\n".join(f"{n}. {q}" for n, q in enumerate(questions, 1))
+    _, version, call = await call_about_chunk(
+        template_name,
+        chunk,
+        llm,
+        settings,
+        Answers,
+        prompt_dir,
+        examples,
+        language=language,
+        temperature=temperature,
+        questions=numbered,
     )
-    call = await call_structured(llm, messages, Answers, temperature=temperature)
     if call.value is None:
-        return {}, call.usage, failure_outcome(chunk.chunk_id, "answer", call), ctx.template.version
+        return {}, call.usage, failure_outcome(chunk.chunk_id, "answer", call), version
     assert isinstance(call.value, Answers)
-    return {a.index: a.answer for a in call.value.answers}, call.usage, None, ctx.template.version
+    return {a.index: a.answer for a in call.value.answers}, call.usage, None, version
 
 
 async def distill_topic(

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ftds.tools.records import Sample
 from ftds.tools.studio import store
-from ftds.tools.studio.models import ExportSummary, RecordProblem, StudioError, ValidationSummary
+from ftds.tools.studio.models import DatasetInfo, ExportSummary, RecordProblem, StudioError, ValidationSummary
 from ftds.tools.studio.store import Workspace, audit, audit_changes, datasets, samples
 
 SplitMode = Literal["keep", "recompute"]
@@ -49,9 +49,13 @@ def _records(rows: Sequence[Any], fmt: str) -> tuple[list[tuple[Any, Sample, dic
     return good, bad
 
 
-def validate_dataset(ws: Workspace, dataset: int | str, fmt: str | None = None) -> ValidationSummary:
-    """The trainer rules on every accepted sample as it would be exported in ``fmt``."""
-    from ftds.tools.formats import FormatError, check_format, validate_records
+def _accepted_records(
+    ws: Workspace, dataset: int | str, fmt: str | None
+) -> tuple[DatasetInfo, str, list[tuple[Any, Sample, dict[str, Any]]], list[RecordProblem]]:
+    """What validation and export both start from: the dataset, the format (``fmt``, else the dataset's own;
+    an unknown one is a :class:`StudioError`) and its accepted samples as records of that format, those that
+    cannot be written in it listed apart."""
+    from ftds.tools.formats import FormatError, check_format
     from ftds.tools.studio.operations import get_dataset
 
     info = get_dataset(ws, dataset)
@@ -61,6 +65,14 @@ def validate_dataset(ws: Workspace, dataset: int | str, fmt: str | None = None) 
     except FormatError as exc:
         raise StudioError(str(exc)) from None
     good, bad = _records(_rows(ws, info.id, "accept"), fmt)
+    return info, fmt, good, bad
+
+
+def validate_dataset(ws: Workspace, dataset: int | str, fmt: str | None = None) -> ValidationSummary:
+    """The trainer rules on every accepted sample as it would be exported in ``fmt``."""
+    from ftds.tools.formats import validate_records
+
+    _, fmt, good, bad = _accepted_records(ws, dataset, fmt)
     report = validate_records([record for _, _, record in good], fmt) if good else None
     errors = list(bad)
     if report is not None:
@@ -144,16 +156,8 @@ def export_reviewed(
     A folder that already holds a dataset is refused unless ``overwrite`` (then only the files that dataset
     wrote are removed first), as every ftds writer does."""
     from ftds.tools.dataset.files import DatasetFolder, OutputExistsError, check_output_folder, write_jsonl
-    from ftds.tools.formats import FormatError, check_format
-    from ftds.tools.studio.operations import get_dataset
 
-    info = get_dataset(ws, dataset)
-    fmt = fmt or info.format
-    try:
-        check_format(fmt)
-    except FormatError as exc:
-        raise StudioError(str(exc)) from None
-    good, bad = _records(_rows(ws, info.id, "accept"), fmt)
+    info, fmt, good, bad = _accepted_records(ws, dataset, fmt)
     if not good:
         raise StudioError(f"dataset {info.name!r} has no accepted sample that can be written as {fmt}")
     if split == "recompute":
