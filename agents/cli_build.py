@@ -21,7 +21,7 @@ from ftds.agents.cli_common import (
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from ftds.agents.progress import make_reporter
-from ftds.tools.config import Settings
+from ftds.tools.config import LLMSettings, Settings
 from ftds.tools.records import RunSummary
 
 EXIT_INTERRUPTED = 130
@@ -78,6 +78,14 @@ def build(
     dedupe_against: Annotated[
         str | None, typer.Option(help="Drop samples that mean the same as ones in the dataset of this name.")
     ] = None,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="Send generation and review calls through the endpoint's Batch API (OpenAI-compatible; about "
+            "half the price, answers within hours). Resumable: --resume waits for the batches already sent.",
+        ),
+    ] = False,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
     overwrite: Annotated[
@@ -90,7 +98,13 @@ def build(
     ``--task eval``, an evaluation set instead, audited against ``--holdout-from`` training data."""
     settings = settings_from(
         config,
-        llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
+        llm={
+            "backend": backend,
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": api_key_env,
+            "batch": True if batch else None,
+        },
         build={
             "domain": domain,
             "max_chunks": max_chunks,
@@ -109,6 +123,8 @@ def build(
         split={"seed": seed},
         evaluation={"holdout": holdout},
     )
+    if batch and settings.reviewer is not None:
+        settings.reviewer = _batched(settings.reviewer, "reviewer")
     paths = [*(inputs or []), *(input_opt or [])]
     if (holdout_from or holdout) and settings.build.task != "eval":
         raise fail("--holdout-from and --holdout are for --task eval (an evaluation set kept off training data)")
@@ -118,6 +134,16 @@ def build(
         settings.evaluation.training = training_paths(holdout_from, settings.runs_dir)
     summary = run_build(settings, paths, out, run_id=run_id, resume=resume, overwrite=overwrite, as_json=as_json)
     _finish(summary, as_json)
+
+
+def _batched(llm: LLMSettings, name: str) -> LLMSettings:
+    """``--batch`` applies to a separately configured reviewer endpoint too (it must have a Batch API)."""
+    if llm.backend != "openai":
+        raise fail(
+            f"--batch needs an OpenAI-compatible endpoint, and the {name} is the {llm.backend} model: configure "
+            f"{name}.backend = openai (with base_url and model), or leave --batch out"
+        )
+    return LLMSettings.model_validate({**llm.model_dump(), "batch": True})
 
 
 def run_build(
