@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
+from ftds.tools.records import Sample
+from tests.conftest import run_cli
 from tests.fakes.fake_batch_server import FakeBatchConfig, FakeBatchServer
 
 CHUNKS = "4"
@@ -80,3 +87,100 @@ def test_a_batch_build_accounts_for_every_chunk_and_reports_its_batches(tmp_path
     assert "calls sent through its Batch API: 13 requests answered and 0 failed, in 4 batches" in report
     _no_secret_under(tmp_path / "out", tmp_path / "runs")
     assert SECRET not in done.stderr + done.stdout
+
+
+def _asks_for(line: dict[str, Any], key: str) -> bool:
+    """Whether a batch request line is the prompt that asks for this JSON key (pairs = a draft, reviews = the
+    rubric review), as the fake model tells its prompts apart."""
+    return f'{{"{key}": [' in line["body"]["messages"][-1]["content"]
+
+
+def test_requests_a_batch_answers_with_an_error_are_failures_with_reasons(tmp_path: Path, law_file: Path) -> None:
+    failing: dict[str, Any] = {}  # what is failed: the first draft, and every review of the first reviewed chunk
+
+    def pick(line: dict[str, Any]) -> bool:
+        if _asks_for(line, "pairs"):
+            return bool(failing.setdefault("draft", line["custom_id"]) == line["custom_id"])
+        if _asks_for(line, "reviews"):  # the first reviewed questions, however the reviewer regroups them
+            questions = set(re.findall(r"^\d+\. Q: (.*)$", line["body"]["messages"][-1]["content"], re.MULTILINE))
+            return bool(questions & failing.setdefault("review", questions))
+        return False
+
+    with FakeBatchServer(FakeBatchConfig(polls_to_finish=1, fail_if=pick)) as server:
+        done = _build(
+            str(law_file), "--out", str(tmp_path / "out"), "--max-chunks", CHUNKS, "--no-labels", *_flags(server),
+            cwd=tmp_path, env=_env(),
+        )  # fmt: skip
+        per_batch = _requests_per_batch(server)
+        error_files = [server.files[b["error_file_id"]] for b in server.batches.values() if b["error_file_id"]]
+        errors = sum(len(content.splitlines()) for content in error_files)
+    assert set(failing) == {"draft", "review"}
+    assert done.returncode == 3, done.stderr  # partial: some work failed, the rest is there
+    summary = json.loads(done.stdout)
+    assert per_batch[:3] == [4, 3, 3]  # the chunk whose draft failed asks nothing more
+    (figures,) = summary["endpoints"].values()
+    assert figures["batch"] == {
+        "batches": len(per_batch), "resumed": 0, "requests": sum(per_batch) - errors, "failed": errors,
+    }  # fmt: skip
+    assert errors >= 2
+    # the failed draft fails its chunk, the failed reviews their samples, each with the batch's own reason
+    (chunk_failure,) = summary["chunks_failed"]
+    assert chunk_failure["reason"] == "generation:llm_error"
+    assert "HTTP 400 in the batch: invalid request (fake)" in chunk_failure["detail"]
+    rejected = [Sample.model_validate_json(line) for line in (tmp_path / "out" / "rejected.jsonl").open()]
+    review_failures = [s for s in rejected if s.rejection and "HTTP 400 in the batch" in (s.rejection.detail or "")]
+    assert summary["failed"] > 0 and len(review_failures) == summary["failed"]
+    assert summary["chunks_processed"] + len(summary["chunks_failed"]) == summary["chunks_selected"] == int(CHUNKS)
+    assert summary["generated"] == summary["accepted"] + summary["rejected"] + summary["failed"]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"{errors} failed, in {len(per_batch)} batches" in report
+
+
+def test_a_build_killed_while_its_batch_is_pending_resumes_the_same_batch(tmp_path: Path, law_file: Path) -> None:
+    hold = threading.Event()
+    with FakeBatchServer(FakeBatchConfig(polls_to_finish=1, hold=hold)) as server:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "ftds.agents.cli", "build", str(law_file), "--out", str(tmp_path / "run"),
+                "--max-chunks", CHUNKS, "--no-labels", "--run-id", "killed-batch", *_flags(server),
+            ],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=_env(),
+        )  # fmt: skip
+        ledger = tmp_path / "runs" / "batches" / "killed-batch" / "generator.json"
+        deadline = time.monotonic() + 120
+        while not (ledger.is_file() and "batch-1" in ledger.read_text(encoding="utf-8")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the build never created its first batch"
+            time.sleep(0.05)
+        while server.calls["retrieve"] < 2:  # it is polling the pending batch
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        assert server.calls["create"] == 1 and server.batch_requests["batch-1"]
+
+        hold.set()  # the provider finishes the batch while nobody waits for it
+        resumed = _build("--resume", "killed-batch", "--json", cwd=tmp_path, env=_env())
+        assert resumed.returncode == 0, resumed.stderr
+        per_batch = _requests_per_batch(server)
+        assert _paid_once(server)  # no request went into two batches
+        creates = server.calls["create"]
+    # exactly one batch per round (drafts, round-trip quotes, reviews): the drafts' batch was not sent again
+    assert per_batch == [4, 4, 4] and creates == 3
+    summary = json.loads(resumed.stdout)
+    (figures,) = summary["endpoints"].values()
+    assert figures["batch"] == {"batches": 2, "resumed": 1, "requests": 12, "failed": 0}
+    assert summary["chunks_selected"] == summary["chunks_processed"] == int(CHUNKS)
+    assert summary["generated"] == summary["accepted"] + summary["rejected"] + summary["failed"]
+    assert summary["accepted"] > 0
+    state = json.loads(ledger.read_text(encoding="utf-8"))
+    assert all(batch["collected"] for batch in state["batches"].values())
+    _no_secret_under(tmp_path / "run", tmp_path / "runs")
+
+
+def test_batch_needs_an_openai_compatible_endpoint(tmp_path: Path, law_file: Path) -> None:
+    refused = run_cli("build", str(law_file), "--out", str(tmp_path / "out"), "--batch", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    for words in ("--batch", "OpenAI-compatible", "--backend openai"):
+        assert words in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "runs" / "batches").exists()
