@@ -159,9 +159,11 @@ def run_build(
     """Start (or resume) a run of the build graph and wait for it, with progress: ``build`` and its wrapper
     ``eval-set build`` both end here. Exits 2 for bad input, 130 when interrupted (the run stays resumable)."""
     from ftds.agents import runner
+    from ftds.agents.events import NoteEvent
     from ftds.agents.runs import RunStore
     from ftds.tools.evaluation.build import TrainingDataError
     from ftds.tools.llm import LLMError
+    from ftds.tools.llm.batched import on_batch_notes
 
     reporter = make_reporter(quiet=as_json)
     if not resume and settings.build.task == "eval":
@@ -189,6 +191,7 @@ def run_build(
         raise fail(str(exc)) from None
     if not as_json:
         typer.echo(f"run {context.run_id}: {'resuming' if resume else 'started'} -> {context.out_dir}", err=True)
+    on_batch_notes([context.generator, context.reviewer], lambda message: reporter.event(NoteEvent(message=message)))
 
     async def _run() -> RunSummary:
         try:

@@ -81,10 +81,10 @@ def make_models(settings: Settings, run_id: str) -> tuple[ChatModel, ChatModel]:
     """The run's generator and reviewer (one object when the reviewer is the generator's endpoint). With
     ``llm.batch``, their batch ledgers live beside the run's checkpoints, so ``--resume`` finds the batches."""
     batches = settings.runs_dir / "batches" / _folder_name(run_id)
-    generator = make_chat_model(settings.llm, settings.cache_dir, batches / "generator.json")
+    generator = make_chat_model(settings.llm, settings.cache_dir, batches / "generator.sqlite")
     if settings.reviewer is None:
         return generator, generator
-    return generator, make_chat_model(settings.reviewer, settings.cache_dir, batches / "reviewer.json")
+    return generator, make_chat_model(settings.reviewer, settings.cache_dir, batches / "reviewer.sqlite")
 
 
 async def execute(

@@ -41,7 +41,7 @@ def _ask(i: int) -> list[dict[str, str]]:
 
 async def test_concurrent_calls_go_out_as_one_batch_and_each_caller_gets_its_answer(tmp_path: Path) -> None:
     with FakeBatchServer() as server:
-        model = BatchingChatModel(_settings(server), tmp_path / "ledger.json")
+        model = BatchingChatModel(_settings(server), tmp_path / "ledger.sqlite")
         replies = await asyncio.gather(*(model.complete(_ask(i % 5), json_schema={"type": "object"}) for i in range(8)))
         await model.aclose()
         assert server.calls["create"] == 1
@@ -49,14 +49,15 @@ async def test_concurrent_calls_go_out_as_one_batch_and_each_caller_gets_its_ans
     for i, reply in enumerate(replies):  # every caller gets the answer to its own request
         assert json.loads(reply.text)["pairs"][0]["answer"].startswith(f"第{i % 5}段")
     assert model.figures == BatchFigures(batches=1, requests=5)
-    ledger = BatchLedger.model_validate_json((tmp_path / "ledger.json").read_text(encoding="utf-8"))
-    assert ledger.batches["batch-1"].collected and len(ledger.batches["batch-1"].custom_ids) == 5
+    ledger = BatchLedger(tmp_path / "ledger.sqlite", model.label)
+    assert ledger.batches() == {"batch-1": True} and len(ledger.requests_of("batch-1")) == 5
+    ledger.close()
 
 
 async def test_a_full_batch_is_sent_without_waiting_for_the_window(tmp_path: Path) -> None:
     with FakeBatchServer() as server:
         settings = _settings(server, batch_max_requests=3, batch_window_s=30.0)
-        model = BatchingChatModel(settings, tmp_path / "ledger.json")
+        model = BatchingChatModel(settings, tmp_path / "ledger.sqlite")
         replies = await asyncio.wait_for(asyncio.gather(*(model.complete(_ask(i)) for i in range(6))), timeout=20)
         await model.aclose()
         assert [len(ids) for ids in server.batch_requests.values()] == [3, 3]
@@ -68,7 +69,7 @@ async def test_a_failed_request_or_batch_fails_its_callers_with_the_reason(tmp_p
         return "第1段" in json.dumps(line, ensure_ascii=False)
 
     with FakeBatchServer(FakeBatchConfig(fail_if=second_paragraph)) as server:
-        model = BatchingChatModel(_settings(server), tmp_path / "ledger.json")
+        model = BatchingChatModel(_settings(server), tmp_path / "ledger.sqlite")
         results = await asyncio.gather(*(model.complete(_ask(i)) for i in range(3)), return_exceptions=True)
         again = await asyncio.gather(model.complete(_ask(1)), return_exceptions=True)  # asked again: a new batch
         await model.aclose()
@@ -76,10 +77,14 @@ async def test_a_failed_request_or_batch_fails_its_callers_with_the_reason(tmp_p
     assert isinstance(results[1], LLMError) and not isinstance(results[0], BaseException)
     assert str(results[1]).endswith("batch batch-1: HTTP 400 in the batch: invalid request (fake)")
     assert isinstance(again[0], LLMError) and "batch-2" in str(again[0])
+    ledger = BatchLedger(tmp_path / "ledger.sqlite", model.label)
+    assert ledger.batches() == {"batch-1": True, "batch-2": True}
+    assert len(ledger.requests_of("batch-1")) == 2 and ledger.requests_of("batch-2") == []  # failed ones leave
+    ledger.close()
     assert model.figures == BatchFigures(batches=2, requests=2, failed=2)
 
     with FakeBatchServer(FakeBatchConfig(final_status="expired")) as server:
-        model = BatchingChatModel(_settings(server), tmp_path / "expired.json")
+        model = BatchingChatModel(_settings(server), tmp_path / "expired.sqlite")
         with pytest.raises(LLMError, match="the batch ended expired"):
             await model.complete(_ask(0))
         await model.aclose()
@@ -88,7 +93,7 @@ async def test_a_failed_request_or_batch_fails_its_callers_with_the_reason(tmp_p
 async def test_a_new_process_waits_for_the_batch_an_earlier_one_sent(tmp_path: Path) -> None:
     hold = threading.Event()
     with FakeBatchServer(FakeBatchConfig(hold=hold)) as server:
-        first = BatchingChatModel(_settings(server), tmp_path / "ledger.json")
+        first = BatchingChatModel(_settings(server), tmp_path / "ledger.sqlite")
         waiting = asyncio.ensure_future(asyncio.gather(*(first.complete(_ask(i)) for i in range(3))))
         for _ in range(500):  # the fake runs in another thread: poll its counter
             if server.calls["retrieve"] >= 2:
@@ -97,7 +102,7 @@ async def test_a_new_process_waits_for_the_batch_an_earlier_one_sent(tmp_path: P
         waiting.cancel()  # the process ends while the batch is pending
         await first.aclose()
         hold.set()
-        second = BatchingChatModel(_settings(server), tmp_path / "ledger.json")
+        second = BatchingChatModel(_settings(server), tmp_path / "ledger.sqlite")
         replies = await asyncio.gather(*(second.complete(_ask(i)) for i in range(3)))
         await second.aclose()
         assert (server.calls["upload"], server.calls["create"]) == (1, 1)
@@ -110,19 +115,20 @@ async def test_the_ledger_belongs_to_one_endpoint_and_never_holds_the_key(
     secret = "sk-ledger-test-SECRET"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     with FakeBatchServer() as server:
-        model = make_chat_model(_settings(server), tmp_path / "cache", tmp_path / "ledger.json")
+        model = make_chat_model(_settings(server), tmp_path / "cache", tmp_path / "ledger.sqlite")
         await model.complete(_ask(0))
         figures = model.endpoint_figures()  # type: ignore[attr-defined]
         await model.aclose()
         with pytest.raises(LLMError, match="belongs to"):
-            BatchingChatModel(_settings(server, model="other"), tmp_path / "ledger.json")
-    assert secret not in (tmp_path / "ledger.json").read_text(encoding="utf-8")
+            BatchingChatModel(_settings(server, model="other"), tmp_path / "ledger.sqlite")
+    for written in tmp_path.glob("ledger.sqlite*"):  # the database and its write-ahead log
+        assert secret.encode() not in written.read_bytes()
     assert isinstance(figures, EndpointFigures) and figures.batch == BatchFigures(batches=1, requests=1)
     merged = figures.merged(figures)
     assert merged.batch == BatchFigures(batches=2, requests=2)
-    (tmp_path / "torn.json").write_text('{"label": ', encoding="utf-8")
+    (tmp_path / "torn.sqlite").write_text("not a database, a torn copy " * 100, encoding="utf-8")
     with pytest.raises(LLMError, match="unreadable"):
-        BatchingChatModel(_settings(server), tmp_path / "torn.json")
+        BatchingChatModel(_settings(server), tmp_path / "torn.sqlite")
 
 
 def test_batch_settings_need_an_openai_compatible_endpoint() -> None:

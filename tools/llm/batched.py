@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
+import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import openai
-from pydantic import BaseModel, Field
 
 from ftds.tools.config import LLMSettings
 from ftds.tools.llm.base import ChatResult, LLMError, Message
@@ -44,48 +44,82 @@ from ftds.tools.llm.batch import (
 )
 from ftds.tools.records import BatchFigures, EndpointFigures
 
-log = logging.getLogger(__name__)
-
 QUIET_WINDOWS_CAP = 10
 """A batch is sent at the latest this many windows after its first call, even if calls keep trickling in."""
+POLL_ERRORS_TOLERATED = 5
+"""Failed status checks in a row before a batch's callers are failed (a batch runs for hours: a network
+blip must not throw its answers away)."""
 
 
-class LedgerBatch(BaseModel):
-    status: str
-    created_at: float
-    custom_ids: list[str] = Field(description="Requests it holds (after collection: the ones it answered).")
-    collected: bool = False
+class BatchLedger:
+    """The state file (SQLite, beside the run's checkpoints): which request went into which batch, so a
+    restarted run finds its batches again. One row per request, written once when its batch is created: a
+    run of a million calls never rewrites a big file. Every write is committed before the next wait."""
 
-
-class BatchLedger(BaseModel):
-    """The state file: which request went into which batch, so a restarted run finds its batches again."""
-
-    label: str
-    batches: dict[str, LedgerBatch] = Field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path, label: str) -> BatchLedger:
-        if path.is_file():
-            try:
-                ledger = cls.model_validate_json(path.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                raise LLMError(
-                    f"the batch state file {path} is unreadable ({type(exc).__name__}); the batches it named may "
-                    "still be running at the provider. Restore the file, or remove it to send the calls again"
-                ) from None
-            if ledger.label != label:
-                raise LLMError(
-                    f"the batch state file {path} belongs to {ledger.label}, not {label}: resume the run with the "
-                    "endpoint it was started with"
-                )
-            return ledger
-        return cls(label=label)
-
-    def save(self, path: Path) -> None:
+    def __init__(self, path: Path, label: str) -> None:
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(self.model_dump_json(), encoding="utf-8")
-        temporary.replace(path)  # atomic: a kill mid-write leaves the previous ledger
+        self._db = sqlite3.connect(path, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing committed
+            self._db.executescript(_LEDGER_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('label', ?)", (label,))
+            (owner,) = self._db.execute("SELECT value FROM meta WHERE key = 'label'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise LLMError(
+                f"the batch state file {path} is unreadable ({exc}); the batches it named may still be running at "
+                "the provider. Restore the file, or remove it to send the calls again"
+            ) from None
+        if owner != label:
+            self._db.close()
+            raise LLMError(
+                f"the batch state file {path} belongs to {owner}, not {label}: resume the run with the endpoint it "
+                "was started with"
+            )
+
+    def batch_of(self, custom_id: str) -> str | None:
+        row = self._db.execute("SELECT batch_id FROM requests WHERE custom_id = ?", (custom_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def add(self, batch_id: str, custom_ids: Sequence[str]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("INSERT INTO batches VALUES (?, ?, 0)", (batch_id, time.time()))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO requests VALUES (?, ?)", [(cid, batch_id) for cid in custom_ids]
+            )
+
+    def requests_of(self, batch_id: str) -> list[str]:
+        rows = self._db.execute("SELECT custom_id FROM requests WHERE batch_id = ?", (batch_id,)).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def collected(self, batch_id: str) -> bool:
+        row = self._db.execute("SELECT collected FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+        return bool(row and row[0])
+
+    def mark_collected(self, batch_id: str, failed: Sequence[str]) -> None:
+        """The batch's answers are read: its failed requests leave the ledger (a later run asks again)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("UPDATE batches SET collected = 1 WHERE batch_id = ?", (batch_id,))
+            self._db.executemany("DELETE FROM requests WHERE custom_id = ?", [(cid,) for cid in failed])
+
+    def batches(self) -> dict[str, bool]:
+        """Every batch this run created, and whether its answers were read."""
+        return {str(b): bool(c) for b, c in self._db.execute("SELECT batch_id, collected FROM batches")}
+
+    def close(self) -> None:
+        self._db.close()
+
+
+_LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, created_at REAL NOT NULL, collected INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (custom_id TEXT PRIMARY KEY, batch_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS requests_by_batch ON requests (batch_id);
+"""
 
 
 def request_key(body: dict[str, Any]) -> str:
@@ -109,8 +143,7 @@ class BatchingChatModel:
             raise LLMError("the Batch API needs an OpenAI-compatible endpoint (backend openai)")
         self._settings = settings
         self._state_path = state_path
-        self._ledger = BatchLedger.load(state_path, settings.label)
-        self._index = {cid: bid for bid, b in self._ledger.batches.items() for cid in b.custom_ids}
+        self._ledger = BatchLedger(state_path, settings.label)
         self._client: openai.AsyncOpenAI | None = None
         self._pending: dict[str, _Pending] = {}
         self._first_arrival = 0.0
@@ -121,6 +154,8 @@ class BatchingChatModel:
         self._created: set[str] = set()
         self._resumed: set[str] = set()
         self.figures = BatchFigures()
+        self.on_note: Callable[[str], None] = lambda _message: None
+        """Where to say what the batches do (the build's progress line)."""
 
     @property
     def label(self) -> str:
@@ -143,7 +178,7 @@ class BatchingChatModel:
         )
         custom_id = request_key(request_line(request, self._settings)["body"])
         request.custom_id = custom_id
-        batch_id = self._index.get(custom_id)
+        batch_id = self._ledger.batch_of(custom_id)
         if batch_id is None:  # not sent yet (a resumed run finds the ones an earlier process sent)
             batch_id = await asyncio.shield(self._enqueue(request))
         outcomes = await asyncio.shield(self._collector(batch_id))
@@ -210,13 +245,13 @@ class BatchingChatModel:
                     if not waiter.done():
                         waiter.set_exception(LLMError(str(exc)))
             return
-        ids = [r.custom_id for r in requests]
-        self._ledger.batches[created.id] = LedgerBatch(status=created.status, created_at=time.time(), custom_ids=ids)
-        self._ledger.save(self._state_path)
-        self._index.update(dict.fromkeys(ids, created.id))
+        self._ledger.add(created.id, [r.custom_id for r in requests])
         self._created.add(created.id)
         self.figures.batches += 1
-        log.info("batch %s created with %d requests on %s", created.id, len(ids), self.label)
+        self.on_note(
+            f"batch {created.id}: {len(requests)} requests sent to {self.label}; waiting for its answers (an "
+            "interrupted build resumes it with --resume, without sending it again)"
+        )
         for entry in entries:
             for waiter in entry.waiters:
                 if not waiter.done():
@@ -229,33 +264,31 @@ class BatchingChatModel:
             if batch_id not in self._created and batch_id not in self._resumed:
                 self._resumed.add(batch_id)  # sent by an earlier process of this run
                 self.figures.resumed += 1
-                log.info("resuming batch %s on %s", batch_id, self.label)
+                self.on_note(f"batch {batch_id}: sent before the interruption; waiting for its answers")
             task = self._spawn(self._collect(batch_id))
             self._collecting[batch_id] = task
             task.add_done_callback(lambda _done: self._collecting.pop(batch_id, None))
         return task
 
     async def _collect(self, batch_id: str) -> dict[str, BatchOutcome]:
-        entry = self._ledger.batches[batch_id]
-
-        def status_changed(batch: Any) -> None:
-            entry.status = batch.status
-            self._ledger.save(self._state_path)
-
-        with api_errors(self._settings):
-            batch = await wait_for_batch(
-                self._api(), batch_id, poll_interval_s=self._settings.batch_poll_s, on_change=status_changed
-            )
-            outcomes = await batch_outcomes(self._api(), batch, entry.custom_ids, self.label)
-        if not entry.collected:
-            answered = [cid for cid, outcome in outcomes.items() if outcome.ok]
+        for attempt in range(POLL_ERRORS_TOLERATED + 1):
+            try:
+                with api_errors(self._settings):
+                    batch = await wait_for_batch(self._api(), batch_id, poll_interval_s=self._settings.batch_poll_s)
+                    outcomes = await batch_outcomes(self._api(), batch, self._ledger.requests_of(batch_id), self.label)
+                break
+            except LLMError:
+                if attempt == POLL_ERRORS_TOLERATED:
+                    raise  # the batch is still in the ledger: --resume waits for it again
+                await asyncio.sleep(self._settings.batch_poll_s * 2**attempt)
+        if not self._ledger.collected(batch_id):
             failed = [cid for cid, outcome in outcomes.items() if not outcome.ok]
-            self.figures.requests += len(answered)
+            self.figures.requests += len(outcomes) - len(failed)
             self.figures.failed += len(failed)
-            for cid in failed:  # asked again by a later run, as a failed live call would be
-                self._index.pop(cid, None)
-            entry.custom_ids, entry.collected = answered, True
-            self._ledger.save(self._state_path)
+            self._ledger.mark_collected(batch_id, failed)
+            self.on_note(
+                f"batch {batch_id}: {batch.status}, {len(outcomes) - len(failed)} answered, {len(failed)} failed"
+            )
         return outcomes
 
     def endpoint_figures(self) -> EndpointFigures:
@@ -270,3 +303,12 @@ class BatchingChatModel:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._client is not None:
             await self._client.close()
+        self._ledger.close()
+
+
+def on_batch_notes(models: Sequence[Any], note: Callable[[str], None]) -> None:
+    """Have the batching models among ``models`` (bare or under the managed wrapper) report to ``note``."""
+    for model in models:
+        inner = getattr(model, "inner", model)
+        if isinstance(inner, BatchingChatModel):
+            inner.on_note = note
