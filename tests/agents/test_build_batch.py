@@ -19,6 +19,7 @@ from typing import Any
 from ftds.tools.records import Sample
 from tests.conftest import run_cli
 from tests.fakes.fake_batch_server import FakeBatchConfig, FakeBatchServer
+from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 CHUNKS = "4"
 SECRET = "sk-batch-test-SECRET-0123456789"  # must never reach a file, a log line or an error
@@ -59,6 +60,12 @@ def _paid_once(server: FakeBatchServer) -> bool:
     return len(every) == len(set(every))
 
 
+def _records(out: Path, split: str) -> list[tuple[str, str, str]]:
+    lines = (out / "provenance" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+    samples = [Sample.model_validate_json(line) for line in lines]
+    return sorted((s.sample_id, s.question, s.answer) for s in samples)
+
+
 def _batches_in(ledger: Path) -> dict[str, int]:
     """The batches a run's ledger names, and whether each was read (1) or is still pending (0)."""
     if not ledger.is_file():
@@ -77,7 +84,9 @@ def _no_secret_under(*folders: Path) -> None:
                 assert SECRET.encode() not in path.read_bytes(), f"the API key leaked into {path}"
 
 
-def test_a_batch_build_accounts_for_every_chunk_and_reports_its_batches(tmp_path: Path, law_file: Path) -> None:
+def test_a_batch_build_accounts_for_every_chunk_reports_its_batches_and_matches_live_calls(
+    tmp_path: Path, law_file: Path
+) -> None:
     with FakeBatchServer(FakeBatchConfig(polls_to_finish=2)) as server:
         done = _build(
             str(law_file), "--out", str(tmp_path / "out"), "--max-chunks", CHUNKS, *_flags(server),
@@ -100,6 +109,18 @@ def test_a_batch_build_accounts_for_every_chunk_and_reports_its_batches(tmp_path
     assert "calls sent through its Batch API: 13 requests answered and 0 failed, in 4 batches" in report
     _no_secret_under(tmp_path / "out", tmp_path / "runs")
     assert SECRET not in done.stderr + done.stdout
+
+    # the same dataset as live calls to the same (fake) model: batching changes the transport, nothing else
+    with FakeOpenAIServer() as live_server:
+        live_flags = ["--backend", "openai", "--model", "fake", "--base-url", live_server.base_url, "--json"]
+        live = _build(
+            str(law_file), "--out", str(tmp_path / "live"), "--max-chunks", CHUNKS, *live_flags,
+            cwd=tmp_path, env=_env(FTDS_CACHE_DIR=str(tmp_path / "live-cache")),
+        )  # fmt: skip
+        assert live.returncode == 0, live.stderr
+    assert json.loads(live.stdout)["splits"] == summary["splits"]
+    for split in summary["splits"]:
+        assert _records(tmp_path / "live", split) == _records(tmp_path / "out", split)
 
 
 def _asks_for(line: dict[str, Any], key: str) -> bool:

@@ -138,7 +138,8 @@ class FakeBatchServer:
                 continue
             request_body = line["body"]
             prompt = "\n".join(m.get("content", "") for m in request_body.get("messages", []))
-            content = json.dumps(fake_reply(prompt, self.config.model), ensure_ascii=False)
+            temperature = float(request_body.get("temperature") or 0.0)  # as the live fake reads it
+            content = json.dumps(fake_reply(prompt, self.config.model, temperature), ensure_ascii=False)
             completion = {
                 "id": f"chatcmpl-{custom_id}",
                 "object": "chat.completion",
