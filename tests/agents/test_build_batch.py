@@ -16,6 +16,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ftds.tools.records import Sample
 from tests.conftest import run_cli
 from tests.fakes.fake_batch_server import FakeBatchConfig, FakeBatchServer
@@ -29,26 +31,12 @@ def _flags(server: FakeBatchServer) -> list[str]:
     return ["--backend", "openai", "--model", "fake", "--base-url", server.base_url, "--batch", "--json"]
 
 
-def _env(**extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "OPENAI_API_KEY": SECRET,
-        "FTDS_LLM__BATCH_POLL_S": "0.05",
-        "FTDS_LLM__BATCH_WINDOW_S": "0.3",
-        **extra,
-    }
-
-
-def _build(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ftds.agents.cli", "build", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+@pytest.fixture(autouse=True)
+def batch_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every CLI run here has an API key to keep secret and polls the fake quickly."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("FTDS_LLM__BATCH_POLL_S", "0.05")
+    monkeypatch.setenv("FTDS_LLM__BATCH_WINDOW_S", "0.3")
 
 
 def _requests_per_batch(server: FakeBatchServer) -> list[int]:
@@ -85,12 +73,12 @@ def _no_secret_under(*folders: Path) -> None:
 
 
 def test_a_batch_build_accounts_for_every_chunk_reports_its_batches_and_matches_live_calls(
-    tmp_path: Path, law_file: Path
+    tmp_path: Path, law_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeBatchServer(FakeBatchConfig(polls_to_finish=2)) as server:
-        done = _build(
-            str(law_file), "--out", str(tmp_path / "out"), "--max-chunks", CHUNKS, *_flags(server),
-            cwd=tmp_path, env=_env(),
+        done = run_cli(
+            "build", str(law_file), "--out", str(tmp_path / "out"), "--max-chunks", CHUNKS, *_flags(server),
+            cwd=tmp_path,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         per_batch = _requests_per_batch(server)
@@ -113,10 +101,10 @@ def test_a_batch_build_accounts_for_every_chunk_reports_its_batches_and_matches_
     # the same dataset as live calls to the same (fake) model: batching changes the transport, nothing else
     with FakeOpenAIServer() as live_server:
         live_flags = ["--backend", "openai", "--model", "fake", "--base-url", live_server.base_url, "--json"]
-        live = _build(
-            str(law_file), "--out", str(tmp_path / "live"), "--max-chunks", CHUNKS, *live_flags,
-            cwd=tmp_path, env=_env(FTDS_CACHE_DIR=str(tmp_path / "live-cache")),
-        )  # fmt: skip
+        monkeypatch.setenv("FTDS_CACHE_DIR", str(tmp_path / "live-cache"))  # its own response cache
+        live = run_cli(
+            "build", str(law_file), "--out", str(tmp_path / "live"), "--max-chunks", CHUNKS, *live_flags, cwd=tmp_path
+        )
         assert live.returncode == 0, live.stderr
     assert json.loads(live.stdout)["splits"] == summary["splits"]
     for split in summary["splits"]:
@@ -141,9 +129,9 @@ def test_requests_a_batch_answers_with_an_error_are_failures_with_reasons(tmp_pa
         return False
 
     with FakeBatchServer(FakeBatchConfig(polls_to_finish=1, fail_if=pick)) as server:
-        done = _build(
-            str(law_file), "--out", str(tmp_path / "out"), "--max-chunks", CHUNKS, "--no-labels", *_flags(server),
-            cwd=tmp_path, env=_env(),
+        done = run_cli(
+            "build", str(law_file), "--out", str(tmp_path / "out"), "--max-chunks", CHUNKS, "--no-labels",
+            *_flags(server), cwd=tmp_path,
         )  # fmt: skip
         per_batch = _requests_per_batch(server)
         error_files = [server.files[b["error_file_id"]] for b in server.batches.values() if b["error_file_id"]]
@@ -178,7 +166,7 @@ def test_a_build_killed_while_its_batch_is_pending_resumes_the_same_batch(tmp_pa
                 sys.executable, "-m", "ftds.agents.cli", "build", str(law_file), "--out", str(tmp_path / "run"),
                 "--max-chunks", CHUNKS, "--no-labels", "--run-id", "killed-batch", *_flags(server),
             ],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=dict(os.environ),
         )  # fmt: skip
         ledger = tmp_path / "runs" / "batches" / "killed-batch" / "generator.sqlite"
         deadline = time.monotonic() + 120
@@ -193,7 +181,7 @@ def test_a_build_killed_while_its_batch_is_pending_resumes_the_same_batch(tmp_pa
         assert server.calls["create"] == 1 and server.batch_requests["batch-1"]
 
         hold.set()  # the provider finishes the batch while nobody waits for it
-        resumed = _build("--resume", "killed-batch", "--json", cwd=tmp_path, env=_env())
+        resumed = run_cli("build", "--resume", "killed-batch", "--json", cwd=tmp_path)
         assert resumed.returncode == 0, resumed.stderr
         per_batch = _requests_per_batch(server)
         assert _paid_once(server)  # no request went into two batches
