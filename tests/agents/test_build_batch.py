@@ -204,4 +204,14 @@ def test_batch_needs_an_openai_compatible_endpoint(tmp_path: Path, law_file: Pat
     for words in ("--batch", "OpenAI-compatible", "--backend openai"):
         assert words in refused.stderr
     assert "Traceback" not in refused.stderr
+    # a reviewer configured as the embedded model cannot batch either
+    config = tmp_path / "ftds.toml"
+    config.write_text('[reviewer]\nbackend = "embedded"\n', encoding="utf-8")
+    endpoint = ["--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
+    refused = run_cli(
+        "build", str(law_file), "--out", str(tmp_path / "out"), *endpoint, "--batch", "--config", str(config),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert "the reviewer is the embedded model" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "runs" / "batches").exists()
