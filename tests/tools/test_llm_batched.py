@@ -17,6 +17,7 @@ from ftds.tools.llm.base import LLMError
 from ftds.tools.llm.batched import BatchingChatModel, BatchLedger
 from ftds.tools.records import BatchFigures, EndpointFigures
 from tests.fakes.fake_batch_server import FakeBatchConfig, FakeBatchServer
+from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 
 def _settings(server: FakeBatchServer, **extra: object) -> LLMSettings:
@@ -88,6 +89,19 @@ async def test_a_failed_request_or_batch_fails_its_callers_with_the_reason(tmp_p
         with pytest.raises(LLMError, match="the batch ended expired"):
             await model.complete(_ask(0))
         await model.aclose()
+
+
+async def test_an_endpoint_without_a_batch_api_fails_every_caller_with_a_sentence(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as live_only:  # answers chat completions, has no /v1/files or /v1/batches
+        settings = LLMSettings(backend="openai", model="fake", base_url=live_only.base_url, max_retries=0)
+        settings = settings.model_copy(update={"batch": True, "batch_window_s": 0.05})
+        model = BatchingChatModel(settings, tmp_path / "ledger.sqlite")
+        results = await asyncio.wait_for(
+            asyncio.gather(*(model.complete(_ask(i)) for i in range(3)), return_exceptions=True), timeout=30
+        )
+        await model.aclose()
+    assert all(isinstance(r, LLMError) and "batch API answered HTTP 404" in str(r) for r in results)
+    assert model.figures == BatchFigures()
 
 
 async def test_a_new_process_waits_for_the_batch_an_earlier_one_sent(tmp_path: Path) -> None:

@@ -178,6 +178,8 @@ def api_errors(settings: LLMSettings) -> Iterator[None]:
         raise LLMError(f"{settings.label} batch API answered HTTP {exc.status_code}") from None
     except openai.APIConnectionError:
         raise LLMError(f"could not connect to {settings.label} for the batch API") from None
+    except openai.OpenAIError as exc:  # e.g. a reply that is not the object the API documents
+        raise LLMError(f"{settings.label} batch API: {type(exc).__name__}") from None
 
 
 async def upload_requests(client: openai.AsyncOpenAI, requests: Sequence[BatchRequest], settings: LLMSettings) -> str:

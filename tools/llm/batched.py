@@ -142,7 +142,6 @@ class BatchingChatModel:
         if settings.backend != "openai":
             raise LLMError("the Batch API needs an OpenAI-compatible endpoint (backend openai)")
         self._settings = settings
-        self._state_path = state_path
         self._ledger = BatchLedger(state_path, settings.label)
         self._client: openai.AsyncOpenAI | None = None
         self._pending: dict[str, _Pending] = {}
@@ -233,29 +232,37 @@ class BatchingChatModel:
         return self._client
 
     async def _submit(self, entries: list[_Pending]) -> None:
-        """Upload and create one batch; the ledger names it the moment it exists (before any wait)."""
+        """Upload and create one batch; the ledger names it the moment it exists (before any wait). Every
+        caller is answered: with the batch id, or with the error that kept the batch from being created."""
         requests = [entry.request for entry in entries]
+        failure: LLMError | None = None
         try:
             with api_errors(self._settings):
                 input_file_id = await upload_requests(self._api(), requests, self._settings)
                 created = await create_batch(self._api(), input_file_id)
+            self._ledger.add(created.id, [r.custom_id for r in requests])
         except LLMError as exc:
+            failure = exc
+        except Exception as exc:  # never leave a caller waiting for an answer that cannot come
+            failure = LLMError(f"{self.label}: the batch could not be sent ({type(exc).__name__})")
+        except asyncio.CancelledError:  # the model is closing: its callers are gone or going
             for entry in entries:
                 for waiter in entry.waiters:
-                    if not waiter.done():
-                        waiter.set_exception(LLMError(str(exc)))
+                    waiter.cancel()
+            raise
+        waiters = [waiter for entry in entries for waiter in entry.waiters if not waiter.done()]
+        if failure is not None:
+            for waiter in waiters:
+                waiter.set_exception(LLMError(str(failure)))
             return
-        self._ledger.add(created.id, [r.custom_id for r in requests])
         self._created.add(created.id)
         self.figures.batches += 1
         self.on_note(
             f"batch {created.id}: {len(requests)} requests sent to {self.label}; waiting for its answers (an "
             "interrupted build resumes it with --resume, without sending it again)"
         )
-        for entry in entries:
-            for waiter in entry.waiters:
-                if not waiter.done():
-                    waiter.set_result(created.id)
+        for waiter in waiters:
+            waiter.set_result(created.id)
 
     def _collector(self, batch_id: str) -> asyncio.Task[dict[str, BatchOutcome]]:
         """The one task that waits for ``batch_id`` and reads its answers, shared by all its callers."""
@@ -279,7 +286,7 @@ class BatchingChatModel:
                 break
             except LLMError:
                 if attempt == POLL_ERRORS_TOLERATED:
-                    raise  # the batch is still in the ledger: --resume waits for it again
+                    raise  # its callers fail, as a live call fails once its retries are spent
                 await asyncio.sleep(self._settings.batch_poll_s * 2**attempt)
         if not self._ledger.collected(batch_id):
             failed = [cid for cid, outcome in outcomes.items() if not outcome.ok]
