@@ -158,9 +158,14 @@ def test_requests_a_batch_answers_with_an_error_are_failures_with_reasons(tmp_pa
     assert f"{errors} failed, in {len(per_batch)} batches" in report
 
 
-def test_a_build_killed_while_its_batch_is_pending_resumes_the_same_batch(tmp_path: Path, law_file: Path) -> None:
+@pytest.mark.parametrize("killed_in_round", [1, 2])
+def test_a_build_killed_while_its_batch_is_pending_resumes_the_same_batch(
+    tmp_path: Path, law_file: Path, killed_in_round: int
+) -> None:
+    """Killed while the drafts' batch (round 1) or the round-trip quotes' batch (round 2) is pending."""
     hold = threading.Event()
-    with FakeBatchServer(FakeBatchConfig(polls_to_finish=1, hold=hold)) as server:
+    pending = f"batch-{killed_in_round}"
+    with FakeBatchServer(FakeBatchConfig(polls_to_finish=1, hold=hold, hold_after=killed_in_round - 1)) as server:
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "ftds.agents.cli", "build", str(law_file), "--out", str(tmp_path / "run"),
@@ -170,15 +175,16 @@ def test_a_build_killed_while_its_batch_is_pending_resumes_the_same_batch(tmp_pa
         )  # fmt: skip
         ledger = tmp_path / "runs" / "batches" / "killed-batch" / "generator.sqlite"
         deadline = time.monotonic() + 120
-        while not _batches_in(ledger):
+        while pending not in _batches_in(ledger):
             assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the build never created its first batch"
+            assert time.monotonic() < deadline, f"the build never created {pending}"
             time.sleep(0.05)
-        while server.calls["retrieve"] < 2:  # it is polling the pending batch
+        polled = server.calls["retrieve"]
+        while server.calls["retrieve"] < polled + 2:  # it is polling the pending batch
             time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
-        assert server.calls["create"] == 1 and server.batch_requests["batch-1"]
+        assert server.calls["create"] == killed_in_round and server.batch_requests[pending]
 
         hold.set()  # the provider finishes the batch while nobody waits for it
         resumed = run_cli("build", "--resume", "killed-batch", "--json", cwd=tmp_path)
@@ -186,14 +192,17 @@ def test_a_build_killed_while_its_batch_is_pending_resumes_the_same_batch(tmp_pa
         per_batch = _requests_per_batch(server)
         assert _paid_once(server)  # no request went into two batches
         creates = server.calls["create"]
-    # exactly one batch per round (drafts, round-trip quotes, reviews): the drafts' batch was not sent again
+    # exactly one batch per round (drafts, round-trip quotes, reviews): the pending one was not sent again, and
+    # the finished round's calls were replayed from the checkpoint, not asked again
     assert per_batch == [4, 4, 4] and creates == 3
     summary = json.loads(resumed.stdout)
     (figures,) = summary["endpoints"].values()
-    assert figures["batch"] == {"batches": 2, "resumed": 1, "requests": 12, "failed": 0}
+    rounds_left = 4 - killed_in_round  # the pending round and the ones after it
+    assert figures["batch"] == {"batches": rounds_left - 1, "resumed": 1, "requests": 4 * rounds_left, "failed": 0}
     assert summary["chunks_selected"] == summary["chunks_processed"] == int(CHUNKS)
     assert summary["generated"] == summary["accepted"] + summary["rejected"] + summary["failed"]
     assert summary["accepted"] > 0
+    assert summary["generator_usage"]["calls"] + summary["reviewer_usage"]["calls"] == 12  # every paid call
     assert _batches_in(ledger) == {"batch-1": 1, "batch-2": 1, "batch-3": 1}  # all answered and read
     _no_secret_under(tmp_path / "run", tmp_path / "runs")
 

@@ -37,6 +37,7 @@ class FakeBatchConfig:
     final_status: str = "completed"  # or "failed" / "expired"
     fail_if: Callable[[dict[str, Any]], bool] | None = None  # request lines answered with HTTP 400 too
     hold: threading.Event | None = None  # while set to an unset event, batches stay in_progress
+    hold_after: int = 0  # ... all but the first this many batches
     model: FakeServerConfig = field(default_factory=FakeServerConfig)
 
 
@@ -180,6 +181,7 @@ class FakeBatchServer:
                 batch["_polls"] += 1
                 batch["status"] = "in_progress"
                 held = self.config.hold is not None and not self.config.hold.is_set()
+                held = held and list(self.batches).index(batch_id) >= self.config.hold_after
                 if batch["_polls"] >= self.config.polls_to_finish and not held:
                     self._finish(batch)
             return JSONResponse(self._batch_view(batch))
