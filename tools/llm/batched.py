@@ -47,8 +47,8 @@ from ftds.tools.records import BatchFigures, EndpointFigures
 QUIET_WINDOWS_CAP = 10
 """A batch is sent at the latest this many windows after its first call, even if calls keep trickling in."""
 POLL_ERRORS_TOLERATED = 5
-"""Failed status checks in a row before a batch's callers are failed (a batch runs for hours: a network
-blip must not throw its answers away)."""
+"""Failed status checks (each after the client's own retries) a batch's wait survives before its callers are
+failed: a batch runs for hours, and a network blip must not throw its answers away."""
 
 
 class BatchLedger:
