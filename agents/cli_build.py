@@ -21,7 +21,7 @@ from ftds.agents.cli_common import (
 )
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from ftds.agents.progress import make_reporter
-from ftds.tools.config import Settings
+from ftds.tools.config import LLMSettings, Settings
 from ftds.tools.records import RunSummary
 
 EXIT_INTERRUPTED = 130
@@ -89,6 +89,14 @@ def build(
     ray_workers: Annotated[
         int | None, typer.Option("--ray-workers", help="--executor ray: actors running chunks (default: one per CPU).")
     ] = None,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="Send generation and review calls through the endpoint's Batch API (OpenAI-compatible; about "
+            "half the price, answers within hours). Resumable: --resume waits for the batches already sent.",
+        ),
+    ] = False,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: random id).")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Resume the run with this id.")] = None,
     overwrite: Annotated[
@@ -101,7 +109,13 @@ def build(
     ``--task eval``, an evaluation set instead, audited against ``--holdout-from`` training data."""
     settings = settings_from(
         config,
-        llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
+        llm={
+            "backend": backend,
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": api_key_env,
+            "batch": True if batch else None,
+        },
         build={
             "domain": domain,
             "max_chunks": max_chunks,
@@ -123,6 +137,8 @@ def build(
         split={"seed": seed},
         evaluation={"holdout": holdout},
     )
+    if batch and settings.reviewer is not None:
+        settings.reviewer = _batched(settings.reviewer, "reviewer")
     paths = [*(inputs or []), *(input_opt or [])]
     if (holdout_from or holdout) and settings.build.task != "eval":
         raise fail("--holdout-from and --holdout are for --task eval (an evaluation set kept off training data)")
@@ -141,6 +157,16 @@ def build(
     _finish(summary, as_json)
 
 
+def _batched(llm: LLMSettings, name: str) -> LLMSettings:
+    """``--batch`` applies to a separately configured reviewer endpoint too (it must have a Batch API)."""
+    if llm.backend != "openai":
+        raise fail(
+            f"--batch needs an OpenAI-compatible endpoint, and the {name} is the {llm.backend} model: configure "
+            f"{name}.backend = openai (with base_url and model), or leave --batch out"
+        )
+    return LLMSettings.model_validate({**llm.model_dump(), "batch": True})
+
+
 def run_build(
     settings: Settings,
     paths: list[Path],
@@ -156,9 +182,11 @@ def run_build(
     ``eval-set build`` both end here. Exits 2 for bad input, 130 when interrupted (the run stays resumable).
     ``executor`` moves a resumed run's unfinished chunks (name, Ray address)."""
     from ftds.agents import runner
+    from ftds.agents.events import NoteEvent
     from ftds.agents.runs import RunStore
     from ftds.tools.evaluation.build import TrainingDataError
     from ftds.tools.llm import LLMError
+    from ftds.tools.llm.batched import on_batch_notes
 
     reporter = make_reporter(quiet=as_json)
     if not resume and settings.build.task == "eval":
@@ -189,6 +217,7 @@ def run_build(
         raise fail(str(exc)) from None
     if not as_json:
         typer.echo(f"run {context.run_id}: {'resuming' if resume else 'started'} -> {context.out_dir}", err=True)
+    on_batch_notes([context.generator, context.reviewer], lambda message: reporter.event(NoteEvent(message=message)))
 
     async def _run() -> RunSummary:
         try:

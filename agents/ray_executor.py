@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,7 @@ def connect_ray(address: str | None) -> bool:
     ray = import_ray()
     if ray.is_initialized():
         return False
+    _check_reachable(address)
     try:
         ray.init(
             address=address,
@@ -75,6 +77,23 @@ def connect_ray(address: str | None) -> bool:
     return True
 
 
+def _check_reachable(address: str | None) -> None:
+    """A HOST:PORT where nothing listens is refused at once: ``ray.init`` would retry it for minutes."""
+    if not address or "://" in address or address == "auto" or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"--ray-address {address} is not HOST:PORT (e.g. 127.0.0.1:6379) or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=5):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+            "`ray start --head --port PORT` or fix --ray-address"
+        ) from None
+
+
 class ChunkWorker:
     """A Ray actor that runs chunks through the per-chunk flow with models built once for its life."""
 
@@ -82,7 +101,7 @@ class ChunkWorker:
         from ftds.agents.context import BuildContext
         from ftds.agents.runner import make_models
 
-        generator, reviewer = make_models(settings)
+        generator, reviewer = make_models(settings, run_id)
         # no live folder and no progress sink here: the driver reports each chunk when its result arrives
         self.context = BuildContext(settings, generator, reviewer, Path(settings.cache_dir), run_id)
 

@@ -8,6 +8,8 @@ Deserialisation is restricted to ftds' own record types: a checkpoint file is da
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -68,10 +70,21 @@ def _serializer() -> CompressedSerializer:
     return CompressedSerializer(_STATE_TYPES)
 
 
-def make_models(settings: Settings) -> tuple[ChatModel, ChatModel]:
-    generator = make_chat_model(settings.llm, settings.cache_dir)
-    reviewer = generator if settings.reviewer is None else make_chat_model(settings.reviewer, settings.cache_dir)
-    return generator, reviewer
+def _folder_name(run_id: str) -> str:
+    """A run id as one safe folder name (a user's ``--run-id`` may hold a slash or ``..``)."""
+    if re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", run_id):
+        return run_id
+    return hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:16]
+
+
+def make_models(settings: Settings, run_id: str) -> tuple[ChatModel, ChatModel]:
+    """The run's generator and reviewer (one object when the reviewer is the generator's endpoint). With
+    ``llm.batch``, their batch ledgers live beside the run's checkpoints, so ``--resume`` finds the batches."""
+    batches = settings.runs_dir / "batches" / _folder_name(run_id)
+    generator = make_chat_model(settings.llm, settings.cache_dir, batches / "generator.sqlite")
+    if settings.reviewer is None:
+        return generator, generator
+    return generator, make_chat_model(settings.reviewer, settings.cache_dir, batches / "reviewer.sqlite")
 
 
 def attach_executor(context: BuildContext) -> None:
@@ -80,6 +93,12 @@ def attach_executor(context: BuildContext) -> None:
     run starts (``ValueError`` with what to do)."""
     if context.settings.build.executor == "ray" and context.executor is None:
         from ftds.agents.ray_executor import RayChunkPool
+
+        if context.settings.llm.batch or context.settings.reviewer_llm.batch:
+            raise ValueError(
+                "--batch and --executor ray do not go together: with a Batch API the provider runs the calls, so "
+                "there is nothing for Ray workers to spread; drop one of them"
+            )
 
         context.executor = RayChunkPool(context.settings, context.run_id)
 
@@ -155,7 +174,7 @@ def start(
     run_id = run_id or new_run_id()
     if store.get(run_id) is not None:
         raise RunError(f"a run named {run_id} exists already; resume it with --resume {run_id} or pick another id")
-    generator, reviewer = make_models(settings)
+    generator, reviewer = make_models(settings, run_id)
     record = store.create(
         run_id,
         settings.build.domain,
@@ -233,7 +252,7 @@ def prepare_resume(
     if executor is not None:
         settings.build.executor = "ray" if executor[0] == "ray" else "local"
         settings.build.ray_address = executor[1]
-    generator, reviewer = make_models(settings)
+    generator, reviewer = make_models(settings, run_id)
     out_dir = Path(record.out_dir)
     context = BuildContext(settings, generator, reviewer, out_dir, run_id, on_event, live_dir=out_dir / LIVE_DIR)
     return record, context

@@ -99,6 +99,25 @@ class LLMSettings(_Section):
     )
     cost_per_1m_input: float = Field(default=0.0, ge=0, description="Price per million prompt tokens (cost report).")
     cost_per_1m_output: float = Field(default=0.0, ge=0, description="Price per million reply tokens (cost report).")
+    batch: bool = Field(
+        default=False,
+        description="Builds send this endpoint's calls through its Batch API (OpenAI-compatible /v1/batches: "
+        "about half the price, answers within the provider's 24 h window). Needs backend openai. With it, "
+        "concurrency counts the calls waiting in batches and is raised to at least batch_max_requests.",
+    )
+    batch_window_s: float = Field(
+        default=2.0, gt=0, description="A batch is sent once no new call has arrived for this long (or it is full)."
+    )
+    batch_max_requests: int = Field(default=1000, ge=1, description="Most requests in one batch.")
+    batch_poll_s: float = Field(default=30.0, gt=0, description="Seconds between status checks of a pending batch.")
+
+    @model_validator(mode="after")
+    def _batch_calls_in_flight(self) -> LLMSettings:
+        """Chunk flows wait on a batch for minutes: as many must be in flight as a batch can hold, or every
+        batch would carry only ``concurrency`` requests."""
+        if self.batch and self.concurrency < self.batch_max_requests:
+            self.concurrency = self.batch_max_requests
+        return self
 
     @property
     def label(self) -> str:
@@ -419,6 +438,17 @@ class Settings(BaseSettings):
     @property
     def reviewer_llm(self) -> LLMSettings:
         return self.reviewer or self.llm
+
+    @model_validator(mode="after")
+    def _batch_needs_an_endpoint(self) -> Settings:
+        for name, llm in (("llm", self.llm), ("reviewer", self.reviewer)):
+            if llm is not None and llm.batch and llm.backend != "openai":
+                raise ValueError(
+                    f"--batch ({name}.batch) sends calls through an OpenAI-compatible Batch API, which the "
+                    f"{llm.backend} model does not have: use --backend openai with --base-url and --model, or "
+                    "leave --batch out"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -249,6 +249,23 @@ class TokenUsage(BaseModel):
         )
 
 
+class BatchFigures(BaseModel):
+    """What a run sent through an endpoint's Batch API (``--batch``)."""
+
+    batches: int = Field(default=0, description="Batches created by this process.")
+    resumed: int = Field(default=0, description="Batches created by an earlier, interrupted process and waited on.")
+    requests: int = Field(default=0, description="Requests answered from a batch (resumed ones included).")
+    failed: int = Field(default=0, description="Requests a batch returned with an error (or no line) instead.")
+
+    def merged(self, other: BatchFigures) -> BatchFigures:
+        return BatchFigures(
+            batches=self.batches + other.batches,
+            resumed=self.resumed + other.resumed,
+            requests=self.requests + other.requests,
+            failed=self.failed + other.failed,
+        )
+
+
 class EndpointFigures(BaseModel):
     """What one endpoint's adaptive limit did during a run (in ``report.json`` under ``endpoints``)."""
 
@@ -259,10 +276,13 @@ class EndpointFigures(BaseModel):
     timeouts: int = Field(default=0, description="Attempts that timed out.")
     decreases: int = Field(default=0, description="Times the limit was halved.")
     increases: int = Field(default=0, description="Times the limit grew by one.")
+    batch: BatchFigures | None = Field(default=None, description="Set when the calls went through the Batch API.")
 
     def merged(self, other: EndpointFigures) -> EndpointFigures:
         """Two model objects on one endpoint (generator and reviewer): their counts add up."""
+        batches = [f for f in (self.batch, other.batch) if f is not None]
         return EndpointFigures(
+            batch=batches[0].merged(batches[1]) if len(batches) == 2 else (batches[0] if batches else None),
             ceiling=max(self.ceiling, other.ceiling),
             limit=min(self.limit, other.limit),
             min_limit=min(self.min_limit, other.min_limit),

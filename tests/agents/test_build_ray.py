@@ -181,3 +181,29 @@ def test_a_worker_node_killed_mid_run_still_accounts_for_every_chunk(
     executor = summary["executor"]
     assert executor["lost_workers"] >= 1 and executor["resent_chunks"] >= 1
     assert _dataset(out) == _dataset(local_build)  # the re-sent chunks gave the same samples
+
+
+def test_bad_executor_options_are_refused_before_any_work(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    llm = ["--backend", "openai", "--model", "fake", "--base-url", "http://127.0.0.1:9/v1"]
+    cases = {
+        "no Ray cluster answers at": ["--executor", "ray", "--ray-address", f"127.0.0.1:{port}"],
+        "is not HOST:PORT": ["--ray-address", "head:port"],
+        "'local' or 'ray'": ["--executor", "bogus"],
+        "--ray-address is for --executor ray": ["--executor", "local", "--ray-address", "127.0.0.1:6379"],
+        "--batch and --executor ray do not go together": ["--executor", "ray", "--batch"],
+    }
+    for message, options in cases.items():
+        done = subprocess.run(
+            [*_CLI, "build", str(INPUT), "--out", str(tmp_path / "out"), *llm, *options],
+            **_run_args(tmp_path),
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 2, (options, done.stderr[-2000:])
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert not (tmp_path / "out" / "report.json").exists()

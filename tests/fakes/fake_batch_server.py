@@ -5,26 +5,28 @@ it; ``GET /v1/batches/{id}`` reports its status, moving validating -> in_progres
 ``polls_to_finish`` polls (the requests are answered then, each with the cooperative fake model's reply from
 :mod:`tests.fakes.fake_openai_server`); ``GET /v1/files/{id}/content`` returns the output or error JSONL.
 Faults on demand: chosen custom_ids answered with an HTTP error status (error file), custom_ids left out
-of both files, or the whole batch ``failed`` / ``expired``. Counters say what was called.
+of both files (or picked by ``fail_if`` over a request line), or the whole batch ``failed`` / ``expired``;
+``hold`` keeps every batch in progress until the test sets it. Counters say what was called, and
+``batch_requests`` which custom_ids each batch held (so a test can see that no request was paid twice).
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.fake_openai_server import FakeServerConfig, fake_reply
+from tests.fakes.serving import ThreadedServer, free_port
 
 
 @dataclass
@@ -33,6 +35,9 @@ class FakeBatchConfig:
     failing_ids: set[str] = field(default_factory=set)  # answered with HTTP 400 in the error file
     missing_ids: set[str] = field(default_factory=set)  # in neither file
     final_status: str = "completed"  # or "failed" / "expired"
+    fail_if: Callable[[dict[str, Any]], bool] | None = None  # request lines answered with HTTP 400 too
+    hold: threading.Event | None = None  # while set to an unset event, batches stay in_progress
+    hold_after: int = 0  # ... all but the first this many batches
     model: FakeServerConfig = field(default_factory=FakeServerConfig)
 
 
@@ -44,12 +49,10 @@ class FakeBatchServer:
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.calls: Counter[str] = Counter()
+        self.batch_requests: dict[str, list[str]] = {}  # batch id -> the custom_ids it was created with
         self._lock = threading.Lock()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self.port = free_port()
+        self._server: ThreadedServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -91,6 +94,8 @@ class FakeBatchServer:
         with self._lock:
             self.calls["create"] += 1
             batch_id = f"batch-{len(self.batches) + 1}"
+            lines = self.files[body["input_file_id"]].decode().splitlines()
+            self.batch_requests[batch_id] = [json.loads(line)["custom_id"] for line in lines if line]
             self.batches[batch_id] = {
                 "id": batch_id,
                 "object": "batch",
@@ -117,7 +122,8 @@ class FakeBatchServer:
             custom_id = line["custom_id"]
             if custom_id in self.config.missing_ids:
                 continue
-            if custom_id in self.config.failing_ids:
+            picked = self.config.fail_if is not None and self.config.fail_if(line)
+            if custom_id in self.config.failing_ids or picked:
                 errors.append(
                     {
                         "id": f"r-{custom_id}",
@@ -133,7 +139,8 @@ class FakeBatchServer:
                 continue
             request_body = line["body"]
             prompt = "\n".join(m.get("content", "") for m in request_body.get("messages", []))
-            content = json.dumps(fake_reply(prompt, self.config.model), ensure_ascii=False)
+            temperature = float(request_body.get("temperature") or 0.0)  # as the live fake reads it
+            content = json.dumps(fake_reply(prompt, self.config.model, temperature), ensure_ascii=False)
             completion = {
                 "id": f"chatcmpl-{custom_id}",
                 "object": "chat.completion",
@@ -173,7 +180,9 @@ class FakeBatchServer:
             if batch["status"] in ("validating", "in_progress"):
                 batch["_polls"] += 1
                 batch["status"] = "in_progress"
-                if batch["_polls"] >= self.config.polls_to_finish:
+                held = self.config.hold is not None and not self.config.hold.is_set()
+                held = held and list(self.batches).index(batch_id) >= self.config.hold_after
+                if batch["_polls"] >= self.config.polls_to_finish and not held:
                     self._finish(batch)
             return JSONResponse(self._batch_view(batch))
 
@@ -195,19 +204,10 @@ class FakeBatchServer:
                 Route("/v1/files/{file_id}/content", self._content, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake batch server did not start")
-            time.sleep(0.01)
+        self._server = ThreadedServer(app, self.port, "fake batch server")
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()

@@ -16,7 +16,6 @@ import math
 import multiprocessing
 import random
 import re
-import socket
 import threading
 import time
 from collections import Counter
@@ -26,13 +25,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.fake_eval import EVAL_KEYS, fake_eval_reply, fake_exam_answer, is_exam_question
+from tests.fakes.serving import ThreadedServer, free_port
 
 FAULTS = ("429", "500", "timeout", "malformed_body", "not_json", "think")
 
@@ -228,15 +227,8 @@ class FakeOpenAIServer:
         self._jitter = random.Random(self.config.seed + 1)  # its own stream: faults stay where they were
         self._lock = threading.Lock()
         self._script = list(self.config.script)
-        self.port = self._free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def _free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
+        self.port = free_port()
+        self._server: ThreadedServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -333,22 +325,13 @@ class FakeOpenAIServer:
 
     def __enter__(self) -> FakeOpenAIServer:
         app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake OpenAI server did not start")
-            time.sleep(0.01)
+        self._server = ThreadedServer(app, self.port, "fake OpenAI server")
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
 
 
 def _serve(config: FakeServerConfig, port_out: Any, stop: Any) -> None:

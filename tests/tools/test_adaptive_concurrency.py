@@ -96,6 +96,7 @@ def test_endpoint_figures_add_up_models_on_one_endpoint_and_skip_the_embedded_on
         "timeouts": 1,
         "decreases": 3,
         "increases": 0,
+        "batch": None,  # live calls: no Batch API figures
     }
 
 

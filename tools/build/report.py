@@ -134,6 +134,13 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
             f"{e.ceiling}); {e.rate_limited} HTTP 429, {e.timeouts} timeouts, {e.decreases} decreases, "
             f"{e.increases} increases"
             for label, e in summary.endpoints.items()
+            if e.batch is None
+        ),
+        *(
+            f"- endpoint {label}: calls sent through its Batch API: {b.requests} requests answered and {b.failed} "
+            f"failed, in {b.batches} batches ({b.resumed} more resumed from an interrupted run)"
+            for label, e in summary.endpoints.items()
+            if (b := e.batch) is not None
         ),
         *(
             [

@@ -9,7 +9,8 @@ error from the provider, a body that is not a chat completion, no line at all, o
 failing / expiring).
 
 Answers come back as :class:`ftds.tools.llm.base.ChatResult`, the type a live call returns, so the build
-can treat a batched reply like any other. Wiring ``--batch`` into the build's per-chunk flow is separate.
+can treat a batched reply like any other. The pieces (upload, create, wait, outcomes) are public for the
+build's batching model (:mod:`ftds.tools.llm.batched`), which groups many callers' requests into batches.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import openai
+from openai.types import Batch
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import LLMSettings
@@ -156,6 +159,86 @@ async def _file_lines(client: openai.AsyncOpenAI, file_id: str | None) -> list[d
     return lines
 
 
+def batch_client(settings: LLMSettings) -> openai.AsyncOpenAI:
+    """A client for the endpoint's files and batches APIs (the key is read from its environment variable)."""
+    return openai.AsyncOpenAI(
+        base_url=settings.base_url,
+        api_key=resolve_api_key(settings),
+        timeout=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
+
+
+@contextmanager
+def api_errors(settings: LLMSettings) -> Iterator[None]:
+    """The batch API's transport errors as :class:`LLMError` sentences (no key, no request dump)."""
+    try:
+        yield
+    except openai.APIStatusError as exc:
+        raise LLMError(f"{settings.label} batch API answered HTTP {exc.status_code}") from None
+    except openai.APIConnectionError:
+        raise LLMError(f"could not connect to {settings.label} for the batch API") from None
+    except openai.OpenAIError as exc:  # e.g. a reply that is not the object the API documents
+        raise LLMError(f"{settings.label} batch API: {type(exc).__name__}") from None
+
+
+async def upload_requests(client: openai.AsyncOpenAI, requests: Sequence[BatchRequest], settings: LLMSettings) -> str:
+    """Upload the requests as a batch input file (JSONL); returns its file id. Uploading costs nothing."""
+    jsonl = "".join(json.dumps(request_line(r, settings), ensure_ascii=False) + "\n" for r in requests)
+    uploaded = await client.files.create(file=("ftds-batch.jsonl", jsonl.encode("utf-8")), purpose="batch")
+    return uploaded.id
+
+
+async def create_batch(client: openai.AsyncOpenAI, input_file_id: str) -> Batch:
+    """Create the batch over an uploaded file: from here on the provider runs (and bills) it."""
+    return await client.batches.create(input_file_id=input_file_id, endpoint=ENDPOINT, completion_window="24h")
+
+
+async def wait_for_batch(
+    client: openai.AsyncOpenAI,
+    batch_id: str,
+    *,
+    poll_interval_s: float,
+    max_wait_s: float | None = None,
+    on_change: Callable[[Batch], None] | None = None,
+) -> Batch:
+    """Poll until the batch is finished (completed, failed, expired or cancelled); ``on_change`` hears of
+    every new status. Raises :class:`LLMError` past ``max_wait_s`` (the batch keeps running at the provider)."""
+    started = time.monotonic()
+    last = None
+    while True:
+        batch = await client.batches.retrieve(batch_id)
+        if batch.status != last:
+            last = batch.status
+            if on_change is not None:
+                on_change(batch)
+        if batch.status in FINISHED:
+            return batch
+        if max_wait_s is not None and time.monotonic() - started > max_wait_s:
+            raise LLMError(f"batch {batch_id} still {batch.status} after {max_wait_s:g}s; run again to resume it")
+        await asyncio.sleep(poll_interval_s)
+
+
+async def batch_outcomes(
+    client: openai.AsyncOpenAI, batch: Batch, ids: Sequence[str], label: str
+) -> dict[str, BatchOutcome]:
+    """An outcome for every one of ``ids`` from a finished batch's output and error files: the answer, the
+    request's own error, or why there is none (the batch ended failed / expired, or returned no line)."""
+    lines = await _file_lines(client, batch.output_file_id) + await _file_lines(client, batch.error_file_id)
+    outcomes: dict[str, BatchOutcome] = {}
+    wanted = set(ids)
+    for line in lines:
+        outcome = _outcome_from_line(line, label)
+        if outcome.custom_id in wanted and outcome.custom_id not in outcomes:
+            outcomes[outcome.custom_id] = outcome
+    why_missing = (
+        f"the batch ended {batch.status}" if batch.status != "completed" else "the batch returned no line for it"
+    )
+    for custom_id in ids:
+        outcomes.setdefault(custom_id, BatchOutcome(custom_id=custom_id, error=why_missing))
+    return {custom_id: outcomes[custom_id] for custom_id in ids}
+
+
 async def run_batch(
     requests: Sequence[BatchRequest],
     settings: LLMSettings,
@@ -177,61 +260,30 @@ async def run_batch(
         return {}
     digest = requests_digest(requests, settings)
     state = _load_state(state_path, digest)
-    client = openai.AsyncOpenAI(
-        base_url=settings.base_url,
-        api_key=resolve_api_key(settings),
-        timeout=settings.timeout_s,
-        max_retries=settings.max_retries,
-    )
+    client = batch_client(settings)
     report = on_status or (lambda _kind, _data: None)
+
+    def status_changed(batch: Batch) -> None:
+        if batch.status != state.status:
+            state.status = batch.status
+            _save_state(state_path, state)
+            report("batch_status", {"batch_id": batch.id, "status": batch.status})
+
     try:
-        try:
+        with api_errors(settings):
             if state.batch_id is None:
                 if state.input_file_id is None:
-                    jsonl = "".join(json.dumps(request_line(r, settings), ensure_ascii=False) + "\n" for r in requests)
-                    uploaded = await client.files.create(
-                        file=("ftds-batch.jsonl", jsonl.encode("utf-8")), purpose="batch"
-                    )
-                    state.input_file_id = uploaded.id
+                    state.input_file_id = await upload_requests(client, requests, settings)
                     _save_state(state_path, state)
-                created = await client.batches.create(
-                    input_file_id=state.input_file_id, endpoint=ENDPOINT, completion_window="24h"
-                )
+                created = await create_batch(client, state.input_file_id)
                 state.batch_id, state.status = created.id, created.status
                 _save_state(state_path, state)
                 report("batch_created", {"batch_id": created.id, "requests": len(requests)})
             else:
                 report("batch_resumed", {"batch_id": state.batch_id, "status": state.status})
-            started = time.monotonic()
-            while True:
-                batch = await client.batches.retrieve(state.batch_id)
-                if batch.status != state.status:
-                    state.status = batch.status
-                    _save_state(state_path, state)
-                    report("batch_status", {"batch_id": batch.id, "status": batch.status})
-                if batch.status in FINISHED:
-                    break
-                if max_wait_s is not None and time.monotonic() - started > max_wait_s:
-                    raise LLMError(
-                        f"batch {state.batch_id} still {batch.status} after {max_wait_s:g}s; run again to resume it"
-                    )
-                await asyncio.sleep(poll_interval_s)
-            lines = await _file_lines(client, batch.output_file_id) + await _file_lines(client, batch.error_file_id)
-        except openai.APIStatusError as exc:
-            raise LLMError(f"{settings.label} batch API answered HTTP {exc.status_code}") from None
-        except openai.APIConnectionError:
-            raise LLMError(f"could not connect to {settings.label} for the batch API") from None
+            batch = await wait_for_batch(
+                client, state.batch_id, poll_interval_s=poll_interval_s, max_wait_s=max_wait_s, on_change=status_changed
+            )
+            return await batch_outcomes(client, batch, ids, settings.label)
     finally:
         await client.close()
-    outcomes: dict[str, BatchOutcome] = {}
-    wanted = set(ids)
-    for line in lines:
-        outcome = _outcome_from_line(line, settings.label)
-        if outcome.custom_id in wanted and outcome.custom_id not in outcomes:
-            outcomes[outcome.custom_id] = outcome
-    why_missing = (
-        f"the batch ended {batch.status}" if batch.status != "completed" else "the batch returned no line for it"
-    )
-    for custom_id in ids:
-        outcomes.setdefault(custom_id, BatchOutcome(custom_id=custom_id, error=why_missing))
-    return {custom_id: outcomes[custom_id] for custom_id in ids}

@@ -78,9 +78,12 @@ def call_cost(usage: TokenUsage, settings: LLMSettings) -> float:
 class ManagedChatModel:
     """Wraps any :class:`ChatModel`; ``usage`` totals every call made through it (cache hits cost 0)."""
 
-    def __init__(self, inner: ChatModel, settings: LLMSettings, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, inner: ChatModel, settings: LLMSettings, cache_dir: Path | None = None, *, rate_limited: bool = True
+    ) -> None:
         self.inner = inner
         self._settings = settings
+        self._rate_limited = rate_limited
         self._cache: Any = None
         if settings.cache and cache_dir is not None:
             import diskcache
@@ -144,7 +147,8 @@ class ManagedChatModel:
                 hit = TokenUsage(cached_calls=1)
                 self.usage = self.usage + hit
                 return result.model_copy(update={"usage": hit, "cache_key": key, "cached": True})
-        await _limits_for(self._settings).acquire(messages_tokens(messages) + max_tokens)
+        if self._rate_limited:
+            await _limits_for(self._settings).acquire(messages_tokens(messages) + max_tokens)
         result = await self.inner.complete(
             messages, json_schema=json_schema, temperature=temperature, max_tokens=max_tokens
         )
@@ -156,7 +160,11 @@ class ManagedChatModel:
         return result
 
     def endpoint_figures(self) -> EndpointFigures | None:
-        """The adaptive concurrency figures of this model's endpoint (None for the embedded backend)."""
+        """The adaptive concurrency figures of this model's endpoint (None for the embedded backend), or its
+        Batch API figures."""
+        own = getattr(self.inner, "endpoint_figures", None)
+        if own is not None:
+            return own()
         pressure = getattr(self.inner, "pressure", None)
         return pressure.figures() if pressure is not None else None
 
