@@ -1,4 +1,4 @@
-"""Exact and near-duplicate edges on a Ray cluster (Ray Data), for ``ftds-agent dedupe --executor ray``.
+"""Exact, near-duplicate and semantic edges on a Ray cluster (Ray Data), for ``ftds-agent dedupe --executor ray``.
 
 The work that grows with the data runs on the cluster; the driver only streams the final edges:
 
