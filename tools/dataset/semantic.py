@@ -196,7 +196,7 @@ def earlier_matches(
     if not stored:
         return earlier
     own = set(ids)
-    for indices, vectors in batches:
+    for indices, vectors in _rebatched(batches, _BATCH):  # the local engine's query sizes, whatever the tiles
         found = collection.query(
             query_embeddings=vectors.tolist(),
             n_results=min(settings.semantic_neighbours, stored),
