@@ -149,7 +149,7 @@ def dedupe(
     ] = None,
     eval_set: Annotated[str | None, typer.Option("--eval", help="Evaluation set to audit for leakage.")] = None,
     executor: Annotated[
-        str, typer.Option("--executor", help="local, or ray: exact and near dedupe on a Ray cluster (extra: ray).")
+        str, typer.Option("--executor", help="local, or ray: every dedupe method on a Ray cluster (extra: ray).")
     ] = "local",
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to use (HOST:PORT); default a local Ray.")

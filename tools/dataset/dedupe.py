@@ -176,15 +176,38 @@ class _Clusters:
 Edge = tuple[int, int, str, float]  # (earlier index, later index, method, similarity)
 
 
+class SemanticSearch(Protocol):
+    """One run's embeddings, wherever they are held, and the pairs they form."""
+
+    embedder_name: str
+
+    def pairs(self) -> Iterable[tuple[int, int, float]]:
+        """(earlier, later, cosine) of every pair at or above the semantic threshold, by (later, earlier)."""
+        ...
+
+    def vectors(self, indices: Sequence[int] | None = None) -> Iterable[tuple[Any, Any]]:
+        """(indices, unit vectors) of the records asked for (default all), in batches, in index order."""
+        ...
+
+
 class DedupeEngine(Protocol):
     def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterable[Edge]:
         """Exact edges (first record with the key, later record) by the later index, then near-duplicate
         edges by (later, earlier) index: the order the union-find consumes them in."""
         ...
 
+    def semantic(self, texts: Sequence[str], settings: DedupeSettings, embedder: Any = None) -> SemanticSearch:
+        """Embed every text (``embedder``, or the one ``settings`` name) for the semantic pairs."""
+        ...
+
 
 class LocalEngine:
-    """Exact keys and MinHash LSH in this process (:mod:`ftds.tools.dataset.near_dup`)."""
+    """Exact keys and MinHash LSH in this process (:mod:`ftds.tools.dataset.near_dup`), embeddings too."""
+
+    def semantic(self, texts: Sequence[str], settings: DedupeSettings, embedder: Any = None) -> SemanticSearch:
+        from ftds.tools.dataset.semantic import LocalSearch
+
+        return LocalSearch(texts, settings, embedder)
 
     def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterator[Edge]:
         from ftds.tools.dataset.near_dup import clean_texts, near_duplicate_pairs
@@ -215,9 +238,10 @@ def dedupe_records(
 ) -> DedupeReport:
     """Cluster duplicates by the chosen methods and keep the best-scored member of each cluster.
 
-    ``engine`` finds the exact and near duplicate edges (default: this process, :class:`LocalEngine`;
-    ``ftds.tools.dataset.ray_dedupe.RayEngine`` on a Ray cluster); any engine yields the same edges in
-    the same order, so the clusters do not depend on where they were computed.
+    ``engine`` finds the exact and near duplicate edges and embeds for the semantic ones (default: this
+    process, :class:`LocalEngine`; ``ftds.tools.dataset.ray_dedupe.RayEngine`` on a Ray cluster); any
+    engine yields the same edges in the same order, so the clusters do not depend on where they were
+    computed. The memory of earlier runs is read and written here, on the driver, batch by batch.
 
     ``semantic`` embeds every record (``embedder`` or the configured one) and, with ``store_dir`` (or a
     Chroma server, ``settings.chroma_url``), also drops records matching ones kept by earlier runs
@@ -237,16 +261,16 @@ def dedupe_records(
         for i, j, method, similarity in (engine or LocalEngine()).edges(texts, settings, lexical):
             clusters.union(i, j, method, similarity)
     earlier: dict[int, tuple[str, float]] = {}
-    vectors = None
+    search = None
     ids = [content_hash(text) for text in texts]
     if "semantic" in methods:
-        from ftds.tools.dataset.semantic import make_embedder, semantic_matches
+        from ftds.tools.dataset.semantic import earlier_matches, remembers
 
-        embedder = embedder or make_embedder(settings)
-        matches, vectors = semantic_matches(ids, texts, settings, embedder, store_dir)
-        for i, j, similarity in matches.pairs:
+        search = (engine or LocalEngine()).semantic(texts, settings, embedder)
+        for i, j, similarity in search.pairs():
             clusters.union(i, j, "semantic", similarity)
-        earlier = matches.earlier
+        if remembers(settings, store_dir) and texts:
+            earlier = earlier_matches(ids, search.vectors(), settings, search.embedder_name, store_dir)
     members: dict[int, list[int]] = {}
     for index in range(len(records)):
         members.setdefault(clusters.find(index), []).append(index)
@@ -260,7 +284,7 @@ def dedupe_records(
             method, similarity = clusters.how.get(root, ("exact", 1.0))
             report.clusters.append(DuplicateCluster(root, [i for i in group if i != root], method, similarity))
     report.kept.sort()
-    if "semantic" in methods and vectors is not None:
+    if search is not None:
         from ftds.tools.dataset.semantic import forget_collection, remembers
         from ftds.tools.dataset.semantic import remember as store
 
@@ -271,14 +295,8 @@ def dedupe_records(
         if remember is not None:
             forget_collection(remember[0], remember[1])
             target_dir, target = remember[0], settings.model_copy(update={"collection": remember[1]})
-        store(
-            [ids[i] for i in report.kept],
-            [texts[i] for i in report.kept],
-            vectors[report.kept],
-            target,
-            embedder,
-            target_dir,
-        )
+        if report.kept:
+            store(ids, texts, search.vectors(report.kept), target, search.embedder_name, target_dir)
     return report
 
 

@@ -91,7 +91,7 @@ class DedupeResult(Unreadable):
     store: str | None = Field(
         default=None, description="chromadb folder or Chroma server URL remembering survivors (semantic)."
     )
-    executor: str = Field(default="local", description="Where exact and near duplicates were found: local or ray.")
+    executor: str = Field(default="local", description="Where duplicates were found: local or ray.")
 
 
 class SplitResult(Unreadable):
@@ -188,8 +188,8 @@ def dedupe_file(
     executor: str = "local",
     ray_address: str | None = None,
 ) -> DedupeResult:
-    """``executor='ray'`` finds exact and near duplicates on a Ray cluster (``ray_address``, or a local
-    Ray instance); the clusters are the same as with the local executor."""
+    """``executor='ray'`` finds exact, near and semantic duplicates on a Ray cluster (``ray_address``, or a
+    local Ray instance); the clusters are the same as with the local executor."""
     engine = None
     if executor == "ray":
         from ftds.tools.dataset.ray_dedupe import RayEngine

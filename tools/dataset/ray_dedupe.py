@@ -1,4 +1,4 @@
-"""Exact and near-duplicate edges on a Ray cluster (Ray Data), for ``ftds-agent dedupe --executor ray``.
+"""Exact, near-duplicate and semantic edges on a Ray cluster (Ray Data), for ``ftds-agent dedupe --executor ray``.
 
 The work that grows with the data runs on the cluster; the driver only streams the final edges:
 
@@ -20,11 +20,31 @@ The work that grows with the data runs on the cluster; the driver only streams t
    duplicate relation, far fewer than the records in any dataset worth deduplicating.
 
 Same edges, same order, same union-find: the same clusters as the local engine (tested on a real
-``ray start`` cluster). Semantic dedupe stays on the driver (see docs/scaling.md).
+``ray start`` cluster).
+
+Semantic dedupe (:meth:`RayEngine.semantic`):
+
+1. embedding: ``map_batches`` on an actor pool, each actor loading the embedder once
+   (:func:`ftds.tools.dataset.semantic.make_embedder`, or the embedder object the caller passed);
+2. the vectors are sorted by record and cut into tiles of at most ``tile_rows`` records, kept in the
+   object store;
+3. the search: one row per pair of tiles (a <= b), ``map_batches`` computes each pair's matrix product
+   of unit vectors (:func:`ftds.tools.dataset.semantic.tile_pairs`) and emits only the pairs at or above
+   the threshold, so no worker holds more than two tiles and their product, and the driver never sees the
+   vectors' pairwise matrix. This is the exact all-pairs search the local engine does (n^2/2 dot
+   products, spread over the cluster), not an approximate index;
+4. the pairs are sorted on the cluster in the local order and streamed to the driver's union-find, as
+   the near edges are.
+
+The memory of earlier runs (a store folder or a Chroma server) is queried and updated on the driver,
+with the vectors streamed to it tile by tile (never all at once): an embedded Chroma store is a folder
+one process may open, and querying in the same batches and upserting in the same order as the local
+engine keeps the memory the same whichever engine wrote it.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -40,6 +60,7 @@ from ftds.tools.dataset.near_dup import (
     pair_similarity,
     shingle_hashes,
 )
+from ftds.tools.dataset.semantic import Embedder, Pair, VectorBatch, embedder_name, tile_pairs
 
 RAY_EXTRA_HINT = 'Ray is not installed: pip install "ftds-agent[ray]" (or scripts/setup-ray.sh)'
 _STREAM_BATCH = 65536
@@ -113,13 +134,98 @@ def bucket_edges(group: dict[str, np.ndarray], threshold: float) -> dict[str, np
     }
 
 
+class EmbedBatch:
+    """Stage 1 of the semantic pass, an actor of the pool: loads the embedder once, embeds batch after batch."""
+
+    def __init__(self, settings_json: str, embedder: Embedder | None = None) -> None:
+        from ftds.tools.dataset.semantic import make_embedder
+
+        self.embedder = embedder or make_embedder(DedupeSettings.model_validate_json(settings_json))
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        vectors = self.embedder.embed([str(t) for t in batch["text"]])
+        return {"idx": np.asarray(batch["idx"], dtype=np.int64), "vec": np.asarray(vectors, dtype=np.float32)}
+
+
+def tile_pair_edges(batch: dict[str, np.ndarray], tiles: list[Any], threshold: float) -> dict[str, np.ndarray]:
+    """Stage 3 of the semantic pass: the pairs above ``threshold`` of each (a, b) pair of tiles in the batch
+    (``tiles``: object refs of ``{"idx", "vec"}`` blocks, fetched here, on the worker)."""
+    import ray
+
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for a, b in zip(batch["a"].tolist(), batch["b"].tolist(), strict=True):
+        first, second = ray.get([tiles[a], tiles[b]])
+        found.append(tile_pairs(first["idx"], first["vec"], second["idx"], second["vec"], threshold, a == b))
+    if not found:
+        return {"i": np.zeros(0, np.int64), "j": np.zeros(0, np.int64), "sim": np.zeros(0, np.float32)}
+    return {
+        "i": np.concatenate([f[0] for f in found]).astype(np.int64),
+        "j": np.concatenate([f[1] for f in found]).astype(np.int64),
+        "sim": np.concatenate([f[2] for f in found]).astype(np.float32),
+    }
+
+
+def tile_span(tile: dict[str, np.ndarray]) -> tuple[int, int] | None:
+    """(first, last) record of a tile, None when it is empty."""
+    idx = tile["idx"]
+    return (int(idx.min()), int(idx.max())) if len(idx) else None
+
+
+class RaySearch:
+    """The embeddings of one run, held in the cluster's object store as tiles sorted by record
+    (a :class:`ftds.tools.dataset.dedupe.SemanticSearch`)."""
+
+    def __init__(self, ray: Any, tiles: list[Any], threshold: float, name: str, partitions: int) -> None:
+        self._ray = ray
+        self._tiles = tiles
+        self._threshold = threshold
+        self._partitions = partitions
+        self.embedder_name = name
+
+    def pairs(self) -> Iterator[Pair]:
+        ray = self._ray
+        count = len(self._tiles)
+        if not count:
+            return
+        import pyarrow as pa
+
+        a, b = np.triu_indices(count)
+        pairs = ray.data.from_arrow(pa.table({"a": a.astype(np.int64), "b": b.astype(np.int64)}))
+        edges = (
+            pairs.repartition(min(len(a), self._partitions))
+            .map_batches(
+                tile_pair_edges,
+                batch_format="numpy",
+                batch_size=1,
+                fn_kwargs={"tiles": self._tiles, "threshold": self._threshold},
+            )
+            .sort(["j", "i"])
+        )
+        for batch in edges.iter_batches(batch_size=_STREAM_BATCH, batch_format="numpy"):
+            yield from zip(batch["i"].tolist(), batch["j"].tolist(), batch["sim"].tolist(), strict=True)
+
+    def vectors(self, indices: Sequence[int] | None = None) -> Iterator[VectorBatch]:
+        """Tile by tile (the tiles are in record order), only the records asked for: the driver holds one tile."""
+        chosen = None if indices is None else np.asarray(sorted(indices), dtype=np.int64)
+        for ref in self._tiles:
+            tile = self._ray.get(ref)
+            idx, vec = tile["idx"], tile["vec"]
+            if chosen is not None:
+                keep = np.isin(idx, chosen, assume_unique=True)
+                idx, vec = idx[keep], vec[keep]
+            if len(idx):
+                yield idx, vec
+
+
 class RayEngine:
     """A :class:`ftds.tools.dataset.dedupe.DedupeEngine` on Ray: ``address`` of a running cluster, or None for a
-    Ray instance started in this process."""
+    Ray instance started in this process. ``tile_rows`` bounds the records per tile of the semantic search
+    (two tiles and their product, 4096^2 floats = 64 MB by default, are what one worker holds at a time)."""
 
-    def __init__(self, address: str | None = None, partitions: int | None = None) -> None:
+    def __init__(self, address: str | None = None, partitions: int | None = None, tile_rows: int = 4096) -> None:
         self.address = address
         self.partitions = partitions
+        self.tile_rows = tile_rows
         self._connected = False
 
     def close(self) -> None:
@@ -163,23 +269,52 @@ class RayEngine:
         ctx.hash_shuffle_operator_actor_num_cpus_override = 0.1
         ctx.hash_aggregate_operator_actor_num_cpus_override = 0.1
 
-    def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterator[Edge]:
-        ray = self._connect()
+    def _records(self, ray: Any, texts: Sequence[str]) -> tuple[Any, int]:
+        """The (idx, text) rows as a Ray dataset in up to 64 blocks, and the shuffles' partition count."""
         import pyarrow as pa
 
         count = len(texts)
         blocks = max(2, min(64, count // 5000 + 1))
-        step = -(-count // blocks) if count else 1
+        step = -(-count // blocks)
         tables = [
             pa.table({"idx": np.arange(start, min(start + step, count)), "text": list(texts[start : start + step])})
             for start in range(0, count, step)
         ]
-        if not tables:
-            return
         cpus = int(ray.cluster_resources().get("CPU", 2))
         partitions = self.partitions or max(2, min(blocks, 4 * cpus))
         self._size_shuffles(ray, partitions)
-        records = ray.data.from_arrow(tables)
+        return ray.data.from_arrow(tables), partitions
+
+    def semantic(self, texts: Sequence[str], settings: DedupeSettings, embedder: Embedder | None = None) -> RaySearch:
+        """Embed on an actor pool and keep the vectors on the cluster, tiled for the pairs search."""
+        ray = self._connect()
+        name = embedder.name if embedder is not None else embedder_name(settings)
+        if not texts:
+            return RaySearch(ray, [], settings.semantic_threshold, name, 1)
+        records, partitions = self._records(ray, texts)
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        embedded = records.map_batches(
+            EmbedBatch,
+            batch_format="numpy",
+            batch_size=min(1024, -(-len(texts) // (2 * cpus))),
+            fn_constructor_kwargs={"settings_json": settings.model_dump_json(), "embedder": embedder},
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=cpus),
+            num_cpus=1,
+        )
+        tiles = embedded.sort("idx").repartition(-(-len(texts) // self.tile_rows)).materialize()
+        refs = tiles.to_numpy_refs()
+        found = ray.get([ray.remote(tile_span).remote(ref) for ref in refs])
+        spans = sorted(((span, ref) for span, ref in zip(found, refs, strict=True) if span), key=lambda t: t[0])
+        for ((_, last), _), ((first, _), _) in itertools.pairwise(spans):
+            if first <= last:  # the sort gives ranges; a tile mixing them would break the record order
+                raise RuntimeError("Ray Data returned tiles that are not contiguous ranges of records")
+        return RaySearch(ray, [ref for _, ref in spans], settings.semantic_threshold, name, partitions)
+
+    def edges(self, texts: Sequence[str], settings: DedupeSettings, methods: Sequence[str]) -> Iterator[Edge]:
+        ray = self._connect()
+        if not texts:
+            return
+        records, partitions = self._records(ray, texts)
         wanted = [m for m in methods if m in ("exact", "near")]
         sigs = records.map_batches(
             signature_batch,

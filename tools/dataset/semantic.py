@@ -10,8 +10,7 @@ default embedding function would download a model at run time, which this tool n
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,7 +49,7 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self.name = f"sentence-transformers/{model.rsplit('/', 1)[-1]}"
+        self.name = _st_name(model)
         self._model = SentenceTransformer(packaged_model_path(model) or model, device="cpu")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -77,16 +76,73 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1, norms)
 
 
+def _st_name(model: str) -> str:
+    return f"sentence-transformers/{model.rsplit('/', 1)[-1]}"
+
+
 def make_embedder(settings: DedupeSettings) -> Embedder:
     if settings.embedder == "sentence-transformers":
         return SentenceTransformerEmbedder(settings.st_model)
     return UseEmbedder()
 
 
-@dataclass
-class SemanticMatches:
-    pairs: list[tuple[int, int, float]]  # (earlier index, later index, cosine) within this run
-    earlier: dict[int, tuple[str, float]]  # index -> (id kept by an earlier run, cosine)
+def embedder_name(settings: DedupeSettings) -> str:
+    """The name :func:`make_embedder`'s embedder will have, without loading it (a Ray driver labels the
+    memory's collection while the model itself runs on the workers)."""
+    return _st_name(settings.st_model) if settings.embedder == "sentence-transformers" else UseEmbedder.name
+
+
+Pair = tuple[int, int, float]  # (earlier index, later index, cosine)
+VectorBatch = tuple[np.ndarray, np.ndarray]  # (record indices, their unit vectors), in index order
+_BATCH = 1000  # vectors per Chroma query / upsert call
+
+
+def within_threshold(vectors: np.ndarray, threshold: float) -> Iterator[Pair]:
+    """Every pair of records with cosine >= ``threshold``, by (later, earlier) index: the local search, in
+    blocks of rows against all vectors, so memory stays O(block * n)."""
+    block = 2048
+    for start in range(0, len(vectors), block):
+        sims = vectors[start : start + block] @ vectors.T
+        rows, cols = np.nonzero(sims >= threshold)
+        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+            i = start + row
+            if col < i:
+                yield col, i, float(sims[row, col])
+
+
+def tile_pairs(
+    idx_a: np.ndarray, vec_a: np.ndarray, idx_b: np.ndarray, vec_b: np.ndarray, threshold: float, same: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs one tile of records forms with another (or, ``same``, within itself) at cosine >=
+    ``threshold``, as (earlier indices, later indices, cosines); the tiles may hold any indices. The
+    distributed search (``ray_dedupe``) runs this on every pair of tiles, so each pair of records is
+    compared exactly once and only the pairs above the threshold leave the worker."""
+    sims = vec_a @ vec_b.T
+    mask = sims >= threshold
+    if same:
+        mask &= idx_a[:, None] < idx_b[None, :]
+    rows, cols = np.nonzero(mask)
+    left, right = idx_a[rows], idx_b[cols]
+    return np.minimum(left, right), np.maximum(left, right), sims[rows, cols]
+
+
+class LocalSearch:
+    """The semantic search in this process: every record embedded, the pairs by :func:`within_threshold`."""
+
+    def __init__(self, texts: Sequence[str], settings: DedupeSettings, embedder: Embedder | None) -> None:
+        embedder = embedder or make_embedder(settings)
+        self.embedder_name = embedder.name
+        self._vectors = embedder.embed(texts)
+        self._threshold = settings.semantic_threshold
+
+    def pairs(self) -> Iterator[Pair]:
+        return within_threshold(self._vectors, self._threshold)
+
+    def vectors(self, indices: Sequence[int] | None = None) -> Iterator[VectorBatch]:
+        chosen = np.arange(len(self._vectors)) if indices is None else np.asarray(indices, dtype=np.int64)
+        for start in range(0, len(chosen), _BATCH):
+            part = chosen[start : start + _BATCH]
+            yield part, self._vectors[part]
 
 
 def remembers(settings: DedupeSettings, store_dir: Path | None) -> bool:
@@ -115,70 +171,78 @@ def chroma_client(settings: DedupeSettings, store_dir: Path | None) -> Any:
     return chromadb.PersistentClient(path=str(store_dir))
 
 
-def _collection(store_dir: Path | None, settings: DedupeSettings, embedder: Embedder) -> Any:
+def _collection(store_dir: Path | None, settings: DedupeSettings, name: str) -> Any:
     client = chroma_client(settings, store_dir)
     return client.get_or_create_collection(
         name=settings.collection,
         embedding_function=None,
-        metadata={"hnsw:space": "cosine", "embedder": embedder.name},
+        metadata={"hnsw:space": "cosine", "embedder": name},
     )
 
 
-def semantic_matches(
+def earlier_matches(
     ids: Sequence[str],
-    texts: Sequence[str],
+    batches: Iterable[VectorBatch],
     settings: DedupeSettings,
-    embedder: Embedder,
+    name: str,
     store_dir: Path | None,
-) -> tuple[SemanticMatches, np.ndarray]:
-    """Pairs of records within this run, and records matching ones kept by earlier runs, at or above the
-    semantic threshold. Returns the embeddings too, so the caller can store the kept ones."""
-    vectors = embedder.embed(texts)
-    pairs: list[tuple[int, int, float]] = []
-    block = 2048  # cosine similarity in blocks: memory stays O(block * n)
-    for start in range(0, len(texts), block):
-        sims = vectors[start : start + block] @ vectors.T
-        rows, cols = np.nonzero(sims >= settings.semantic_threshold)
-        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-            i = start + row
-            if col < i:
-                pairs.append((col, i, float(sims[row, col])))
+) -> dict[int, tuple[str, float]]:
+    """Records matching ones kept by earlier runs (the memory: ``store_dir`` or the Chroma server), at or
+    above the semantic threshold: index -> (the earlier record's id, cosine). The vectors arrive batch by
+    batch, so the caller never needs them all at once."""
+    collection = _collection(store_dir, settings, name)
+    stored = collection.count()
     earlier: dict[int, tuple[str, float]] = {}
-    if remembers(settings, store_dir) and len(texts):
-        collection = _collection(store_dir, settings, embedder)
-        if collection.count():
-            found = collection.query(
-                query_embeddings=vectors.tolist(),
-                n_results=min(settings.semantic_neighbours, collection.count()),
-                include=["distances"],
-            )
-            own = set(ids)
-            for index, (hit_ids, distances) in enumerate(zip(found["ids"], found["distances"] or [], strict=True)):
-                for hit, distance in zip(hit_ids, distances, strict=True):
-                    similarity = 1.0 - float(distance)
-                    if hit not in own and similarity >= settings.semantic_threshold:
-                        earlier[index] = (hit, similarity)
-                        break
-    return SemanticMatches(pairs, earlier), vectors
+    if not stored:
+        return earlier
+    own = set(ids)
+    for indices, vectors in _rebatched(batches, _BATCH):  # the local engine's query sizes, whatever the tiles
+        found = collection.query(
+            query_embeddings=vectors.tolist(),
+            n_results=min(settings.semantic_neighbours, stored),
+            include=["distances"],
+        )
+        for index, hit_ids, distances in zip(indices.tolist(), found["ids"], found["distances"] or [], strict=True):
+            for hit, distance in zip(hit_ids, distances, strict=True):
+                similarity = 1.0 - float(distance)
+                if hit not in own and similarity >= settings.semantic_threshold:
+                    earlier[index] = (hit, similarity)
+                    break
+    return earlier
+
+
+def _rebatched(batches: Iterable[VectorBatch], size: int) -> Iterator[VectorBatch]:
+    pending: list[VectorBatch] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += len(batch[0])
+        while held >= size:
+            indices = np.concatenate([b[0] for b in pending])
+            vectors = np.concatenate([b[1] for b in pending])
+            yield indices[:size], vectors[:size]
+            pending, held = [(indices[size:], vectors[size:])], held - size
+    if held:
+        yield np.concatenate([b[0] for b in pending]), np.concatenate([b[1] for b in pending])
 
 
 def remember(
     ids: Sequence[str],
     texts: Sequence[str],
-    vectors: np.ndarray,
+    batches: Iterable[VectorBatch],
     settings: DedupeSettings,
-    embedder: Embedder,
+    name: str,
     store_dir: Path | None,
 ) -> None:
-    """Store the kept records so later runs dedupe against them (in ``store_dir`` or on the Chroma server)."""
-    if not ids:
-        return
-    collection = _collection(store_dir, settings, embedder)
-    for start in range(0, len(ids), 1000):
+    """Store the kept records (their vectors arriving in index order) so later runs dedupe against them
+    (in ``store_dir`` or on the Chroma server), 1,000 per call whatever the batches' sizes."""
+    collection = None
+    for indices, vectors in _rebatched(batches, _BATCH):
+        collection = collection or _collection(store_dir, settings, name)
         collection.upsert(
-            ids=list(ids[start : start + 1000]),
-            embeddings=vectors[start : start + 1000].tolist(),
-            documents=list(texts[start : start + 1000]),
+            ids=[ids[i] for i in indices.tolist()],
+            embeddings=vectors.tolist(),
+            documents=[texts[i] for i in indices.tolist()],
         )
 
 
