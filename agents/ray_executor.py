@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from ftds.tools.build.steps import ChunkResult
 from ftds.tools.config import Settings
 from ftds.tools.generation.labels import LabelTree
 from ftds.tools.llm.adaptive import endpoint_figures
+from ftds.tools.ray_connection import RayConnection, import_ray
 from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, EndpointFigures, ExecutorFigures, ItemOutcome
 
@@ -41,57 +40,6 @@ NO_WORKER_TIMEOUT_S = 120.0
 """How long a chunk waits for a live actor when every actor is gone (a replacement is being placed)."""
 MAX_ATTEMPTS = 4
 """Sends of one chunk before it fails: a chunk that kills every worker it lands on is not retried forever."""
-
-
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ValueError(
-            'the Ray executor needs the ray extra: pip install "ftds-agent[ray]" (or scripts/setup-ray.sh)'
-        ) from None
-    return ray
-
-
-def connect_ray(address: str | None) -> bool:
-    """Connect this process to the Ray cluster at ``address`` (None: start a local Ray instance). Returns
-    whether this call connected (then the caller disconnects when done; a process already connected — a
-    test, a notebook — stays connected). A bad address is a ``ValueError`` that says what to do."""
-    ray = import_ray()
-    if ray.is_initialized():
-        return False
-    _check_reachable(address)
-    try:
-        ray.init(
-            address=address,
-            ignore_reinit_error=True,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    except (ConnectionError, RuntimeError, ValueError) as exc:  # what ray.init raises for a bad address
-        raise ValueError(
-            f"could not connect to the Ray cluster at {address}: {exc}; start one with "
-            "`ray start --head --port PORT` or fix --ray-address"
-        ) from None
-    return True
-
-
-def _check_reachable(address: str | None) -> None:
-    """A HOST:PORT where nothing listens is refused at once: ``ray.init`` would retry it for minutes."""
-    if not address or "://" in address or address == "auto" or ":" not in address:
-        return
-    host, _, port = address.rpartition(":")
-    if not port.isdigit():
-        raise ValueError(f"--ray-address {address} is not HOST:PORT (e.g. 127.0.0.1:6379) or ray://HOST:PORT")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=5):
-            pass
-    except OSError as exc:
-        raise ValueError(
-            f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
-            "`ray start --head --port PORT` or fix --ray-address"
-        ) from None
 
 
 class ChunkWorker:
@@ -147,13 +95,9 @@ class RayChunkPool:
         self.size = settings.build.ray_workers or 1
         self.lost_workers = 0
         self.resent_chunks = 0
-        self._connected = False
-        # Ray's driver prints cluster errors ("(raylet) node ... marked dead") to sys.stdout from a thread;
-        # stdout carries results (--json, the MCP stdio stream), so while connected Python's stdout is stderr
-        self._stdout = sys.stdout
-        sys.stdout = sys.stderr
+        self._connection = RayConnection(settings.build.ray_address)
         try:
-            self._connected = connect_ray(settings.build.ray_address)
+            self._connection.open()
             self.size = settings.build.ray_workers or max(1, int(self._ray.cluster_resources().get("CPU", 1)))
             for _ in range(self.size):
                 self._place()
@@ -293,10 +237,7 @@ class RayChunkPool:
             self._ray.kill(actor)
         self._alive.clear()
         self._placing.clear()
-        if self._connected:
-            self._ray.shutdown()
-            self._connected = False
-        sys.stdout = self._stdout
+        self._connection.close()
 
 
 def _short(exc: BaseException) -> str:

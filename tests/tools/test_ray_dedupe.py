@@ -6,12 +6,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +14,8 @@ import pytest
 from ftds.tools.config import DedupeSettings
 from ftds.tools.dataset.dedupe import LocalEngine
 from tests.conftest import run_cli
+from tests.ray_cluster import RAY_ENV
+from tests.ray_cluster import ray_cluster as start_ray_cluster
 
 ray = pytest.importorskip("ray", reason='needs the ray extra: pip install "ftds-agent[ray]" (scripts/setup-ray.sh)')
 pytestmark = pytest.mark.cluster
@@ -50,82 +46,12 @@ def _records(count: int, seed: int = 11) -> list[dict[str, object]]:
     return records
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ray_cli() -> str:
-    found = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
-    if not Path(found).exists():
-        pytest.skip("the ray CLI is not installed")
-    return found
-
-
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[str]:
-    """A head node and one worker node (``ray start --block``: each stops its own processes when
-    terminated, so the test ends exactly the processes it started)."""
-    port = _free_port()
-    temp = Path(tempfile.mkdtemp(prefix="ftds-ray-", dir="/tmp"))  # short: Ray's socket paths have a length limit
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    common = ["--block", "--num-cpus", "1", "--disable-usage-stats"]
-    head = subprocess.Popen(
-        [
-            _ray_cli(),
-            "start",
-            "--head",
-            "--port",
-            str(port),
-            "--temp-dir",
-            str(temp),
-            "--include-dashboard",
-            "false",
-            *common,
-        ],
-        env=env,
-        stdout=(temp / "head.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    address = f"127.0.0.1:{port}"
-    worker = None
-    try:
-        _wait_for_nodes(address, 1, env, head)
-        worker = subprocess.Popen(
-            [_ray_cli(), "start", "--address", address, *common],
-            env=env,
-            stdout=(temp / "worker.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        _wait_for_nodes(address, 2, env, head)
-        os.environ["RAY_AUTH_MODE"] = "disabled"
-        yield address
-    finally:
-        for process in (worker, head):
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def _wait_for_nodes(address: str, nodes: int, env: dict[str, str], head: subprocess.Popen) -> None:
-    probe = (
-        "import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); "
-        "print(sum(1 for n in ray.nodes() if n['Alive']))"
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if head.poll() is not None:
-            pytest.fail("ray start --head exited")
-        done = subprocess.run([sys.executable, "-c", probe, address], env=env, capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.strip().isdigit() and int(done.stdout.strip()) >= nodes:
-            return
-        time.sleep(1)
-    pytest.fail(f"the Ray cluster at {address} did not reach {nodes} nodes")
+    """A head node and one worker node (tests/ray_cluster.py); this process's own drivers need no token."""
+    with start_ray_cluster(head_cpus=1, worker_cpus=(1,)) as cluster:
+        os.environ.update(RAY_ENV)
+        yield cluster.address
 
 
 def test_cli_dedupe_on_a_ray_cluster_gives_the_local_clusters(ray_cluster: str, tmp_path: Path) -> None:

@@ -61,18 +61,9 @@ from ftds.tools.dataset.near_dup import (
     shingle_hashes,
 )
 from ftds.tools.dataset.semantic import Embedder, Pair, VectorBatch, embedder_name, tile_pairs
+from ftds.tools.ray_connection import RayConnection
 
-RAY_EXTRA_HINT = 'Ray is not installed: pip install "ftds-agent[ray]" (or scripts/setup-ray.sh)'
 _STREAM_BATCH = 65536
-
-
-def _ray() -> Any:
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise ValueError(RAY_EXTRA_HINT) from None
-    return ray
 
 
 def signature_batch(batch: dict[str, np.ndarray], settings_json: str, methods: list[str]) -> dict[str, Any]:
@@ -226,32 +217,14 @@ class RayEngine:
         self.address = address
         self.partitions = partitions
         self.tile_rows = tile_rows
-        self._connected = False
+        self._connection = RayConnection(address)
 
     def close(self) -> None:
-        """Disconnect from Ray if this engine connected: a driver left connected to a cluster that then stops
-        is ended by Ray itself, so a long-lived process (a test run, a server) must let go first."""
-        if self._connected:
-            _ray().shutdown()
-            self._connected = False
+        """Let go of the cluster (:class:`ftds.tools.ray_connection.RayConnection`)."""
+        self._connection.close()
 
     def _connect(self) -> Any:
-        ray = _ray()
-        if not ray.is_initialized():
-            self._connected = True
-            try:
-                ray.init(
-                    address=self.address,
-                    ignore_reinit_error=True,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    configure_logging=False,
-                )
-            except (ConnectionError, RuntimeError, ValueError) as exc:  # what ray.init raises for a bad address
-                raise ValueError(
-                    f"could not connect to the Ray cluster at {self.address}: {exc}; start one with "
-                    "`ray start --head --port PORT` or fix --ray-address"
-                ) from None
+        ray = self._connection.open()
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
