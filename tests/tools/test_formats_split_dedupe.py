@@ -129,6 +129,19 @@ def test_chunk_selection_spreads_over_documents_and_skips_title_chunks(corpus: P
     assert all(c.index > 0 and len(c.text) >= 200 for c in picked)  # never the title page
 
 
+def test_a_chunk_limit_above_the_substantive_chunks_picks_them_all_and_ends(corpus: Path) -> None:
+    # the short chunks set aside left fewer than the limit to pick from: this looped for ever (found by
+    # bench/bench_ray_build.py asking for 20,000 of 20,424 chunks)
+    from ftds.tools.build.steps import select_chunks
+    from ftds.tools.ingest import load_literature
+
+    chunks = load_literature([corpus / "law_zh"], domain="law").chunks
+    substantive = [c for c in chunks if len(c.text.strip()) >= 200]
+    assert len(substantive) < len(chunks)
+    picked = select_chunks(chunks, len(chunks) - 1, min_chars=200)
+    assert {c.chunk_id for c in picked} == {c.chunk_id for c in substantive}
+
+
 def test_generated_near_duplicates_are_dropped_with_their_method_as_reason() -> None:
     from ftds.tools.config import DedupeSettings
     from ftds.tools.dataset.dedupe import dedupe_samples

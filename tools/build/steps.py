@@ -54,7 +54,8 @@ def select_chunks(chunks: Sequence[Chunk], limit: int | None, min_chars: int = 0
         substantive = [c for c in doc_chunks if len(c.text.strip()) >= min_chars]
         by_doc[doc_id] = substantive or doc_chunks
     quotas = dict.fromkeys(by_doc, 0)
-    remaining = limit
+    # short chunks set aside above may leave fewer than ``limit`` to pick from: then every one is picked
+    remaining = min(limit, sum(len(doc_chunks) for doc_chunks in by_doc.values()))
     while remaining:
         for doc_id, doc_chunks in by_doc.items():
             if remaining and quotas[doc_id] < len(doc_chunks):
