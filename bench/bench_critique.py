@@ -168,12 +168,14 @@ def score(rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]) -> di
             if not check["passed"]:
                 per_check[check["name"]]["failed"] += 1
                 per_check[check["name"]]["failed_wrong" if row["label"] == "wrong" else "failed_correct"] += 1
-    seconds: dict[str, float] = {}
-    calls: dict[str, int] = {}
+    seconds: dict[tuple[str, float, int], float] = {}
+    calls: dict[tuple[str, float, int], int] = {}
     for row in judged:
         entry = verdicts[row["id"]]
-        key = chunk_of(row).chunk_id
         if "chunk_seconds" in entry:
+            # one review call set per (chunk, its time, its pairs): a chunk reviewed twice (the made-wrong
+            # pairs added later) counts both reviews
+            key = (chunk_of(row).chunk_id, entry["chunk_seconds"], entry["chunk_pairs"])
             seconds[key] = entry["chunk_seconds"]
             calls[key] = entry["chunk_calls"]
     return {
@@ -199,6 +201,18 @@ def build_rate(rows: list[dict[str, Any]], result: dict[str, Any], generation_se
     result["build_minutes"] = round(minutes, 1)
     if minutes and result["review_seconds"]:
         result["correct_accepted_per_minute"] = round(result["accepted_correct"] / minutes, 2)
+
+
+def subsets(rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The same figures per labelling round and origin. Round 1 is the pairs the checks were designed on
+    (in-sample); round 2 was generated and labelled after the checks were fixed (held out)."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["id"] in verdicts:
+            kind = "generated" if row.get("origin") == "generated" else "made_wrong"
+            groups[f"round{row.get('round', 1)}"].append(row)
+            groups[f"round{row.get('round', 1)}:{kind}"].append(row)
+    return {name: score(members, verdicts) for name, members in sorted(groups.items())}
 
 
 def pick_chunks(rows: list[dict[str, Any]], per_model: int | None) -> list[dict[str, Any]]:
@@ -237,11 +251,13 @@ def main() -> None:
     report: dict[str, Any] = {"set": str(shown)}
     modes = args.modes.split(",")
     if "code" in modes:
-        report["code"] = score(rows, code_verdicts(rows))
+        verdicts_code = code_verdicts(rows)
+        report["code"] = score(rows, verdicts_code)
         report["code_subsets"] = {
-            origin: score([r for r in rows if r.get("origin") == origin], code_verdicts(rows))
+            origin: score([r for r in rows if r.get("origin") == origin], verdicts_code)
             for origin in ("generated", "synthetic")
         }
+        report["code_subsets"].update(subsets(rows, verdicts_code))
     subsample = pick_chunks(rows, args.chunks)
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     model_modes = [m for m in modes if m in ("before", "after")]
@@ -265,6 +281,7 @@ def main() -> None:
             verdicts = verdicts_by_mode[mode]
             result = score(subsample, verdicts)
             build_rate([r for r in subsample if r.get("origin") == "generated"], result, generation_seconds)
+            result["subsets"] = subsets(subsample, verdicts)
             report[f"{reviewer}:{mode}"] = result
     print(json.dumps(report, ensure_ascii=False, indent=None if args.json else 2))
 

@@ -5,6 +5,8 @@ offsets in the document, the generator's raw evidence quote and the evidence loc
 labels are added afterwards (see README.md in this folder); this script only records what the models wrote.
 
 Run:  python bench/data/generate_critique_set.py --model qwen2.5-coder-1.5b --chunks 26 --out raw-1.5b.jsonl
+      (a later round: add --exclude-set bench/data/critique_set.jsonl --checkable, so it writes on new chunks
+      that state a definition or a number, the kind a correct pair can be checked against)
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 import time
@@ -31,6 +34,7 @@ DOCUMENTS = [
     "law_zh/公司法(2023-12-29).md",
     "law_zh/劳动合同法(2012-12-28).md",
     "law_zh/民法典_合同编.md",
+    "law_zh/民法典_总则.md",
     "law_zh/消费者权益保护法(2013-10-25).md",
     "law_zh/个人信息保护法(2021-08-20).md",
     "law_zh/数据安全法(2021-06-10).md",
@@ -38,6 +42,19 @@ DOCUMENTS = [
     "law_en/US_Constitution.md",
     "law_en/github-terms-of-service.md",
 ]
+
+
+# A definition ("X是指", "本法所称X", "X means") or a number / period: a chunk a correct pair can be checked on.
+CHECKABLE = re.compile(
+    r"是指|所称|称为|[零〇一二三四五六七八九十百千万两\d]+(?:日|个月|年|周岁|倍|元|万元|％|%)|\bmeans\b|\b\w+\s+(?:days|years)\b",
+    re.IGNORECASE,
+)
+
+
+def already_in(set_path: Path) -> set[tuple[str, int]]:
+    """(document, chunk start) of every chunk of the labelled set, so a new round writes on new chunks only."""
+    rows = [json.loads(line) for line in set_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {(row["source"], row["char_start"]) for row in rows}
 
 
 class RecordingModel:
@@ -67,6 +84,8 @@ async def main() -> None:
     parser.add_argument("--only", default="", help="Use only the documents whose path contains this.")
     parser.add_argument("--max-chars", type=int, default=700, help="Chunk size: short chunks keep prompts cheap.")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 is faster on a busy machine).")
+    parser.add_argument("--exclude-set", type=Path, help="Skip the chunks this labelled set already holds.")
+    parser.add_argument("--checkable", action="store_true", help="Only chunks stating a definition or a number.")
     args = parser.parse_args()
     settings = load_settings(
         llm={"backend": "embedded", "model": args.model, "n_threads": args.threads, "cache": False},
@@ -76,7 +95,13 @@ async def main() -> None:
     documents = [args.corpus / d for d in DOCUMENTS if args.only in d]
     literature = load_literature(documents, settings.chunking, domain="law")
     texts = {doc.doc_id: doc for doc in literature.documents}
-    chunks = select_chunks(literature.chunks, args.chunks, min_chars=200)
+    candidates = literature.chunks
+    if args.exclude_set:
+        seen = already_in(args.exclude_set)
+        candidates = [c for c in candidates if (c.provenance.source, c.provenance.char_start) not in seen]
+    if args.checkable:
+        candidates = [c for c in candidates if CHECKABLE.search(c.text)]
+    chunks = select_chunks(candidates, args.chunks, min_chars=200)
     llm = RecordingModel(make_chat_model(settings.llm, Path(tempfile.gettempdir()) / "ftds-critique-cache"))
     done = set()
     if args.out.exists():
@@ -113,6 +138,7 @@ async def main() -> None:
                     {
                         "question": s.question,
                         "answer": s.answer,
+                        "prompt_version": s.prompt_version,
                         "generator_quote": quotes[i] if i < len(quotes) else "",
                         "evidence": [e.model_dump() for e in s.evidence],
                     }

@@ -296,11 +296,13 @@ def test_a_purpose_question_needs_a_stated_purpose() -> None:
     assert not checks["key_terms"].passed and "purpose" in checks["key_terms"].detail
 
 
-def test_code_checks_reject_no_correct_pair_of_the_set() -> None:
-    """Recall of the code checks alone over every hand-labelled correct pair (bench_critique measures the rest)."""
+def test_code_checks_reject_no_correct_pair_of_the_first_round() -> None:
+    """Recall of the code checks alone over the hand-labelled correct pairs of round 1, the pairs the checks
+    were designed on. Round 2 is held out (labelled after the checks were fixed): what the checks do to it is
+    measured by bench_critique and reported in docs/benchmarks/critique.md, not asserted here."""
     rejected = []
     for r in ROWS:
-        if r["label"] == "correct":
+        if r["label"] == "correct" and r["round"] == 1:
             _, checks = checked(r)
             failure = first_failure(list(checks.values()))
             if failure is not None:

@@ -6,8 +6,8 @@ joined to its question, a true/false statement) counts as supported when its tex
 when one sentence of the chunk covers nearly all of it with the same numbers and the same negation: that is
 how a distractor is shown to be wrong, and a "false" statement to be really false.
 
-The evidence issue's ``tools/generation/evidence.py`` (``locate_evidence``) does the same for training
-samples with more care; when both are on main, :func:`locate_quote` can delegate to it.
+Quotes are located by the training samples' locator (``tools/generation/evidence.py``), one source of truth;
+what is particular to items (one span per answer key, support of a claim) is here.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
+from ftds.tools.generation.evidence import locate_quote as locate_pieces
 from ftds.tools.records import Chunk, EvidenceSpan
 
-NEAR_MATCH = 0.8
-"""Least similarity of a quote to a chunk sentence for a near match."""
 CLAIM_COVERAGE = 0.85
 """Least share of a claim's content units one chunk sentence must hold for the claim to count as supported."""
 
@@ -80,30 +78,17 @@ def _span(chunk: Chunk, start: int, end: int, match: str, score: float) -> Evide
 
 
 def locate_quote(chunk: Chunk, quote: str) -> EvidenceSpan | None:
-    """The span of ``chunk`` that ``quote`` copies: exactly (folded), else the best near-matching run of one or
-    two sentences; None when nothing in the chunk is close enough."""
-    target = folded(quote)
-    if len(target) < 2:
+    """The span of ``chunk`` that ``quote`` copies, or None when nothing in the chunk is close enough.
+
+    The training samples' locator (:func:`ftds.tools.generation.evidence.locate_quote`: the whole quote
+    exactly, else each of its sentences exactly or nearly) does the search; an item's answer key wants one
+    span, so the located pieces are joined into the stretch from the first to the last."""
+    pieces = locate_pieces(chunk.text, quote) if len(folded(quote)) >= 2 else []
+    if not pieces:
         return None
-    source = fold(chunk.text)
-    at = source.text.find(target)
-    if at >= 0:
-        return _span(chunk, source.offsets[at], source.offsets[at + len(target) - 1] + 1, "exact", 1.0)
-    spans = sentences(chunk.text)
-    best: tuple[float, int, int] = (0.0, 0, 0)
-    for i, (start, _end) in enumerate(spans):
-        for j in (i, i + 1):
-            if j >= len(spans):
-                continue
-            candidate = folded(chunk.text[start : spans[j][1]])
-            if not candidate:
-                continue
-            ratio = SequenceMatcher(None, target, candidate, autojunk=False).ratio()
-            if ratio > best[0]:
-                best = (ratio, start, spans[j][1])
-    if best[0] < NEAR_MATCH:
-        return None
-    return _span(chunk, best[1], best[2], "near", best[0])
+    exact = all(kind == "exact" for _, _, kind, _ in pieces)
+    score = min(piece_score for _, _, _, piece_score in pieces)
+    return _span(chunk, pieces[0][0], pieces[-1][1], "exact" if exact else "near", score)
 
 
 def locate_support(chunk: Chunk, key: str, least: float) -> EvidenceSpan | None:

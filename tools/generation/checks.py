@@ -18,7 +18,14 @@ import re
 import unicodedata
 from collections import Counter
 
-from ftds.tools.generation.evidence import content_units, coverage, evidence_text, locate_evidence, normalise
+from ftds.tools.generation.evidence import (
+    EN_STOP_WORDS,
+    content_units,
+    coverage,
+    evidence_text,
+    locate_evidence,
+    normalise,
+)
 from ftds.tools.records import CheckResult, Chunk, EvidenceSpan, Sample
 
 QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY, ROUND_TRIP, JUDGE = (
@@ -115,46 +122,24 @@ _ZH_FRAME = re.compile(
     r"几|请问|有关|关于|情况|情形|条件|下|时|是|有|在|对|和|与|或|及|其|该|此|会|要|需要|需|由|谁|何|哪|"
     r"本法|法律|条|款|项|问题|方面|主要|内容|具体"
 )
-_EN_FRAME = frozenset(
+_EN_FRAME = EN_STOP_WORDS | frozenset(
+    # the question frame (what is / how does / according to the Constitution …) on top of the function words
     [
         "what",
-        "which",
-        "who",
-        "whom",
         "whose",
         "when",
         "where",
         "why",
         "how",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
         "do",
         "does",
         "did",
         "can",
         "could",
-        "may",
         "might",
-        "must",
-        "shall",
         "should",
         "will",
         "would",
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "by",
-        "and",
-        "or",
-        "under",
         "according",
         "constitution",
         "terms",
@@ -164,7 +149,6 @@ _EN_FRAME = frozenset(
         "clause",
         "what's",
         "there",
-        "any",
         "if",
         "about",
         "law",
@@ -201,7 +185,6 @@ def _term_in(term: str, evidence: str) -> bool:
         return True
     if re.search(r"[\u3400-\u9fff]", term):
         return False
-    words = [w[:4] for w in re.findall(r"[a-z0-9]+", normalise(" ".join(term.split())).text) if w not in _EN_FRAME]
     words = [w[:4] for w in re.findall(r"[a-z]+", term.lower()) if w not in _EN_FRAME]
     return bool(words) and sum(w in haystack for w in words) >= len(words) / 2
 

@@ -91,7 +91,7 @@ def content_units(text: str) -> set[str]:
     return units
 
 
-_EN_STOP = frozenset(
+EN_STOP_WORDS = frozenset(
     [
         "a",
         "an",
@@ -136,11 +136,12 @@ _EN_STOP = frozenset(
         "each",
     ]
 )
+"""English function words: left out of answer coverage here, and of question terms in checks.py."""
 
 
 def coverage(answer: str, evidence: str) -> float:
     """Share of the answer's content units found in ``evidence`` (English stop words left out)."""
-    wanted = {u for u in content_units(answer) if u not in _EN_STOP}
+    wanted = {u for u in content_units(answer) if u not in EN_STOP_WORDS}
     if not wanted:
         return 0.0
     return len(wanted & content_units(evidence)) / len(wanted)
@@ -213,7 +214,7 @@ def _merge(found: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str
 def align_answer(chunk_text: str, answer: str) -> list[tuple[int, int, str, float]]:
     """The chunk sentences that together cover most of ``answer``: greedy, at most :data:`MAX_SENTENCES`,
     each one adding new support. Used when there is no quote, or the quote does not support the answer."""
-    wanted = {u for u in content_units(answer) if u not in _EN_STOP}
+    wanted = {u for u in content_units(answer) if u not in EN_STOP_WORDS}
     if not wanted:
         return []
     candidates = [(a, b, content_units(chunk_text[a:b])) for a, b in sentences(chunk_text)]
