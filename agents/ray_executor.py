@@ -31,7 +31,7 @@ from typing import Any
 from ftds.tools.build.steps import ChunkResult
 from ftds.tools.config import Settings
 from ftds.tools.generation.labels import LabelTree
-from ftds.tools.llm.adaptive import endpoint_figures
+from ftds.tools.llm.adaptive import endpoint_figures, merge_endpoint_figures
 from ftds.tools.ray_connection import RayConnection, import_ray
 from ftds.tools.reasons import Reason
 from ftds.tools.records import Chunk, EndpointFigures, ExecutorFigures, ItemOutcome
@@ -69,9 +69,9 @@ class ChunkWorker:
         return endpoint_figures([self.context.generator, self.context.reviewer])
 
     async def close(self) -> None:
-        await self.context.generator.aclose()
-        if self.context.reviewer is not self.context.generator:
-            await self.context.reviewer.aclose()
+        from ftds.agents.runner import close_context
+
+        await close_context(self.context)
 
 
 def _worker_env(settings: Settings) -> dict[str, str]:
@@ -92,7 +92,7 @@ class RayChunkPool:
         self._placing: list[tuple[Any, Any]] = []  # (actor, its ready() ref): asked for, not yet up
         self._labels: tuple[LabelTree | None, Any] | None = None
         self._slots: asyncio.Semaphore | None = None  # made in the graph's event loop, on first use
-        self.size = settings.build.ray_workers or 1
+        self._start_error = ""  # why the last actor that died starting did
         self.lost_workers = 0
         self.resent_chunks = 0
         self._connection = RayConnection(settings.build.ray_address)
@@ -133,8 +133,7 @@ class RayChunkPool:
             try:
                 self._ray.get(ref)
             except self._ray.exceptions.RayError as exc:
-                if not self._alive and not still and len(self._placing) == 1:
-                    raise ValueError(f"the Ray worker could not start: {_short(exc)}") from None
+                self._start_error = _short(exc)
                 continue
             self._alive[actor] = 0
         self._placing = still
@@ -146,7 +145,8 @@ class RayChunkPool:
             if self._alive:
                 return
             if not self._placing:
-                raise ValueError("no Ray worker could start; see the worker logs (`ray logs`)")
+                why = self._start_error or "see the worker logs (`ray logs`)"
+                raise ValueError(f"no Ray worker could start: {why}")
             if time.monotonic() > deadline:
                 raise ValueError(
                     f"no Ray worker started within {timeout:.0f} s: the cluster has no free resources for one "
@@ -208,15 +208,14 @@ class RayChunkPool:
     def endpoint_figures(self) -> dict[str, EndpointFigures]:
         """The workers' adaptive-concurrency figures, added up per endpoint (each worker adapts on its own)."""
         refs = [actor.figures.remote() for actor in self._alive]
-        merged: dict[str, EndpointFigures] = {}
-        for ref in refs:
-            try:
-                figures = self._ray.get(ref, timeout=30)
-            except self._ray.exceptions.RayError:
-                continue  # a worker lost at the end: its figures go with it
-            for label, found in figures.items():
-                merged[label] = merged[label].merged(found) if label in merged else found
-        return merged
+        return merge_endpoint_figures(self._figures_of(ref) for ref in refs)
+
+    def _figures_of(self, ref: Any) -> dict[str, EndpointFigures]:
+        try:
+            figures: dict[str, EndpointFigures] = self._ray.get(ref, timeout=30)
+        except self._ray.exceptions.RayError:
+            return {}  # a worker lost at the end: its figures go with it
+        return figures
 
     def figures(self) -> ExecutorFigures:
         return ExecutorFigures(

@@ -14,6 +14,14 @@ from ftds.tools.generation.labels import LabelTree
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import Chunk
 
+DATASET_FILES = ("provenance/train.jsonl", "provenance/validation.jsonl", "provenance/test.jsonl", "rejected.jsonl")
+"""What makes two builds' datasets the same: the accepted samples per split and the rejected ones."""
+
+
+def dataset_files(out: Path) -> dict[str, str]:
+    """A build folder's dataset files as text, to compare two builds byte for byte."""
+    return {name: (out / name).read_text(encoding="utf-8") for name in DATASET_FILES}
+
 
 async def process_chunk(
     chunk: Chunk, generator: ChatModel, reviewer: ChatModel, settings: Settings, *, labels: LabelTree | None = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,16 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.serving import free_port
+
 RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 """A throwaway cluster on loopback: no token auth, no usage report (no network at run time)."""
 _NO_STATS = "--disable-usage-stats"
 _HEAD_FLAGS = (_NO_STATS, "--include-dashboard", "false")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ray_cli() -> str:
@@ -97,7 +92,7 @@ class RayCluster:
 @contextmanager
 def ray_cluster(head_cpus: int = 1, worker_cpus: tuple[int, ...] = (1,)) -> Iterator[RayCluster]:
     """A head with ``head_cpus`` and one worker node per entry of ``worker_cpus``; stopped on exit."""
-    port = _free_port()
+    port = free_port()
     temp = Path(tempfile.mkdtemp(prefix="ftds-ray-", dir="/tmp"))  # short: Ray's socket paths have a length limit
     env = {**os.environ, **RAY_ENV}
     head_flags = [*_HEAD_FLAGS, "--num-cpus", str(head_cpus)]

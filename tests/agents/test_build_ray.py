@@ -19,6 +19,8 @@ import pytest
 
 from tests.conftest import CORPUS, fake_llm_flags
 from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+from tests.fakes.serving import free_port
+from tests.flow_helpers import dataset_files
 from tests.ray_cluster import RAY_ENV, RayCluster, ray_cluster
 
 pytest.importorskip("ray", reason='needs the ray extra: pip install "ftds-agent[ray]" (scripts/setup-ray.sh)')
@@ -27,7 +29,6 @@ pytestmark = pytest.mark.cluster
 CHUNKS = 200
 INPUT = CORPUS / "law_zh"  # 248 chunks at the default chunk size; 200 of them, spread over the statutes
 _CLI = (sys.executable, "-m", "ftds.agents.cli")
-DATASET_FILES = ("provenance/train.jsonl", "provenance/validation.jsonl", "provenance/test.jsonl", "rejected.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +83,6 @@ def _run_args(work: Path) -> dict[str, object]:
     return {"capture_output": True, "text": True, "env": _env(work), "cwd": work}
 
 
-def _dataset(out: Path) -> dict[str, str]:
-    return {name: (out / name).read_text(encoding="utf-8") for name in DATASET_FILES}
-
-
 def _report(out: Path) -> dict[str, object]:
     report: dict[str, object] = json.loads((out / "report.json").read_text(encoding="utf-8"))
     return report
@@ -103,7 +100,7 @@ def _wait_for_live_chunks(out: Path, count: int, process: subprocess.Popen[Any],
     pytest.fail(f"the build did not finish {count} chunks within {timeout:.0f} s")
 
 
-def test_ray_build_writes_the_local_dataset(
+def test_ray_build_writes_the_localdataset_files(
     cluster: RayCluster, server: FakeOpenAIServer, local_build: Path, tmp_path: Path
 ) -> None:
     calls_before = len(server.answered)
@@ -120,7 +117,7 @@ def test_ray_build_writes_the_local_dataset(
         "lost_workers": 0,
         "resent_chunks": 0,
     }
-    assert _dataset(out) == _dataset(local_build)  # same accepted samples, same splits, same rejections
+    assert dataset_files(out) == dataset_files(local_build)  # same accepted samples, same splits, same rejections
     local = _report(local_build)
     assert summary["generated"] == local["generated"] and summary["rejection_reasons"] == local["rejection_reasons"]
     assert len(server.answered) - calls_before == local["generator_usage"]["calls"] + local["reviewer_usage"]["calls"]  # type: ignore[index]
@@ -151,7 +148,7 @@ def test_a_killed_ray_driver_resumes_with_only_the_unfinished_chunks(
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads(resumed.stdout)
     assert summary["chunks_processed"] == CHUNKS and not summary["chunks_failed"]
-    assert _dataset(out) == _dataset(local_build)
+    assert dataset_files(out) == dataset_files(local_build)
     # the chunks finished before the kill were not asked again: only the chunks in flight at the kill (the
     # driver keeps 2 workers x 4 in flight; a chunk makes at most 6 calls with one revision) were paid twice
     paid = len(server.answered) - calls_before
@@ -180,15 +177,11 @@ def test_a_worker_node_killed_mid_run_still_accounts_for_every_chunk(
     assert summary["chunks_processed"] == CHUNKS and not summary["chunks_failed"] and summary["failed"] == 0
     executor = summary["executor"]
     assert executor["lost_workers"] >= 1 and executor["resent_chunks"] >= 1
-    assert _dataset(out) == _dataset(local_build)  # the re-sent chunks gave the same samples
+    assert dataset_files(out) == dataset_files(local_build)  # the re-sent chunks gave the same samples
 
 
 def test_bad_executor_options_are_refused_before_any_work(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens on it
     llm = ["--backend", "openai", "--model", "fake", "--base-url", "http://127.0.0.1:9/v1"]
     cases = {
         "no Ray cluster answers at": ["--executor", "ray", "--ray-address", f"127.0.0.1:{port}"],

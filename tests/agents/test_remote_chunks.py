@@ -21,9 +21,9 @@ from ftds.tools.generation.labels import LabelTree
 from ftds.tools.records import Chunk, EndpointFigures, ExecutorFigures
 from tests.conftest import fake_llm_overrides
 from tests.fakes.fake_openai_server import FakeOpenAIServer
+from tests.flow_helpers import dataset_files
 
 CHUNKS = 6
-DATASET_FILES = ("provenance/train.jsonl", "provenance/validation.jsonl", "provenance/test.jsonl", "rejected.jsonl")
 
 
 class FakeFailingExecutor:
@@ -81,10 +81,6 @@ async def _build(settings: Settings, law_file: Path, out: Path, executor: FakeFa
         await runner.close_context(context)
 
 
-def _dataset(out: Path) -> dict[str, str]:
-    return {name: (out / name).read_text(encoding="utf-8") for name in DATASET_FILES}
-
-
 def test_a_run_whose_executor_failed_is_finished_here_by_resume(
     fake_server: FakeOpenAIServer, law_file: Path, tmp_path: Path
 ) -> None:
@@ -119,7 +115,7 @@ def test_a_run_whose_executor_failed_is_finished_here_by_resume(
             await runner.close_context(resumed)
 
     asyncio.run(resume())
-    assert _dataset(tmp_path / "remote") == _dataset(tmp_path / "local")
+    assert dataset_files(tmp_path / "remote") == dataset_files(tmp_path / "local")
     # the two chunks the executor finished were not asked again
     per_chunk = local_calls / CHUNKS
     assert len(fake_server.answered) - calls_before_resume <= local_calls - 2 * per_chunk + 1e-9

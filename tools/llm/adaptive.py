@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,12 +143,21 @@ class EndpointPressure:
 
 def endpoint_figures(models: Sequence[Any]) -> dict[str, EndpointFigures]:
     """Adaptive concurrency figures per endpoint label, adding up models that share an endpoint."""
-    figures: dict[str, EndpointFigures] = {}
-    for model in {id(m): m for m in models}.values():
-        found = model.endpoint_figures() if hasattr(model, "endpoint_figures") else None
-        if found is not None:
-            figures[model.label] = figures[model.label].merged(found) if model.label in figures else found
-    return figures
+    found = [
+        {model.label: figures}
+        for model in {id(m): m for m in models}.values()
+        if (figures := model.endpoint_figures() if hasattr(model, "endpoint_figures") else None) is not None
+    ]
+    return merge_endpoint_figures(found)
+
+
+def merge_endpoint_figures(many: Iterable[dict[str, EndpointFigures]]) -> dict[str, EndpointFigures]:
+    """Figures of several models or processes (Ray workers), added up per endpoint label."""
+    merged: dict[str, EndpointFigures] = {}
+    for figures in many:
+        for label, found in figures.items():
+            merged[label] = merged[label].merged(found) if label in merged else found
+    return merged
 
 
 def _http_module() -> Any:
