@@ -12,6 +12,8 @@ import hashlib
 import re
 import shutil
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,31 @@ async def close_context(context: BuildContext) -> None:
             context.executor = None
 
 
+@asynccontextmanager
+async def _checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """The run's checkpointer, whose database is left unlocked however the run ends.
+
+    A graph that fails leaves checkpoint writes of other tasks running. One that starts while the connection
+    is closing runs its INSERT and is stopped before its COMMIT; its cursor keeps the closed connection alive
+    (a zombie, in SQLite's terms) with the write lock held until the garbage collector frees it, and a resume
+    in the same process (MCP, tests) failed with "database is locked". So the connection closes under the
+    saver's own lock (no write can start) after rolling back whatever a cancelled write left open."""
+    conn = await aiosqlite.connect(path)
+    saver = AsyncSqliteSaver(conn, serde=_serializer())
+    try:
+        # WAL with synchronous=NORMAL: every committed step survives a killed process (what resuming needs);
+        # only a power loss may drop the last steps. FULL would fsync every step of every chunk.
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        yield saver
+    finally:
+        async with saver.lock:
+            try:
+                await conn.rollback()  # a no-op unless a cancelled write left its transaction open
+            finally:
+                await conn.close()
+
+
 async def execute(
     store: RunStore,
     context: BuildContext,
@@ -127,12 +154,7 @@ async def execute(
         return RunSummary.model_validate(record.summary)  # nothing left to do: never set a finished run running
     store.update(run_id, "running")
     try:
-        async with aiosqlite.connect(store.checkpoints) as conn:
-            # WAL with synchronous=NORMAL: every committed step survives a killed process (what resuming
-            # needs); only a power loss may drop the last steps. FULL would fsync every step of every chunk.
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            saver = AsyncSqliteSaver(conn, serde=_serializer())
+        async with _checkpointer(store.checkpoints) as saver:
             graph = build_graph(saver)
             config = run_config(context)
             payload: dict[str, Any] | None = None
