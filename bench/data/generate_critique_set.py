@@ -29,7 +29,7 @@ from ftds.tools.generation.generate import generate_qa  # noqa: E402
 from ftds.tools.ingest import load_literature  # noqa: E402
 from ftds.tools.llm import make_chat_model  # noqa: E402
 
-CORPUS = REPO.parent.parent / "shared" / "corpus"
+CORPUS = REPO.parent / "shared" / "corpus"  # ../shared/corpus beside the repository
 DOCUMENTS = [
     "law_zh/公司法(2023-12-29).md",
     "law_zh/劳动合同法(2012-12-28).md",
@@ -93,6 +93,9 @@ async def main() -> None:
         chunking={"max_chars": args.max_chars},
     )
     documents = [args.corpus / d for d in DOCUMENTS if args.only in d]
+    missing = [str(d) for d in documents if not d.is_file()]
+    if not documents or missing:
+        sys.exit(f"no documents to generate from (missing: {', '.join(missing) or 'none match --only'}); give --corpus")
     literature = load_literature(documents, settings.chunking, domain="law")
     texts = {doc.doc_id: doc for doc in literature.documents}
     candidates = literature.chunks

@@ -296,18 +296,89 @@ def test_a_purpose_question_needs_a_stated_purpose() -> None:
     assert not checks["key_terms"].passed and "purpose" in checks["key_terms"].detail
 
 
-def test_code_checks_reject_no_correct_pair_of_the_first_round() -> None:
-    """Recall of the code checks alone over the hand-labelled correct pairs of round 1, the pairs the checks
-    were designed on. Round 2 is held out (labelled after the checks were fixed): what the checks do to it is
-    measured by bench_critique and reported in docs/benchmarks/critique.md, not asserted here."""
+def test_code_checks_reject_no_correct_pair_of_the_design_rounds_but_the_known_three() -> None:
+    """Recall of the code checks alone over the hand-labelled correct pairs of rounds 1 and 2, the pairs the
+    checks were designed on (round 2 became design data once it had been measured held out). Round 3 is held
+    out: what the checks do to it is measured by bench_critique and reported in docs/benchmarks/critique.md,
+    not asserted here. The three known losses are one pair written three times whose question asks for
+    "违法行为", a word article 56 never uses (labelled correct; key_terms disagrees)."""
     rejected = []
     for r in ROWS:
-        if r["label"] == "correct" and r["round"] == 1:
+        if r["label"] == "correct" and r["round"] in (1, 2):
             _, checks = checked(r)
             failure = first_failure(list(checks.values()))
             if failure is not None:
-                rejected.append((r["question"], failure.name, failure.detail))
-    assert rejected == []
+                rejected.append((r["question"], failure.name))
+    assert rejected == [("消费者权益保护法中规定了哪些行为属于违法行为？", "key_terms")] * 3
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_start"),
+    [
+        ("中华人民共和国数据安全法第五十二条是什么？", ""),  # a law title without 《》 is question frame
+        ("中华人民共和国数据安全法第七章附则第五十三条是什么？", ""),  # so are chapter references
+        # 35 = thirty five
+        ("What is the minimum age required to be eligible to run for President?", "The minimum age"),
+        ("What is the definition of the term 'Service'?", ""),  # the term is Service, not "term 'Service"
+        ("What is the definition of the term 'User'?", ""),  # 'your' is your
+        # must = shall, more than = exceed
+        ("What is the maximum number of representatives each state can have?", ""),
+        ("消费者有权自收到商品之日起七日内退货，但哪些商品除外？", ""),  # the condition is the list's lead-in
+        # the condition is in the paragraph
+        ("劳动者违反服务期约定的违约金最高不得超过多少？", "不超过用人单位提供的培训费用"),
+        ("《中华人民共和国个人信息保护法》第六十六条是什么内容？", ""),  # 一百万元 later in the same paragraph
+        ("失踪人下落不明满四年，如何申请宣告死亡？", ""),  # 满四年 is the item under the lead-in
+        ("集体合同中劳动报酬和劳动条件等标准不得低于什么？", ""),  # an article heading is not a clause's content
+    ],
+)
+def test_correct_round_two_pairs_the_checks_once_lost_pass_them(question: str, answer_start: str) -> None:
+    r = row(question, answer_start, origin="generated")
+    assert r["label"] == "correct" and r["round"] == 2
+    _, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks
+
+
+def test_a_list_copied_in_order_is_located_as_one_run_of_items() -> None:
+    r = row("消费者权益保护法中规定了哪些行为属于违法行为？")
+    sample, checks = checked(r)
+    assert checks["evidence"].passed
+    text = "".join(span.text for span in sample.evidence)
+    assert all(f"（{n}）" in text for n in "一二三四五六七八九十")
+
+
+def test_an_answer_from_another_paragraph_of_the_article_still_fails_key_terms() -> None:
+    """The paragraph context does not reach the article's other paragraphs: 清算期间公司存续… does not say what
+    the 清算组 may do because the article's first paragraph names it."""
+    r = row("清算组在清算过程中可以做什么？")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed
+
+
+async def test_round_trip_quotes_shifted_by_one_are_matched_back_to_their_questions() -> None:
+    """The 1.5B gave question 1 the quote of question 2 and the reverse (cached review of the 股东会 chunk)."""
+    notice = row("股东会会议的召集通知时间是多少？")
+    convener = row("股东会会议由谁召集？", origin="generated")
+    chunk = chunk_of(notice)
+    samples = [checked(notice)[0], checked(convener)[0]]
+    quote_notice = "召开股东会会议，应当于会议召开十五日前通知全体股东"
+    quote_convener = "股东会会议由董事会召集，董事长主持"
+    assert quote_notice in chunk.text and quote_convener in chunk.text
+    model = ScriptedChatModel([_quotes([quote_convener], [quote_notice])], auto_quote=False)
+    trip = await round_trip(chunk, samples, model, "zh")
+    assert quote_notice in "".join(s.text for s in trip.spans[samples[0].sample_id])
+    assert quote_convener in "".join(s.text for s in trip.spans[samples[1].sample_id])
+
+
+async def test_round_trip_quoting_another_place_that_states_the_answer_agrees() -> None:
+    r = row("What is the minimum age required to be eligible to run for President?", "The minimum age")
+    chunk = chunk_of(r)
+    sample, _ = checked(r)
+    sample.evidence = [span.model_copy(update={"char_start": 0, "char_end": 1}) for span in sample.evidence[:1]]
+    quote = next(s for s in chunk.text.split(";") if "thirty five Years" in s).strip()
+    trip = await round_trip(chunk, [sample], ScriptedChatModel([_quotes([quote])], auto_quote=False), "en")
+    result = trip.results[sample.sample_id]
+    assert result.passed and "supports" in result.detail
 
 
 async def test_an_unusable_batch_reply_is_followed_by_one_judge_call_per_pair() -> None:

@@ -19,9 +19,12 @@ import unicodedata
 from collections import Counter
 
 from ftds.tools.generation.evidence import (
+    EN_NUMBER_WORDS,
     EN_STOP_WORDS,
+    LIST_ITEM,
     content_units,
     coverage,
+    digits_for_number_words,
     evidence_text,
     locate_evidence,
     normalise,
@@ -93,7 +96,7 @@ def check_evidence(sample: Sample, chunk: Chunk, quote: str | list[str] = "") ->
     generator's one-pass quote, located at generation) are re-verified against the chunk, not trusted."""
     quotes = [quote] if isinstance(quote, str) else list(quote)
     quotes += [span.text for span in sample.evidence]
-    spans = locate_evidence(chunk, quotes, supported_text(sample.question, sample.answer))
+    spans = locate_evidence(chunk, quotes, supported_text(sample.question, sample.answer), sample.question)
     sample.evidence = spans
     if not spans:
         return CheckResult(name=EVIDENCE, passed=False, detail="no span of the source supports the answer")
@@ -103,7 +106,13 @@ def check_evidence(sample: Sample, chunk: Chunk, quote: str | list[str] = "") ->
 
 # --------------------------------------------------------------------------------------------------- key terms
 
-_LAW_TITLE = re.compile(r"《[^》]{1,40}》")
+_LAW_TITLE = re.compile(
+    r"《[^》]{1,40}》"
+    r"|(?:中华人民共和国)[\u3400-\u9fff]{1,16}?法(?=第|中|的|规定|对|里|，|,|$)"  # a title written without 《》
+    r"|(?:^|(?<=根据)|(?<=依据)|(?<=依照)|(?<=按照)|(?<=在))(?:(?!违反|适用|依照|根据|按照|的)[\u3400-\u9fff]){2,10}?法"
+    r"(?=第[^，。？?]{1,12}条|中(?:规定|的|，)|规定(?:了|的))"
+)
+_PART_REF = re.compile(r"第[零〇一二两三四五六七八九十百千\d]+[编章节]|附则|总则|分则")
 _ZH_DEFINITION = [
     re.compile(r"^(?:请问)?(?:什么是|什么叫|何谓|何为)(?P<t>.+?)(?:呢)?[？?。]*$"),
     re.compile(r"^(?P<t>.+?)(?:是指|指的是|是)(?:什么|何种|哪种)(?:意思|含义|概念)?(?:呢)?[？?。]*$"),
@@ -172,9 +181,11 @@ def asked_term(question: str) -> str | None:
         if match:
             term = match.group("t").strip(" ，,。？?“”\"'")
             term = re.sub(r"^(?:a|an|the)\s+", "", term, flags=re.IGNORECASE)
+            term = re.sub(r"^(?:term|word|phrase|expression)\s+", "", term, flags=re.IGNORECASE).strip("'\"‘’“”")
             # "数据分级的依据是什么" asks for an attribute of a term, not what the term is ("什么是X的Y" does)
             attribute = number in (1, 2) and re.search(r"的|、|和|与|或", term)
-            if 1 < len(term) <= 30 and not attribute:
+            reference_only = not _strip_refs(_PART_REF.sub("", term)).strip()  # "第五十三条是什么" asks for content
+            if 1 < len(term) <= 30 and not attribute and not reference_only:
                 return term
     return None
 
@@ -192,7 +203,7 @@ def _term_in(term: str, evidence: str) -> bool:
 def question_units(question: str) -> set[str]:
     """The question's content units with the question frame (根据…规定, 哪些, what is …) and references
     (第X条第X款) left out."""
-    text = _strip_refs(_LAW_TITLE.sub(" ", question))
+    text = _strip_refs(_PART_REF.sub(" ", _LAW_TITLE.sub(" ", question)))
     if re.search(r"[\u3400-\u9fff]", text):
         text = _ZH_FRAME.sub(" ", text)
         units = {u for u in content_units(text) if len(u) == 2}
@@ -227,10 +238,11 @@ _PURPOSE_ASKED = re.compile(r"目的|宗旨|\bpurpose\b|\bwhy\b", re.IGNORECASE)
 _PURPOSE_STATED = re.compile(r"目的|宗旨|为了|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b", re.IGNORECASE)
 
 
-def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "") -> CheckResult:
+def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "", context: str = "") -> CheckResult:
     """The asked-about term of a definition question is in the evidence span that carries the answer (the
-    one covering most of it), and the evidence holds at least :data:`MIN_TERM_SHARE` of the question's
-    content: an answer located elsewhere answers another question."""
+    one covering most of it), and the evidence's articles (``context``, :func:`evidence_context`; the
+    evidence itself when not given) hold at least :data:`MIN_TERM_SHARE` of the question's content: an
+    answer located elsewhere answers another question."""
     text = evidence_text(evidence)
     term = asked_term(question)
     carrying = max(evidence, key=lambda span: coverage(answer, span.text)).text if answer and evidence else text
@@ -246,7 +258,7 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
         return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
     units = question_units(question)
     if units and re.search(r"[\u3400-\u9fff]", question):  # English paraphrase shares too few words to count
-        have = content_units(text)
+        have = content_units(context or text)
         share = len({u for u in units if u in have or _stem(u) in {_stem(h) for h in have}}) / len(units)
         if share < MIN_TERM_SHARE:
             return CheckResult(
@@ -276,14 +288,6 @@ _EN_REF = re.compile(
     r"\b(?P<kind>Article|Section|Amendment|Clause)\s+(?P<n>[IVXLC]+|\d+)\b(?:\s*\((?P<sub>[a-z0-9]+)\))?",
     re.IGNORECASE,
 )
-_EN_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "twenty": 20,
-    "twenty-one": 21, "twenty-five": 25, "thirty": 30, "thirty-five": 35, "forty": 40, "fifty": 50, "sixty": 60,
-    "ninety": 90, "hundred": 100, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "half": 0.5, "two-thirds": 2 / 3, "three-fourths": 3 / 4,
-}  # fmt: skip
-_EN_NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(_EN_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _BODY = re.compile(
     r"[\u3400-\u9fff]{0,8}?(?:国务院|人民代表大会常务委员会|人民代表大会|委员会|人民法院|人民检察院|法院|检察院|仲裁委员会|"
@@ -310,8 +314,8 @@ def _value(numeral: str) -> float | None:
         return float(text)
     except ValueError:
         pass
-    if text in _EN_WORDS or text.lower() in _EN_WORDS:
-        return float(_EN_WORDS[text.lower()])
+    if text.lower() in EN_NUMBER_WORDS:
+        return float(EN_NUMBER_WORDS[text.lower()])
     if text.upper() and set(text.upper()) <= set(_ROMAN) and text.isupper():
         return float(_roman(text.upper()))
     import cn2an  # the project's Chinese-numeral parser (also used by citations.py)
@@ -342,7 +346,7 @@ def quantities(text: str) -> Counter[tuple[float, str]]:
     Chinese numeral without a unit is not a quantity ("一方", "统一")."""
     text = unicodedata.normalize("NFKC", _strip_refs(text))
     text = _NOT_NUMBERS.sub(" ", text)
-    text = _EN_NUMBER_WORD.sub(lambda m: str(_EN_WORDS[m.group(1).lower()]), text)
+    text = digits_for_number_words(text)
     found: Counter[tuple[float, str]] = Counter()
     for match in _NUMBER.finditer(text):
         numeral, unit = match.group("num"), (match.group("unit") or "").lower()
@@ -405,6 +409,39 @@ def article_shape(chunk_text: str) -> dict[int, tuple[int, int]]:
     return shape
 
 
+def evidence_context(chunk_text: str, evidence: list[EvidenceSpan], chunk_start: int = 0) -> str:
+    """The paragraphs of the chunk that hold the evidence, with a list's lead-in and its items kept together:
+    where a rule's condition and its numbers sit when the evidence located for a short answer is only the
+    clause that answers ("七日内退货，但下列商品除外：" before the list of exceptions; "拒不改正的，并处一百万元以下
+    罚款" later in the paragraph). Other paragraphs of the article are not context: "清算期间，公司存续…" does not
+    answer what the 清算组 may do because the article's first paragraph names it."""
+    if not evidence:
+        return ""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", chunk_text)]
+    held = {
+        n
+        for n, (a, b) in enumerate(lines)
+        if any(span.char_start - chunk_start < b and span.char_end - chunk_start > a for span in evidence)
+    }
+
+    def is_item(n: int) -> bool:
+        return bool(LIST_ITEM.match(chunk_text[lines[n][0] : lines[n][1]]))
+
+    def is_lead_in(n: int) -> bool:
+        return chunk_text[lines[n][0] : lines[n][1]].rstrip().endswith(("：", ":"))
+
+    for n in sorted(held):
+        back = n
+        while is_item(back) and back > 0:  # an item: back to its list's lead-in
+            back -= 1
+            held.add(back)
+        forward = n + 1
+        while (is_lead_in(n) or is_item(n)) and forward < len(lines) and is_item(forward):  # the list's items
+            held.add(forward)
+            forward += 1
+    return "\n".join(chunk_text[lines[n][0] : lines[n][1]] for n in sorted(held))
+
+
 def _named_bodies(text: str) -> set[str]:
     found = {m.group(0) for m in _BODY.finditer(text)}
     found |= {m.group(0) for m in _EN_BODY.finditer(text)}
@@ -426,6 +463,15 @@ _OPERATORS = re.compile(
 )
 """Words that carry a rule's force, scope or time (可以 / 应当 / 连带 / 同时 / 以上 ...): a small model that
 edits a rule changes one of these and copies everything else, so each must be backed by the evidence."""
+_SAME_FORCE = {
+    "must": ("shall", "required"),
+    "必须": ("应当",),
+    "more than": ("exceed", "over", "above"),
+    "less than": ("under", "below", "fewer than"),
+    "at least": ("not less than", "no less than", "minimum", "not be less"),
+    "at most": ("not exceed", "no more than", "maximum"),
+}
+"""Operators an answer may say in the source's other words ("must" for "shall", "more than" for "exceed")."""
 
 
 def _misplaced_citations(text: str, evidence: list[EvidenceSpan], chunk_text: str, chunk_start: int) -> list[str]:
@@ -506,16 +552,23 @@ is an edit, not a paraphrase."""
 
 def _tokens(text: str) -> list[str]:
     """CJK characters one by one, other words whole: the units a copy edit is measured in."""
-    return re.findall(r"[\u3400-\u9fff]|[A-Za-z0-9']+", unicodedata.normalize("NFKC", text).lower())
+    words = re.findall(r"[\u3400-\u9fff]|[A-Za-z0-9']+", unicodedata.normalize("NFKC", text).lower())
+    return [w.strip("'") for w in words if w.strip("'")]  # quote marks are not words ('User' = User)
 
 
-def copy_edits(answer: str, evidence: list[EvidenceSpan], question: str = "") -> list[str]:
+def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "") -> list[str]:
     """Content a near-copy answer changed or added against the source clause it copies: "受托人" -> "个人",
     "小时" -> "日", "可以选择" -> "只能". A small model that edits a rule copies everything else, so a clause that
-    is at least :data:`NEAR_COPY` like a source clause and still differs in content words is an edit."""
+    is at least :data:`NEAR_COPY` like a clause of ``source`` (the evidence; article headings and item
+    markers left out) and still differs in
+    content words is an edit. A clause found word for word in ``chunk_text`` (copied from another place) is
+    not an edit."""
     from difflib import SequenceMatcher
 
-    pieces = [c for c in _CLAUSE.split(evidence_text(evidence)) if len(c.strip()) >= 2]
+    chunk_flat = normalise(chunk_text).text
+
+    pieces = [_HEADING.sub("", c) for c in _CLAUSE.split(source)]
+    pieces = [c for c in pieces if len(c.strip()) >= 2]
     # a clause of the answer may copy two clauses of the source ("非全日制用工，是指…" -> "非全日制用工是指…")
     pairs = itertools.pairwise(pieces)
     source_clauses = [_tokens(c) for c in pieces] + [_tokens(f"{a} {b}") for a, b in pairs]
@@ -524,6 +577,8 @@ def copy_edits(answer: str, evidence: list[EvidenceSpan], question: str = "") ->
     for clause in _CLAUSE.split(answer):
         mine = _tokens(clause)
         if len(mine) < 6 or not source_clauses:
+            continue
+        if chunk_flat and normalise(clause).text in chunk_flat:
             continue
         best, ratio = max(
             ((s, SequenceMatcher(None, mine, s, autojunk=False).ratio()) for s in source_clauses), key=lambda x: x[1]
@@ -547,17 +602,21 @@ def copy_edits(answer: str, evidence: list[EvidenceSpan], question: str = "") ->
 
 
 _CLAUSE = re.compile(r"[，,。；;：:！!？?\n]+")
+_HEADING = re.compile(rf"^\s*(?:第\s*[{_CN_DIGITS}\d]+\s*条|[（(][{_CN_DIGITS}\d]+[)）])\s*")
+"""An article heading or item marker opening a clause: not part of what the clause says."""
 
 
 def check_facts(
     answer: str, evidence: list[EvidenceSpan], chunk_text: str, question: str = "", chunk_start: int = 0
 ) -> CheckResult:
-    """Every quantity of the answer (value and unit) is in the evidence; every reference of the answer or
-    the question (第X条第X款第X项, Article N) exists in the chunk, with paragraph and item counts the cited
+    """Every quantity of the answer (value and unit) is in the evidence or the articles holding it (an
+    article's fine is two sentences after the conduct it punishes); every reference of the answer or the
+    question (第X条第X款第X项, Article N) exists in the chunk, with paragraph and item counts the cited
     article really has; every named body of the answer occurs in the chunk."""
     problems: list[str] = []
     evidence_text_ = evidence_text(evidence)
-    have = quantities(evidence_text_)
+    context = evidence_context(chunk_text, evidence, chunk_start)
+    have = quantities(evidence_text_) + quantities(context)
     chunk_quantities = quantities(chunk_text)
     for (value, unit), _count in quantities(answer).items():
         if (value, unit) in have:
@@ -586,10 +645,10 @@ def check_facts(
     for body in sorted(_named_bodies(answer)):
         if not _body_in(body, chunk_text):
             problems.append(f"{body} is not named in the source")
-    problems += [f"changed the source: {edit}" for edit in copy_edits(answer, evidence, question)]
+    problems += [f"changed the source: {edit}" for edit in copy_edits(answer, evidence_text_, question, chunk_text)]
     backed = (evidence_text_ + "\n" + question).lower()
     for word in sorted({m.group(0).lower() for m in _OPERATORS.finditer(answer)}):
-        if word not in backed:
+        if word not in backed and not any(other in backed for other in _SAME_FORCE.get(word, ())):
             problems.append(f"'{word}' is not in the evidence")
     if problems:
         return CheckResult(name=FACTS, passed=False, detail="; ".join(problems))
@@ -671,8 +730,9 @@ def run_code_checks(sample: Sample, chunk: Chunk, quote: str | list[str] = "") -
     result is appended to ``sample.checks``; the returned list is this run's results."""
     results = [check_question(sample.question, chunk.text), check_evidence(sample, chunk, quote)]
     if results[1].passed:
+        context = evidence_context(chunk.text, sample.evidence, chunk.provenance.char_start)
         results += [
-            check_key_terms(sample.question, sample.evidence, sample.answer),
+            check_key_terms(sample.question, sample.evidence, sample.answer, context),
             check_facts(sample.answer, sample.evidence, chunk.text, sample.question, chunk.provenance.char_start),
             check_polarity(sample.answer, sample.evidence),
         ]

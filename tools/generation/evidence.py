@@ -22,7 +22,10 @@ NEAR_MATCH = 0.8
 MIN_COVERAGE = 0.6
 """Least share of the answer's content (bigrams / words) the evidence must hold for it to support the answer."""
 MAX_SENTENCES = 4
-"""Most sentences taken as evidence for one answer: beyond that the answer is a summary, not a located fact."""
+"""Most separate places taken as evidence for one answer: beyond that the answer is a summary, not a located
+fact. Consecutive sentences (a list the answer copies in order) are one place, up to :data:`MAX_RUN`."""
+MAX_RUN = 12
+"""Most sentences in all taken as evidence for one answer."""
 
 _SENTENCE_END = re.compile(
     r"[。；;！!？?]+"  # Chinese sentence and clause ends, and ; ! ? anywhere
@@ -30,6 +33,10 @@ _SENTENCE_END = re.compile(
     r"|\n(?=\s*(?:[#>*-]|\d+\.|[（(][一二三四五六七八九十\d]+[)）]|第.{1,8}条))"  # ... unless a heading, list or item
     r"|(?<=[a-z0-9\)])\.(?=\s)|……|…"
 )
+
+
+LIST_ITEM = re.compile(r"\s*(?:[（(][零〇一二两三四五六七八九十\d]+[)）]|\d+[.、]|[-*]\s)")
+"""The start of a list item: （一）, (1), 1. / 1、, - or *."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +87,39 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+EN_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000, "first": 1, "second": 2,
+    "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+    "half": 0.5, "two-thirds": 2 / 3, "three-fourths": 3 / 4,
+}  # fmt: skip
+"""English number words and their values: statutes spell numbers out ("the Age of thirty five Years"), answers
+write digits ("35 years"); both sides are compared as values."""
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNITS_WORDS = "one|two|three|four|five|six|seven|eight|nine"
+_EN_COMPOUND = re.compile(rf"\b({_TENS})[\s-]+({_UNITS_WORDS})\b", re.IGNORECASE)
+EN_NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(EN_NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
+def digits_for_number_words(text: str) -> str:
+    """ "thirty five Years" -> "35 Years", "two-thirds" -> "0.666667" (values as a comparison sees them)."""
+
+    def compound(match: re.Match[str]) -> str:
+        return str(int(EN_NUMBER_WORDS[match.group(1).lower()] + EN_NUMBER_WORDS[match.group(2).lower()]))
+
+    def single(match: re.Match[str]) -> str:
+        value = EN_NUMBER_WORDS[match.group(1).lower()]
+        return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+    return EN_NUMBER_WORD.sub(single, _EN_COMPOUND.sub(compound, text))
+
+
 def content_units(text: str) -> set[str]:
-    """The answer-comparison units: character bigrams of CJK text, lower-case words (and numbers) otherwise."""
-    folded = unicodedata.normalize("NFKC", text).lower()
+    """The answer-comparison units: character bigrams of CJK text, lower-case words (and numbers, English
+    number words read as digits) otherwise."""
+    folded = digits_for_number_words(unicodedata.normalize("NFKC", text)).lower()
     units = set(re.findall(r"[a-z0-9]+", folded))
     for run in re.findall(r"[\u3400-\u9fff]+", folded):
         if len(run) == 1:
@@ -139,12 +176,24 @@ EN_STOP_WORDS = frozenset(
 """English function words: left out of answer coverage here, and of question terms in checks.py."""
 
 
-def coverage(answer: str, evidence: str) -> float:
-    """Share of the answer's content units found in ``evidence`` (English stop words left out)."""
-    wanted = {u for u in content_units(answer) if u not in EN_STOP_WORDS}
+def coverage(answer: str, evidence: str, question: str = "") -> float:
+    """Share of the answer's content units found in ``evidence`` (English stop words left out). With
+    ``question``, only what the answer adds to it counts ("The minimum age required to be eligible to run for
+    President is 35 years old" is supported by "the Age of thirty five Years"), unless it adds fewer than
+    :data:`MIN_ADDED_UNITS` units (an answer that restates its question is measured whole)."""
+    wanted = _wanted_units(answer, question)
     if not wanted:
         return 0.0
     return len(wanted & content_units(evidence)) / len(wanted)
+
+
+MIN_ADDED_UNITS = 2
+
+
+def _wanted_units(answer: str, question: str = "") -> set[str]:
+    wanted = {u for u in content_units(answer) if u not in EN_STOP_WORDS}
+    added = wanted - content_units(question) if question else wanted
+    return added if len(added) >= MIN_ADDED_UNITS else wanted
 
 
 def _find_exact(chunk_text: str, quote: str) -> tuple[int, int] | None:
@@ -211,28 +260,57 @@ def _merge(found: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str
     return merged
 
 
-def align_answer(chunk_text: str, answer: str) -> list[tuple[int, int, str, float]]:
-    """The chunk sentences that together cover most of ``answer``: greedy, at most :data:`MAX_SENTENCES`,
-    each one adding new support. Used when there is no quote, or the quote does not support the answer."""
-    wanted = {u for u in content_units(answer) if u not in EN_STOP_WORDS}
+def align_answer(chunk_text: str, answer: str, question: str = "") -> list[tuple[int, int, str, float]]:
+    """The chunk sentences that together cover most of ``answer``: greedy, each one adding new support, in at
+    most :data:`MAX_SENTENCES` separate places (a run of consecutive sentences is one place). Used when there
+    is no quote, or the quote does not support the answer."""
+    wanted = _wanted_units(answer, question)
     if not wanted:
         return []
-    candidates = [(a, b, content_units(chunk_text[a:b])) for a, b in sentences(chunk_text)]
-    chosen: list[tuple[int, int]] = []
+    spans = sentences(chunk_text)
+    candidates = [(n, content_units(chunk_text[a:b])) for n, (a, b) in enumerate(spans)]
+    chosen: set[int] = set()
     covered: set[str] = set()
-    for _ in range(MAX_SENTENCES):
-        best = max(candidates, key=lambda c: len((c[2] & wanted) - covered), default=None)
-        if best is None:
+
+    def enough(candidate: tuple[int, set[str]]) -> bool:
+        """Adds support: any, for the first sentence; else at least a few units, and a real share of the answer
+        unless it is the next item of a list already taken (a list the answer copies in order)."""
+        gain = len((candidate[1] & wanted) - covered)
+        if not chosen:
+            return gain > 0
+        n = candidate[0]
+        next_item = (n - 1 in chosen or n + 1 in chosen) and LIST_ITEM.match(chunk_text[spans[n][0] : spans[n][1]])
+        return gain >= (3 if next_item else max(3, 0.1 * len(wanted)))
+
+    while len(chosen) < MAX_RUN:
+        # beyond MAX_SENTENCES places only a sentence next to a chosen one (a longer run) can join
+        eligible = [c for c in candidates if _places(chosen | {c[0]}) <= MAX_SENTENCES and enough(c)]
+        if not eligible:
             break
-        gain = (best[2] & wanted) - covered
-        # a sentence adding only a unit or two is noise, not support, once something has been found
-        if not gain or (chosen and len(gain) < max(3, 0.1 * len(wanted))):
-            break
-        chosen.append((best[0], best[1]))
-        covered |= gain
+        best = max(eligible, key=lambda c: len((c[1] & wanted) - covered))
+        chosen.add(best[0])
+        covered |= best[1] & wanted
         candidates.remove(best)
     score = round(len(covered) / len(wanted), 4)
-    return _merge([(a, b, "near", score) for a, b in chosen])
+    return _merge([(*_joined(spans, run), "near", score) for run in _runs(chosen)])
+
+
+def _runs(indices: set[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for n in sorted(indices):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return runs
+
+
+def _places(indices: set[int]) -> int:
+    return len(_runs(indices))
+
+
+def _joined(spans: list[tuple[int, int]], run: list[int]) -> tuple[int, int]:
+    return spans[run[0]][0], spans[run[-1]][1]
 
 
 def to_spans(chunk: Chunk, found: list[tuple[int, int, str, float]]) -> list[EvidenceSpan]:
@@ -254,7 +332,7 @@ def evidence_text(spans: list[EvidenceSpan]) -> str:
     return "\n".join(span.text for span in spans)
 
 
-def locate_evidence(chunk: Chunk, quote: str | list[str], answer: str) -> list[EvidenceSpan]:
+def locate_evidence(chunk: Chunk, quote: str | list[str], answer: str, question: str = "") -> list[EvidenceSpan]:
     """The evidence for ``answer`` in ``chunk``: the located ``quote`` when it supports the answer (covers
     :data:`MIN_COVERAGE` of it), else the chunk sentences that cover the answer best, else nothing.
 
@@ -265,10 +343,10 @@ def locate_evidence(chunk: Chunk, quote: str | list[str], answer: str) -> list[E
         if one.strip():
             found.extend(locate_quote(chunk.text, one))
     found = _merge(found)
-    if found and coverage(answer, "\n".join(chunk.text[a:b] for a, b, _, _ in found)) >= MIN_COVERAGE:
+    if found and coverage(answer, "\n".join(chunk.text[a:b] for a, b, _, _ in found), question) >= MIN_COVERAGE:
         return to_spans(chunk, found)
-    aligned = align_answer(chunk.text, answer)
-    if aligned and coverage(answer, "\n".join(chunk.text[a:b] for a, b, _, _ in aligned)) >= MIN_COVERAGE:
+    aligned = align_answer(chunk.text, answer, question)
+    if aligned and coverage(answer, "\n".join(chunk.text[a:b] for a, b, _, _ in aligned), question) >= MIN_COVERAGE:
         return to_spans(chunk, aligned)
     return []
 

@@ -9,14 +9,23 @@ copying them). The quotes are located in the chunk by code and must overlap the 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generation.checks import ROUND_TRIP
-from ftds.tools.generation.evidence import coverage, evidence_text, locate_quote, spans_overlap, to_spans
+from ftds.tools.generation.checks import ROUND_TRIP, question_units
+from ftds.tools.generation.evidence import (
+    MIN_COVERAGE,
+    content_units,
+    coverage,
+    evidence_text,
+    locate_quote,
+    spans_overlap,
+    to_spans,
+)
 from ftds.tools.generation.generate import call_structured, exact_items_schema
 from ftds.tools.generation.prompts import domain_preset, load_template
 from ftds.tools.llm.base import ChatModel
@@ -26,6 +35,8 @@ MIN_OVERLAP = 0.3
 """Least share of the shorter side (round-trip quotes or the sample's evidence) the two must have in common."""
 MIN_CONTENT_AGREEMENT = 0.6
 """For quotes that are not verbatim: least share of their content the sample's evidence must hold."""
+MAX_REASSIGNED = 7
+"""Most questions per call whose quotes are matched back to them by content (every order is tried)."""
 
 
 class QuoteAnswer(BaseModel):
@@ -48,7 +59,8 @@ class RoundTrip:
 
 
 def compare(sample: Sample, spans: list[EvidenceSpan], quotes: list[str]) -> CheckResult:
-    """Pass when the round-trip's located quotes overlap the sample's evidence by :data:`MIN_OVERLAP`."""
+    """Pass when the round-trip's located quotes overlap the sample's evidence by :data:`MIN_OVERLAP`, or
+    support the answer themselves (:data:`MIN_COVERAGE` of what it adds to its question)."""
     if not quotes:
         return CheckResult(name=ROUND_TRIP, passed=False, detail="answered again, the source gave no quote")
     if not spans:
@@ -63,6 +75,12 @@ def compare(sample: Sample, spans: list[EvidenceSpan], quotes: list[str]) -> Che
     overlap = spans_overlap(sample.evidence, spans)
     where = ",".join(f"{s.char_start}-{s.char_end}" for s in spans)
     if overlap < MIN_OVERLAP:
+        # quoted from elsewhere: it still agrees when what it quotes supports the answer (the same rule stated
+        # twice, or evidence the aligner located in a sibling sentence)
+        support = coverage(sample.answer, evidence_text(spans), sample.question)
+        if support >= MIN_COVERAGE:
+            detail = f"answered again from {where}: overlap {overlap:.0%}, but it supports {support:.0%} of the answer"
+            return CheckResult(name=ROUND_TRIP, passed=True, detail=detail)
         detail = f"answered again from {where}: overlap {overlap:.0%} with the evidence"
         return CheckResult(name=ROUND_TRIP, passed=False, detail=detail)
     return CheckResult(name=ROUND_TRIP, passed=True, detail=f"overlap {overlap:.0%} ({where})")
@@ -98,6 +116,7 @@ async def round_trip(
     if call.value is None:
         outcome.failure = f"round_trip:{call.failure_reason}"
     by_number = {a.index: a for a in call.value.quotes} if isinstance(call.value, QuoteBatch) else {}
+    by_number = match_quotes_to_questions([s.question for s in samples], by_number)
     for number, sample in enumerate(samples, 1):
         answer = by_number.get(number)
         if answer is None:
@@ -110,3 +129,32 @@ async def round_trip(
         outcome.spans[sample.sample_id] = spans
         outcome.results[sample.sample_id] = compare(sample, spans, quotes)
     return outcome
+
+
+def match_quotes_to_questions(questions: list[str], by_number: dict[int, QuoteAnswer]) -> dict[int, QuoteAnswer]:
+    """Give each question the quote entry that is about it. A small model answering several questions in one
+    call often shifts its numbering by one (question 2 gets the sentence that answers question 3: the
+    股东会 questions of the labelled set). The entries are matched to the questions by what the question asks
+    (its terms found in the quoted sentences), never by the generated answers, so the second answer stays
+    independent; the model's own numbering wins every tie. Replayed on the 1.5B's cached round trips of the
+    labelled set (73 pairs): 3 more correct pairs agree, 1 fewer, and 1 fewer wrong pair."""
+    numbers = sorted(by_number)
+    if len(numbers) < 2 or len(questions) > MAX_REASSIGNED or set(numbers) != set(range(1, len(questions) + 1)):
+        return by_number
+    fit = [[_about(question, by_number[n]) for n in numbers] for question in questions]
+    identity = sum(fit[i][i] for i in range(len(questions)))
+    best, best_score = tuple(range(len(questions))), identity
+    for order in itertools.permutations(range(len(questions))):
+        score = sum(fit[i][order[i]] for i in range(len(questions)))
+        if score > best_score + 1e-9:
+            best, best_score = order, score
+    return {i + 1: by_number[numbers[j]].model_copy(update={"index": i + 1}) for i, j in enumerate(best)}
+
+
+def _about(question: str, answer: QuoteAnswer) -> float:
+    """Share of the question's terms (its frame left out) found in the quoted sentences."""
+    terms = question_units(question) or content_units(question)
+    if not terms or not answer.sentences:
+        return 0.0
+    quoted = content_units(" ".join(answer.sentences))
+    return len(terms & quoted) / len(terms)
