@@ -416,3 +416,19 @@ async def test_round_trip_accepts_an_abridged_quote_that_says_what_the_evidence_
     trip = await round_trip(chunk, [sample], ScriptedChatModel([_quotes([abridged])], auto_quote=False), "zh")
     result = trip.results[sample.sample_id]
     assert result.passed and "not verbatim" in result.detail
+
+
+def test_declaring_someone_a_missing_person_is_no_definition_of_one() -> None:
+    """"申请宣告该自然人为失踪人" says who may be declared one, not what a 失踪人 is."""
+    r = row("什么是失踪人？")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed and "does not say what it is" in checks["key_terms"].detail
+
+
+def test_a_copy_of_half_a_clause_with_its_subject_swapped_fails_facts() -> None:
+    """The service-period cap pinned on 竞业限制: the answer copies the second half of the clause."""
+    r = row("劳动者违反竞业限制约定的违约金最高不得超过多少？")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["facts"].passed and "'服务期' -> '竞业限制期限'" in checks["facts"].detail

@@ -226,7 +226,15 @@ def defines(term: str, evidence: str) -> bool:
         rf"{escaped}(?:means|is|are|referstoa?|shallmean|includes?)",
         rf"\(?[\"“]?{escaped}[\"”]?\)?(?:means|refersto)",
     ]
-    return any(re.search(pattern, flat) for pattern in patterns)
+    for pattern in patterns:
+        for match in re.finditer(pattern, flat):
+            # "申请宣告该自然人为失踪人" declares someone X on application; it does not say what X is
+            if not (pattern.startswith("为") and _DECLARED.search(flat[max(0, match.start() - 12) : match.start()])):
+                return True
+    return False
+
+
+_DECLARED = re.compile(r"宣告|确认|认定|视为|申请|决定|选举|任命")
 
 
 def _stem(unit: str) -> str:
@@ -580,9 +588,7 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
             continue
         if chunk_flat and normalise(clause).text in chunk_flat:
             continue
-        best, ratio = max(
-            ((s, SequenceMatcher(None, mine, s, autojunk=False).ratio()) for s in source_clauses), key=lambda x: x[1]
-        )
+        best, ratio = max(((s, _copy_ratio(mine, s)) for s in source_clauses), key=lambda x: x[1])
         if ratio < NEAR_COPY:
             continue
         for op, a1, a2, b1, b2 in SequenceMatcher(None, mine, best, autojunk=False).get_opcodes():
@@ -599,6 +605,18 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
                 was = joiner.join(best[b1:b2]) or "-"
                 edits.append(f"'{was}' -> '{joiner.join(mine[a1:a2])}'")
     return edits
+
+
+def _copy_ratio(mine: list[str], source: list[str]) -> float:
+    """How much ``mine`` is a copy of ``source``: their similarity over the stretch of ``source`` it copies
+    from (an answer copying the second half of a long clause — "不超过服务期尚未履行部分…" — is still a copy)."""
+    from difflib import SequenceMatcher
+
+    blocks = [b for b in SequenceMatcher(None, mine, source, autojunk=False).get_matching_blocks() if b.size]
+    if not blocks:
+        return 0.0
+    window = source[blocks[0].b : blocks[-1].b + blocks[-1].size]
+    return SequenceMatcher(None, mine, window, autojunk=False).ratio()
 
 
 _CLAUSE = re.compile(r"[，,。；;：:！!？?\n]+")
