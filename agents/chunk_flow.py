@@ -35,7 +35,7 @@ from ftds.tools.build.steps import ChunkResult, merge_results, rejected_whole, r
 from ftds.tools.generation.labels import LabelTree
 from ftds.tools.generation.review import ReviewResult, check_samples, judge_samples
 from ftds.tools.generation.revise import revise_samples
-from ftds.tools.generation.task_table import DraftInputs, task_spec
+from ftds.tools.generation.task_table import DraftInputs, judge_called, task_spec
 from ftds.tools.records import Chunk, ReviewVerdict, Sample
 
 
@@ -126,10 +126,18 @@ async def check(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dic
 
 
 async def judge(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
-    """The review's second step: the rubric judge over what passed the checks (labelling it too)."""
+    """The review's second step: the rubric judge over what passed the checks (labelling it too), or, when
+    the judge is not called (``task_table.judge_called``), their acceptance on the checks alone."""
     ctx, pending = runtime.context, state["pending"]
     chunk, build = ctx.chunk(state["chunk_id"]), ctx.settings.build
-    verdicts = await judge_samples(chunk, ReviewResult(to_judge=pending), ctx.reviewer, build, labels=ctx.labels)
+    verdicts = await judge_samples(
+        chunk,
+        ReviewResult(to_judge=pending),
+        ctx.reviewer,
+        build,
+        labels=ctx.labels,
+        call_judge=judge_called(ctx.settings),
+    )
     fragment = ChunkResult(
         chunk_id=chunk.chunk_id, rejected=verdicts.rejected, failed=verdicts.failed, reviewer_usage=verdicts.usage
     )

@@ -65,6 +65,10 @@ def build(
     target: Annotated[
         int | None, typer.Option(help="Accepted samples wanted (sizes the work, balances labels).")
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="The rubric call after the checks: auto (not with the embedded reviewer), always, never."),
+    ] = None,
     label_tree: Annotated[Path | None, typer.Option("--label-tree", help="Your label tree (YAML/JSON).")] = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Do not build a label tree.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,
@@ -122,6 +126,7 @@ def build(
             "questions_per_chunk": questions_per_chunk,
             "formats": formats,
             "accept_threshold": threshold,
+            "judge": judge,
             "task": task,
             "target": target,
             "label_tree_file": str(label_tree) if label_tree else None,

@@ -28,11 +28,16 @@ def critique(
     no_round_trip: Annotated[
         bool, typer.Option("--no-round-trip", help="Skip the extractive round-trip call (code checks + judge).")
     ] = False,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="The rubric call after the checks: auto (not with the embedded reviewer), always, never."),
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check each pair against the documents: evidence located, key terms, facts, polarity, round trip and
-    the judge; one verdict per pair (accept / revise / reject / failed, with the reason) in input order."""
+    (``--judge``) the judge; one verdict per pair (accept / revise / reject / failed, with the reason) in
+    input order."""
     from ftds.tools.dataset.files import write_jsonl
     from ftds.tools.generation.critique import CritiqueRun, PairsError, critique_set, read_pairs
     from ftds.tools.ingest import load_literature
@@ -40,7 +45,7 @@ def critique(
 
     settings = settings_from(
         config,
-        build={"domain": domain, "round_trip": False if no_round_trip else None},
+        build={"domain": domain, "round_trip": False if no_round_trip else None, "judge": judge},
         llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
     )
     try:

@@ -38,7 +38,7 @@ from ftds.tools.generation.generate import chunk_language
 from ftds.tools.generation.labels import LabelTree, build_label_tree, outline_tree
 from ftds.tools.generation.prompts import domain_preset
 from ftds.tools.generation.review import review_samples
-from ftds.tools.generation.task_table import task_spec
+from ftds.tools.generation.task_table import judge_called, task_spec
 from ftds.tools.generation.tasks import distill_topic, topic_chunk
 from ftds.tools.ingest import load_literature
 from ftds.tools.language import detect_language
@@ -81,7 +81,8 @@ def chunk_budget(ctx: BuildContext) -> int | None:
 
 
 async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[Any]:
-    """Fix the label tree (a user's file, or one call over the documents' outlines), then fan out."""
+    """Fix the label tree (a user's file, one call over the documents' outlines, or the outline itself when
+    no judge call would label the samples), then fan out."""
     ctx = runtime.context
     build = ctx.settings.build
     chunks = state.get("chunks", [])
@@ -89,6 +90,11 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
     update: dict[str, Any] = {}
     if build.label_tree_file is not None:
         tree = LabelTree.load(build.label_tree_file)
+    elif build.labels == "auto" and chunks and task_spec(build.task).uses_label_tree and not judge_called(ctx.settings):
+        # no judge call to label with: the outline's own tree labels each sample by its chunk's position
+        tree = outline_tree(state.get("outline") or [c.provenance.heading_path for c in chunks])
+        note = "label tree: the documents' outline (no judge call)" if tree else "no outline: samples stay unlabelled"
+        ctx.on_event(NoteEvent(message=note))
     elif build.labels == "auto" and chunks and task_spec(build.task).uses_label_tree:
         ctx.on_event(NoteEvent(message="building a label tree from the documents' outlines (one LLM call)"))
         outline = state.get("outline") or [c.provenance.heading_path for c in chunks]

@@ -27,6 +27,7 @@ from ftds.agents.graph import build_graph, run_config
 from ftds.agents.runs import RunRecord, RunStore
 from ftds.tools.config import Settings
 from ftds.tools.dataset.files import check_output_folder
+from ftds.tools.generation.task_table import judge_called
 from ftds.tools.llm import ChatModel, make_chat_model
 from ftds.tools.records import RunSummary
 from ftds.tools.redact import is_redacted, same_endpoint
@@ -192,6 +193,7 @@ def start(
     An ``out_dir`` that already holds a dataset is refused (:class:`OutputExistsError`) unless ``overwrite``:
     the run would replace it, and that is found out now rather than after the whole build."""
     check_output_folder(out_dir, overwrite)
+    judge_called(settings)  # a task whose records are the judge's scores refuses --judge never now, not mid-run
     store = RunStore(settings.runs_dir)
     run_id = run_id or new_run_id()
     if store.get(run_id) is not None:

@@ -111,16 +111,19 @@ def register(server: MCPServer[ServerState]) -> None:
         verify (the answer's evidence located in the source, the asked term in it, numbers / periods /
         article references / named bodies compared as values, negations kept), an extractive round trip
         (the question answered again by quoting the source) and a rubric judge that reads the located
-        evidence; a failed check is final. Returns per pair a verdict accept / revise / reject (or failed,
-        with the reason), the located evidence with document offsets, every check's result, the scores,
-        a rationale and, for revise, concrete feedback on what to change."""
+        evidence (not with the embedded reviewer unless build.judge is "always": it accepted everything
+        that passed the checks); a failed check is final. Returns per pair a verdict accept / revise /
+        reject (or failed, with the reason), the located evidence with document offsets, every check's
+        result, the scores, a rationale and, for revise, concrete feedback on what to change."""
         from ftds.tools.generation.review import critique_pairs  # the generation stack loads on first use
+        from ftds.tools.generation.task_table import judge_called
 
         state = state_of(ctx)
         chunk = _passage_chunk(text, source, domain)
         settings = state.settings.build.model_copy(update={"domain": domain})
         llm = await state.llm()
-        critiques, usage = await critique_pairs(chunk, [(p.question, p.answer) for p in pairs], llm, settings)
+        asked = [(p.question, p.answer) for p in pairs]
+        critiques, usage = await critique_pairs(chunk, asked, llm, settings, call_judge=judge_called(state.settings))
         decisions = [c.decision for c in critiques]
         return CritiqueQAResult(
             critiques=critiques,

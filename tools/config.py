@@ -266,6 +266,13 @@ class BuildSettings(_Section):
         description="Confirm each sample by answering its question again extractively (one call per chunk); "
         "off = code checks and the judge only.",
     )
+    judge: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="The rubric call after the checks. auto = skip it when the reviewer is the embedded model: "
+        "on the labelled set it accepted every pair that passed the checks (45 of 45, 12 of them wrong; "
+        "docs/benchmarks/critique.md), a call per chunk that filtered nothing; a remote reviewer is asked, "
+        "and so is any reviewer when the task's records are the judge's scores (reward).",
+    )
     prompt_dir: Path | None = Field(default=None, description="Folder whose prompt files override ours.")
     examples_file: Path | None = Field(
         default=None, description="JSON/JSONL of a few example samples (question, answer) that steer style."

@@ -133,6 +133,7 @@ class PairCritique(BaseModel):
 
 
 PRECHECK = "precheck"  # ReviewVerdict.reviewer of a verdict the pre-check gave
+CHECKS = "checks"  # ReviewVerdict.reviewer of an acceptance the checks gave alone (no judge call)
 
 
 class ReviewVerdict(BaseModel):

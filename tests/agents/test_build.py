@@ -213,3 +213,25 @@ async def test_with_context_records_carry_their_evidence_and_the_card_counts_the
     assert all(record.get("system") for record in sharegpt)
     card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert "## Checks" in card and "| evidence |" in card
+
+
+async def test_without_the_judge_samples_are_accepted_on_their_checks_and_labelled_by_position(
+    tmp_path: Path, law_file: Path
+) -> None:
+    """build.judge = never (what auto does with the embedded reviewer): no rubric call, no label-tree call; an
+    accepted sample says the checks accepted it and carries its chunk's outline position as its label."""
+    inputs = _inputs(tmp_path, law_file)
+    with FakeOpenAIServer() as server:
+        await _build(server, inputs, tmp_path / "out", judge="never")
+        unjudged_calls = len(server.answered)
+    with FakeOpenAIServer() as server:  # another endpoint: nothing of the first run's response cache applies
+        await _build(server, inputs, tmp_path / "judged", judge="always")
+        judged_calls = len(server.answered)
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["generator_usage"]["calls"] == report["chunks"]  # no label-tree call
+    assert report["accepted"] > 0
+    assert unjudged_calls <= judged_calls - report["chunks"]  # a judge call per chunk (and the tree's) saved
+    provenance = [json.loads(line) for line in (tmp_path / "out" / "provenance" / "train.jsonl").open()]
+    assert provenance and all(p["review"]["reviewer"] == "checks" and p["evidence"] for p in provenance)
+    assert all(p["label"] and p["label"].split("/")[0] == p["provenance"]["heading_path"][0] for p in provenance)
+    assert "judge" not in report.get("checks", {})

@@ -432,3 +432,30 @@ def test_a_copy_of_half_a_clause_with_its_subject_swapped_fails_facts() -> None:
     assert r["label"] == "wrong"
     _, checks = checked(r)
     assert not checks["facts"].passed and "'服务' -> '竞业限制'" in checks["facts"].detail
+
+
+def test_the_judge_is_called_for_remote_reviewers_and_not_for_the_embedded_one() -> None:
+    from ftds.tools.config import LLMSettings, Settings
+    from ftds.tools.generation.task_table import judge_called
+
+    assert not judge_called(Settings())  # the default reviewer is the embedded model
+    remote = LLMSettings(backend="openai", model="m", base_url="http://localhost:1/v1")
+    assert judge_called(Settings(llm=remote))
+    assert judge_called(Settings(reviewer=remote))  # the reviewer's endpoint decides, not the generator's
+    assert judge_called(Settings(build=BuildSettings(judge="always")))
+    assert not judge_called(Settings(llm=remote, build=BuildSettings(judge="never")))
+    assert judge_called(Settings(build=BuildSettings(task="reward")))  # reward records are the judge's scores
+    with pytest.raises(ValueError, match="judge never"):
+        judge_called(Settings(build=BuildSettings(task="reward", judge="never")))
+
+
+async def test_without_the_judge_what_passed_every_check_is_accepted_with_no_call() -> None:
+    r = row("公司可以为董事投保责任保险吗？", "公司可以在董事任职期间")
+    chunk = chunk_of(r)
+    sample = sample_of(r, chunk)
+    quote = "公司可以在董事任职期间为董事因执行公司职务承担的赔偿责任投保责任保险。"
+    model = ScriptedChatModel([_quotes([quote])], auto_quote=False)  # the round trip only: a judge call would fail
+    review = await review_samples(chunk, [sample], model, BuildSettings(), call_judge=False)
+    verdict = review.verdicts[sample.sample_id]
+    assert verdict.reviewer == "checks" and verdict.scores is None and len(model.history) == 1
+    assert [c.name for c in sample.checks][-1] == "round_trip"

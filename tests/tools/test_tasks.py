@@ -29,6 +29,7 @@ from tests.fakes.scripted_chat import ScriptedChatModel
 from tests.flow_helpers import process_chunk
 
 ART21 = "国家建立数据分类分级保护制度，根据数据在经济社会发展中的重要程度进行分类分级保护。"
+JUDGED = load_settings(build={"judge": "always"})  # the scripted reviewer plays the rubric judge too
 
 
 def _point(i: int) -> str:
@@ -85,7 +86,7 @@ async def test_reviewer_feedback_is_sent_back_and_the_revised_sample_is_accepted
         ]
     )
     reviewer = ScriptedChatModel([_review((3, "写明所依据的条文。")), _review(5)])
-    result = await process_chunk(chunk, generator, reviewer, load_settings())
+    result = await process_chunk(chunk, generator, reviewer, JUDGED)
     assert [s.answer for s in result.accepted] == ["依据第二十一条，" + ART21]
     assert result.accepted[0].revision_rounds == 1
     assert result.rejected == [] and result.failed == []
@@ -100,7 +101,7 @@ async def test_a_sample_still_needing_revision_after_the_last_round_is_rejected_
 ) -> None:
     generator = ScriptedChatModel([_json(pairs=[{"question": "国家对数据实行什么保护制度？", "answer": ART21}])])
     reviewer = ScriptedChatModel([_review((3, "补充分级的依据。"))])
-    settings = load_settings(build={"max_revision_rounds": 0})
+    settings = load_settings(build={"max_revision_rounds": 0, "judge": "always"})
     result = await process_chunk(chunk, generator, reviewer, settings)
     assert result.accepted == []
     assert [r.reason for r in result.rejected] == ["review:needs_revision"]
@@ -118,7 +119,7 @@ async def test_a_heading_for_a_question_is_rewritten_from_the_prechecks_feedback
         ]
     )
     reviewer = ScriptedChatModel([_review(5)])
-    result = await process_chunk(chunk, generator, reviewer, load_settings())
+    result = await process_chunk(chunk, generator, reviewer, JUDGED)
     assert [(s.question, s.answer) for s in result.accepted] == [("国家对数据实行什么保护制度？", ART21)]
     assert result.accepted[0].revision_rounds == 1 and result.rejected == [] and result.failed == []
     # the narrow question-form call: the statement and its answer, no source text
@@ -271,7 +272,7 @@ def test_a_user_label_tree_loads_from_a_plain_yaml_mapping(tmp_path: Path) -> No
 async def test_the_review_call_labels_samples_too_so_labels_cost_no_extra_call(chunk: Chunk) -> None:
     generator = ScriptedChatModel([_json(pairs=[{"question": "国家对数据实行什么保护制度？", "answer": ART21}])])
     reviewer = ScriptedChatModel([_review(5, label="数据安全制度/分类分级")])
-    result = await process_chunk(chunk, generator, reviewer, load_settings(), labels=TREE)
+    result = await process_chunk(chunk, generator, reviewer, JUDGED, labels=TREE)
     assert result.accepted[0].label == "数据安全制度/分类分级"
     assert "数据安全制度/风险评估" in reviewer.history[0]["messages"][1]["content"]
     assert len(reviewer.history) == 1
@@ -338,7 +339,8 @@ async def test_preference_with_equal_scores_is_a_recorded_tie(chunk: Chunk) -> N
 
 async def test_reward_records_score_reviewed_samples_from_zero_to_five(chunk: Chunk) -> None:
     generator = ScriptedChatModel([_json(pairs=[{"question": "国家对数据实行什么保护制度？", "answer": ART21}])])
-    result = await process_chunk(chunk, generator, ScriptedChatModel([_review(4)]), load_settings())
+    settings = load_settings(build={"task": "reward"})  # the judge is called for reward, whatever the reviewer
+    result = await process_chunk(chunk, generator, ScriptedChatModel([_review(4)]), settings)
     rewards = reward_records(result.accepted)
     assert task_record(rewards[0])["reward_score"] == 3.75
 

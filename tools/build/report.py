@@ -18,7 +18,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from ftds.tools.dataset.files import write_bytes, write_text
-from ftds.tools.records import Chunk, RunSummary, Sample
+from ftds.tools.records import CHECKS, Chunk, RunSummary, Sample
 
 
 @dataclass
@@ -71,7 +71,7 @@ def plots(samples: Sequence[Sample], parts: Breakdown) -> dict[str, str]:
         images[name] = _png(fig)
         plt.close(fig)
 
-    scores = [s.review.total for s in samples if s.review]
+    scores = [s.review.total for s in samples if s.review and s.review.reviewer != CHECKS]  # no judge, no score
     figure("scores", "Review score of accepted samples", lambda ax: ax.hist(scores, bins=10, range=(0, 1)))
     labels = Counter(s.label or "(unlabelled)" for s in samples)
     label_ids = [f"L{i + 1}" for i in range(len(labels))]

@@ -33,6 +33,7 @@ from ftds.tools.generation.prompts import domain_preset, load_template
 from ftds.tools.language import detect_language
 from ftds.tools.llm.base import ChatModel
 from ftds.tools.records import (
+    CHECKS,
     PRECHECK,
     CheckResult,
     Chunk,
@@ -261,6 +262,7 @@ async def review_samples(
     labels: LabelTree | None = None,
     grounded: bool = True,
     evidence_checks: bool = True,
+    call_judge: bool = True,
 ) -> ReviewResult:
     """Verdict for every sample: accepted ones in ``verdicts``, ``revise`` ones (with feedback) in
     ``to_revise``, the rest rejected or failed with a reason. With ``labels``, accepted and revise-bound
@@ -273,7 +275,9 @@ async def review_samples(
     checked = await check_samples(
         chunk, samples, llm, settings, prompt_dir=prompt_dir, grounded=grounded, evidence_checks=evidence_checks
     )
-    return await judge_samples(chunk, checked, llm, settings, prompt_dir=prompt_dir, labels=labels, grounded=grounded)
+    return await judge_samples(
+        chunk, checked, llm, settings, prompt_dir=prompt_dir, labels=labels, grounded=grounded, call_judge=call_judge
+    )
 
 
 def _review_language(chunk: Chunk, samples: list[Sample], settings: BuildSettings, grounded: bool) -> str:
@@ -331,15 +335,26 @@ async def judge_samples(
     prompt_dir: Path | None = None,
     labels: LabelTree | None = None,
     grounded: bool = True,
+    call_judge: bool = True,
 ) -> ReviewResult:
     """The review's second step: the rubric judge over ``checked.to_judge`` (one call, more only when its
-    reply is unusable), completing ``checked`` (returned, with the verdicts added)."""
+    reply is unusable), completing ``checked`` (returned, with the verdicts added). ``call_judge=False`` accepts
+    what passed every check without a call (``task_table.judge_called``): the verdict says so, with no scores."""
     settings = settings or BuildSettings()
     prompt_dir = prompt_dir or settings.prompt_dir
     to_review = list(checked.to_judge)
     result = checked
     result.to_judge = []
     if not to_review:
+        return result
+    if not call_judge and all(sample.evidence for sample in to_review):
+        for sample in to_review:
+            result.verdicts[sample.sample_id] = result.scored[sample.sample_id] = ReviewVerdict(
+                decision="accept",
+                total=1.0,
+                rationale="passed every check (evidence located, key terms, facts, polarity, round trip); no judge",
+                reviewer=CHECKS,
+            )
         return result
     language = _review_language(chunk, to_review, settings, grounded)
     template = load_template("qa_review", language, prompt_dir)
@@ -501,10 +516,12 @@ async def critique_pairs(
     settings: BuildSettings | None = None,
     *,
     prompt_dir: Path | None = None,
+    call_judge: bool = True,
 ) -> tuple[list[PairCritique], TokenUsage]:
     """Review (question, answer) pairs someone else wrote against ``chunk`` with the same steps as generated
-    samples: pre-check, code checks (evidence located, key terms, facts, polarity), round trip, rubric call.
-    Every pair gets one critique, with its located evidence and every check's verdict."""
+    samples: pre-check, code checks (evidence located, key terms, facts, polarity), round trip, rubric call
+    (when ``call_judge``, as in a build). Every pair gets one critique, with its located evidence and every
+    check's verdict."""
     settings = settings or BuildSettings()
     language = chunk_language(chunk, settings.language)
     samples = [
@@ -520,7 +537,7 @@ async def critique_pairs(
         )
         for index, (q, a) in enumerate(pairs, 1)
     ]
-    review = await review_samples(chunk, samples, llm, settings, prompt_dir=prompt_dir)
+    review = await review_samples(chunk, samples, llm, settings, prompt_dir=prompt_dir, call_judge=call_judge)
     outcomes = {item.item_id: item for item in [*review.rejected, *review.failed]}
     critiques: list[PairCritique] = []
     for index, sample in enumerate(samples, 1):

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ftds.tools.config import BuildSettings, EvaluationSettings
+from ftds.tools.config import BuildSettings, EvaluationSettings, Settings
 from ftds.tools.evaluation.generate import generate_eval_items
 from ftds.tools.evaluation.items import EvalItem
 from ftds.tools.generation.generate import GenerationResult, generate_qa, question_count
@@ -84,6 +84,8 @@ class TaskSpec:
     """How the build's trainer files (alpaca/sharegpt/openai) are registered in ``dataset_info.json``."""
     after_review: Callable[[Sequence[Sample]], list[Sample]] | None = None
     """Applied to the accepted samples before dedupe (reward: review scores become reward records)."""
+    scored_by_judge: bool = False
+    """True: the records are the judge's scores (reward), so the rubric call always runs (:func:`judge_called`)."""
     needs_labels: bool = False
     uses_label_tree: bool = True
     """False: the task labels its items itself (``eval``: by section), so the plan step builds no label tree."""
@@ -216,6 +218,7 @@ TASKS: dict[str, TaskSpec] = {
             reviewed=True,
             record_format="reward",
             after_review=reward_records,
+            scored_by_judge=True,
         ),
         TaskSpec(
             "eval",
@@ -235,3 +238,16 @@ def task_spec(name: str) -> TaskSpec:
         return TASKS[name]
     except KeyError:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
+
+
+def judge_called(settings: Settings) -> bool:
+    """Whether the review calls the rubric judge after the checks (``build.judge``). auto: not when the
+    reviewer is the embedded model (it accepted every pair that passed the checks on the labelled set), unless
+    the task's records are the judge's scores; never is refused for such a task rather than writing records
+    without their score."""
+    judge, spec = settings.build.judge, task_spec(settings.build.task)
+    if spec.scored_by_judge and judge == "never":
+        raise ValueError(f"--task {spec.name} writes the judge's scores; it cannot run with --judge never")
+    return (
+        judge == "always" or spec.scored_by_judge or (judge == "auto" and settings.reviewer_llm.backend != "embedded")
+    )
