@@ -194,6 +194,21 @@ def score(rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]) -> di
     }
 
 
+def without_judge(verdicts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The ``after`` verdicts as they would be with no judge call (``build.judge`` auto with the embedded
+    reviewer): a pair the judge turned down after every check passed is accepted on its checks. Review time
+    and calls stay those of the run with the judge (``make demo`` measures a build without it)."""
+    derived: dict[str, dict[str, Any]] = {}
+    for pair_id, entry in verdicts.items():
+        checks = [c for c in entry["checks"] if c["name"] != "judge"]
+        judged = len(checks) < len(entry["checks"])
+        passed = judged and all(c["passed"] for c in checks)
+        decision = "accept" if passed else entry["decision"]
+        reason = "" if passed else entry["reason"]
+        derived[pair_id] = {**entry, "decision": decision, "reason": reason, "checks": checks}
+    return derived
+
+
 def build_rate(rows: list[dict[str, Any]], result: dict[str, Any], generation_seconds: dict[str, float]) -> None:
     """Correct accepted generated samples per minute of build: generation + review time of those chunks."""
     chunks = {chunk_of(row).chunk_id for row in rows}
@@ -277,8 +292,9 @@ def main() -> None:
             for mode in model_modes:
                 found = asyncio.run(model_verdicts(members, reviewer, mode, args.cache, args.threads))
                 verdicts_by_mode[mode].update(found)
-        for mode in model_modes:
-            verdicts = verdicts_by_mode[mode]
+        if "after" in verdicts_by_mode:
+            verdicts_by_mode["after_without_judge"] = without_judge(verdicts_by_mode["after"])
+        for mode, verdicts in verdicts_by_mode.items():
             result = score(subsample, verdicts)
             build_rate([r for r in subsample if r.get("origin") == "generated"], result, generation_seconds)
             result["subsets"] = subsets(subsample, verdicts)
