@@ -82,18 +82,13 @@ async def _build(settings: Settings, law_file: Path, out: Path, executor: FakeFa
         await runner.close_context(context)
 
 
-def test_a_run_whose_executor_failed_is_finished_here_by_resume(
-    fake_server: FakeOpenAIServer, law_file: Path, tmp_path: Path
-) -> None:
-    settings = _settings(fake_server, tmp_path)
-    asyncio.run(_build(settings, law_file, tmp_path / "local", None))
-    local_calls = len(fake_server.answered)
-
-    _, context = runner.start(settings, [law_file], tmp_path / "remote", ignore, "remote-run")
+def _failed_run(settings: Settings, law_file: Path, out: Path, run_id: str) -> FakeFailingExecutor:
+    """A run whose executor fails after two chunks; the executor, to see what it ran."""
+    _, context = runner.start(settings, [law_file], out, ignore, run_id)
     executor = FakeFailingExecutor(context, works_for=2)
     context.executor = executor
 
-    async def first_attempt() -> None:
+    async def attempt() -> None:
         try:
             await runner.execute(RunStore(settings.runs_dir), context, [law_file])
         finally:
@@ -101,7 +96,18 @@ def test_a_run_whose_executor_failed_is_finished_here_by_resume(
             await runner.close_context(context)
 
     with pytest.raises(RuntimeError, match="fake executor"):
-        asyncio.run(first_attempt())
+        asyncio.run(attempt())
+    return executor
+
+
+def test_a_run_whose_executor_failed_is_finished_here_by_resume(
+    fake_server: FakeOpenAIServer, law_file: Path, tmp_path: Path
+) -> None:
+    settings = _settings(fake_server, tmp_path)
+    asyncio.run(_build(settings, law_file, tmp_path / "local", None))
+    local_calls = len(fake_server.answered)
+
+    executor = _failed_run(settings, law_file, tmp_path / "remote", "remote-run")
     assert len(executor.ran) == 2
     calls_before_resume = len(fake_server.answered)
 
@@ -120,21 +126,6 @@ def test_a_run_whose_executor_failed_is_finished_here_by_resume(
     # the two chunks the executor finished were not asked again
     per_chunk = local_calls / CHUNKS
     assert len(fake_server.answered) - calls_before_resume <= local_calls - 2 * per_chunk + 1e-9
-
-
-def _failed_run(settings: Settings, law_file: Path, out: Path, run_id: str) -> None:
-    _, context = runner.start(settings, [law_file], out, ignore, run_id)
-    context.executor = FakeFailingExecutor(context, works_for=2)
-
-    async def attempt() -> None:
-        try:
-            await runner.execute(RunStore(settings.runs_dir), context, [law_file])
-        finally:
-            context.executor = None
-            await runner.close_context(context)
-
-    with pytest.raises(RuntimeError, match="fake executor"):
-        asyncio.run(attempt())
 
 
 def test_a_failed_run_leaves_its_checkpoint_database_free_for_the_resume(
