@@ -235,3 +235,7 @@ async def test_without_the_judge_samples_are_accepted_on_their_checks_and_labell
     assert provenance and all(p["review"]["reviewer"] == "checks" and p["evidence"] for p in provenance)
     assert all(p["label"] and p["label"].split("/")[0] == p["provenance"]["heading_path"][0] for p in provenance)
     assert "judge" not in report.get("checks", {})
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"{report['accepted']} of them were accepted on these checks alone" in markdown
+    judged = (tmp_path / "judged" / "report.md").read_text(encoding="utf-8")
+    assert "accepted on these checks alone" not in judged

@@ -49,6 +49,18 @@ def breakdown(chunks: Sequence[Chunk], generated_by_chunk: dict[str, int], accep
     return result
 
 
+def _unjudged_note(samples: Sequence[Sample]) -> list[str]:
+    """Say so when samples were accepted on their checks alone: a reader of the table would look for the
+    judge's row (and the score plot for their scores)."""
+    unjudged = sum(1 for s in samples if s.review and s.review.reviewer == CHECKS)
+    if not unjudged:
+        return []
+    return [
+        f"{unjudged} of them were accepted on these checks alone: the rubric judge was not called "
+        "(build.judge auto does not call it for the embedded reviewer; --judge always does)."
+    ]
+
+
 def _png(figure: object) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")  # type: ignore[attr-defined]
@@ -159,6 +171,7 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
         "## Checks",
         "",
         "Every accepted sample passed every check below; a failed check rejects its sample (reason check:NAME).",
+        *_unjudged_note(samples),
         "",
         *_table(["check", "passed by accepted samples", "rejected by it"], check_rows(summary, samples)),
         "",
