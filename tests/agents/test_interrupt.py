@@ -25,8 +25,11 @@ def test_ctrl_c_stops_cleanly_and_prints_how_to_resume(tmp_path: Path, law_file:
         victim["process"] = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "ftds.agents.cli",
+                "-c",
+                # Ctrl-C as on a terminal: a test run started in the background (nohup, `cmd &` in a script)
+                # passes SIGINT down as ignored, and a child that ignores it would never be interrupted
+                "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "runpy.run_module('ftds.agents.cli', run_name='__main__', alter_sys=True)",
                 "build",
                 str(law_file),
                 "--out",
