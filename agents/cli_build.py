@@ -13,6 +13,7 @@ import typer
 from ftds.agents.cli_common import (
     ConfigOpt,
     JsonOpt,
+    JudgeOpt,
     app,
     check_inputs,
     fail,
@@ -65,10 +66,7 @@ def build(
     target: Annotated[
         int | None, typer.Option(help="Accepted samples wanted (sizes the work, balances labels).")
     ] = None,
-    judge: Annotated[
-        str | None,
-        typer.Option(help="The rubric call after the checks: auto (not with the embedded reviewer), always, never."),
-    ] = None,
+    judge: JudgeOpt = None,
     label_tree: Annotated[Path | None, typer.Option("--label-tree", help="Your label tree (YAML/JSON).")] = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Do not build a label tree.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,

@@ -34,6 +34,10 @@ app.add_typer(models_app, name="models")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (TOML).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option(help="The rubric call after the checks: auto (not with the embedded reviewer), always, never."),
+]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

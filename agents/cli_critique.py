@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ftds.agents.cli_common import ConfigOpt, JsonOpt, app, fail, settings_from
+from ftds.agents.cli_common import ConfigOpt, JsonOpt, JudgeOpt, app, fail, settings_from
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 
 
@@ -28,10 +28,7 @@ def critique(
     no_round_trip: Annotated[
         bool, typer.Option("--no-round-trip", help="Skip the extractive round-trip call (code checks + judge).")
     ] = False,
-    judge: Annotated[
-        str | None,
-        typer.Option(help="The rubric call after the checks: auto (not with the embedded reviewer), always, never."),
-    ] = None,
+    judge: JudgeOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

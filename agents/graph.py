@@ -15,6 +15,7 @@ plan sends chunks to ``remote_chunk`` instead, which runs the same flow on a Ray
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -87,17 +88,19 @@ async def plan(state: BuildState, *, runtime: Runtime[BuildContext]) -> Command[
     build = ctx.settings.build
     chunks = state.get("chunks", [])
     tree: LabelTree | None = None
+    outline: Sequence[Sequence[str]] | None = None  # set when the tree is to come from the outline
     update: dict[str, Any] = {}
     if build.label_tree_file is not None:
         tree = LabelTree.load(build.label_tree_file)
-    elif build.labels == "auto" and chunks and task_spec(build.task).uses_label_tree and not judge_called(ctx.settings):
+    elif build.labels == "auto" and chunks and task_spec(build.task).uses_label_tree:
+        outline = state.get("outline") or [c.provenance.heading_path for c in chunks]
+    if outline is not None and not judge_called(ctx.settings):
         # no judge call to label with: the outline's own tree labels each sample by its chunk's position
-        tree = outline_tree(state.get("outline") or [c.provenance.heading_path for c in chunks])
+        tree = outline_tree(outline)
         note = "label tree: the documents' outline (no judge call)" if tree else "no outline: samples stay unlabelled"
         ctx.on_event(NoteEvent(message=note))
-    elif build.labels == "auto" and chunks and task_spec(build.task).uses_label_tree:
+    elif outline is not None:
         ctx.on_event(NoteEvent(message="building a label tree from the documents' outlines (one LLM call)"))
-        outline = state.get("outline") or [c.provenance.heading_path for c in chunks]
         language = chunk_language(chunks[0], build.language)
         made = await build_label_tree(outline, ctx.generator, build, language=language)
         tree = made.tree

@@ -17,6 +17,7 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
+from difflib import SequenceMatcher
 
 from ftds.tools.generation.evidence import (
     EN_NUMBER_WORDS,
@@ -248,7 +249,7 @@ _PURPOSE_STATED = re.compile(r"目的|宗旨|为了|\bpurpose|\bin order to\b|\b
 
 def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "", context: str = "") -> CheckResult:
     """The asked-about term of a definition question is in the evidence span that carries the answer (the
-    one covering most of it), and the evidence's articles (``context``, :func:`evidence_context`; the
+    one covering most of it), and the evidence's paragraphs (``context``, :func:`evidence_context`; the
     evidence itself when not given) hold at least :data:`MIN_TERM_SHARE` of the question's content: an
     answer located elsewhere answers another question."""
     text = evidence_text(evidence)
@@ -568,11 +569,8 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
     """Content a near-copy answer changed or added against the source clause it copies: "受托人" -> "个人",
     "小时" -> "日", "可以选择" -> "只能". A small model that edits a rule copies everything else, so a clause that
     is at least :data:`NEAR_COPY` like a clause of ``source`` (the evidence; article headings and item
-    markers left out) and still differs in
-    content words is an edit. A clause found word for word in ``chunk_text`` (copied from another place) is
-    not an edit."""
-    from difflib import SequenceMatcher
-
+    markers left out) and still differs in content words is an edit. A clause found word for word in
+    ``chunk_text`` (copied from another place) is not an edit."""
     chunk_flat = normalise(chunk_text).text
 
     pieces = [_HEADING.sub("", c) for c in _CLAUSE.split(source)]
@@ -610,8 +608,6 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
 def _copy_ratio(mine: list[str], source: list[str]) -> float:
     """How much ``mine`` is a copy of ``source``: their similarity over the stretch of ``source`` it copies
     from (an answer copying the second half of a long clause — "不超过服务期尚未履行部分…" — is still a copy)."""
-    from difflib import SequenceMatcher
-
     blocks = [b for b in SequenceMatcher(None, mine, source, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:
         return 0.0
@@ -625,15 +621,22 @@ _HEADING = re.compile(rf"^\s*(?:第\s*[{_CN_DIGITS}\d]+\s*条|[（(][{_CN_DIGITS
 
 
 def check_facts(
-    answer: str, evidence: list[EvidenceSpan], chunk_text: str, question: str = "", chunk_start: int = 0
+    answer: str,
+    evidence: list[EvidenceSpan],
+    chunk_text: str,
+    question: str = "",
+    chunk_start: int = 0,
+    context: str | None = None,
 ) -> CheckResult:
-    """Every quantity of the answer (value and unit) is in the evidence or the articles holding it (an
-    article's fine is two sentences after the conduct it punishes); every reference of the answer or the
-    question (第X条第X款第X项, Article N) exists in the chunk, with paragraph and item counts the cited
-    article really has; every named body of the answer occurs in the chunk."""
+    """Every quantity of the answer (value and unit) is in the evidence or the paragraphs holding it
+    (``context``, :func:`evidence_context`, worked out here when not given: a fine is often a sentence after
+    the conduct it punishes); every reference of the answer or the question (第X条第X款第X项, Article N)
+    exists in the chunk, with paragraph and item counts the cited article really has; every named body of the
+    answer occurs in the chunk."""
     problems: list[str] = []
     evidence_text_ = evidence_text(evidence)
-    context = evidence_context(chunk_text, evidence, chunk_start)
+    if context is None:
+        context = evidence_context(chunk_text, evidence, chunk_start)
     have = quantities(evidence_text_) + quantities(context)
     chunk_quantities = quantities(chunk_text)
     for (value, unit), _count in quantities(answer).items():
@@ -751,7 +754,9 @@ def run_code_checks(sample: Sample, chunk: Chunk, quote: str | list[str] = "") -
         context = evidence_context(chunk.text, sample.evidence, chunk.provenance.char_start)
         results += [
             check_key_terms(sample.question, sample.evidence, sample.answer, context),
-            check_facts(sample.answer, sample.evidence, chunk.text, sample.question, chunk.provenance.char_start),
+            check_facts(
+                sample.answer, sample.evidence, chunk.text, sample.question, chunk.provenance.char_start, context
+            ),
             check_polarity(sample.answer, sample.evidence),
         ]
     sample.checks = [*sample.checks, *results]
