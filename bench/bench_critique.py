@@ -102,9 +102,12 @@ def cached(cache: Path, reviewer: str, mode: str) -> dict[str, dict[str, Any]]:
 
 
 async def model_verdicts(
-    rows: list[dict[str, Any]], reviewer: str, mode: str, cache: Path, threads: int
+    rows: list[dict[str, Any]], reviewer: str, mode: str, cache: Path, threads: int, reply_cache: Path | None = None
 ) -> dict[str, dict[str, Any]]:
-    """One review per chunk (all its pairs at once), as a build does; cached per (reviewer, mode, pair)."""
+    """One review per chunk (all its pairs at once), as a build does; cached per (reviewer, mode, pair).
+    Modes: ``before`` (the review before issue 14), ``after`` (checks, round trip and judge), ``checks`` (the
+    same without the judge: what a build with the embedded reviewer runs). ``reply_cache`` keeps the model's
+    replies, so a change to code that reads them is measured again without new calls."""
     from ftds.tools.llm import make_chat_model
 
     done = cached(cache, reviewer, mode)
@@ -114,16 +117,20 @@ async def model_verdicts(
             by_chunk[chunk_of(row).chunk_id].append(row)
     if not by_chunk:
         return done
-    settings = load_settings(llm={"backend": "embedded", "model": reviewer, "n_threads": threads, "cache": False})
+    settings = load_settings(
+        llm={"backend": "embedded", "model": reviewer, "n_threads": threads, "cache": reply_cache is not None}
+    )
     build = BuildSettings(domain="law", round_trip=True)
-    llm = make_chat_model(settings.llm, Path(tempfile.gettempdir()) / "ftds-critique-cache")
+    llm = make_chat_model(settings.llm, reply_cache or Path(tempfile.gettempdir()) / "ftds-critique-cache")
     try:
         with cache.open("a", encoding="utf-8") as out:
             for members in by_chunk.values():
                 chunk = chunk_of(members[0])
                 samples = [sample_of(row, chunk) for row in members]
                 started = time.perf_counter()
-                result = await review_samples(chunk, samples, llm, build, evidence_checks=mode == "after")
+                result = await review_samples(
+                    chunk, samples, llm, build, evidence_checks=mode != "before", call_judge=mode != "checks"
+                )
                 seconds = time.perf_counter() - started
                 failed = {item.item_id: item.reason for item in result.failed}
                 rejected = {item.item_id: item.reason for item in result.rejected}
@@ -259,6 +266,9 @@ def main() -> None:
     parser.add_argument(
         "--cached-only", action="store_true", help="No model calls: score the pairs cached in every mode (a cut run)."
     )
+    parser.add_argument(
+        "--reply-cache", type=Path, default=None, help="Keep the reviewer's replies here (replay without new calls)."
+    )
     args = parser.parse_args()
     rows = load_set(args.set)
     generation_seconds = {chunk_of(r).chunk_id: float(r.get("chunk_generation_seconds", 0.0)) for r in rows}
@@ -275,7 +285,7 @@ def main() -> None:
         report["code_subsets"].update(subsets(rows, verdicts_code))
     subsample = pick_chunks(rows, args.chunks)
     args.cache.parent.mkdir(parents=True, exist_ok=True)
-    model_modes = [m for m in modes if m in ("before", "after")]
+    model_modes = [m for m in modes if m in ("before", "after", "checks")]
     for reviewer in args.reviewer or []:
         # chunk by chunk, both modes each: an interrupted run still compares before and after on the same pairs
         by_chunk: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -290,7 +300,7 @@ def main() -> None:
             subsample = [row for rows_ in by_chunk.values() for row in rows_]
         for members in by_chunk.values():
             for mode in model_modes:
-                found = asyncio.run(model_verdicts(members, reviewer, mode, args.cache, args.threads))
+                found = asyncio.run(model_verdicts(members, reviewer, mode, args.cache, args.threads, args.reply_cache))
                 verdicts_by_mode[mode].update(found)
         if "after" in verdicts_by_mode:
             verdicts_by_mode["after_without_judge"] = without_judge(verdicts_by_mode["after"])

@@ -18,7 +18,7 @@ from ftds.tools.generation.checks import (
     run_code_checks,
 )
 from ftds.tools.generation.generate import generate_qa
-from ftds.tools.generation.review import review_samples
+from ftds.tools.generation.review import precheck, review_samples
 from ftds.tools.generation.round_trip import round_trip
 from ftds.tools.ingest import load_documents
 from ftds.tools.records import Chunk, Provenance, Sample, content_hash
@@ -296,20 +296,80 @@ def test_a_purpose_question_needs_a_stated_purpose() -> None:
     assert not checks["key_terms"].passed and "purpose" in checks["key_terms"].detail
 
 
-def test_code_checks_reject_no_correct_pair_of_the_design_rounds_but_the_known_three() -> None:
-    """Recall of the code checks alone over the hand-labelled correct pairs of rounds 1 and 2, the pairs the
-    checks were designed on (round 2 became design data once it had been measured held out). Round 3 is held
-    out: what the checks do to it is measured by bench_critique and reported in docs/benchmarks/critique.md,
-    not asserted here. The three known losses are one pair written three times whose question asks for
-    "违法行为", a word article 56 never uses (labelled correct; key_terms disagrees)."""
+def test_code_checks_reject_no_correct_pair_of_the_design_rounds_but_the_known_six() -> None:
+    """Recall of the code checks alone over the hand-labelled correct pairs of rounds 1 to 3, the pairs the
+    checks were designed on (rounds 2 and 3 became design data once they had been measured held out). Round 4
+    is held out: what the checks do to it is measured by bench_critique and reported in
+    docs/benchmarks/critique.md, not asserted here. The known losses: one pair written three times whose
+    question asks for "违法行为", a word article 56 never uses; a licence grant's "purpose" the grant does not
+    state as one; "有权" for the source's "要求"; "保障措施" of a whole law answered with its safeguard article."""
     rejected = []
     for r in ROWS:
-        if r["label"] == "correct" and r["round"] in (1, 2):
+        if r["label"] == "correct" and r["round"] in (1, 2, 3):
             _, checks = checked(r)
             failure = first_failure(list(checks.values()))
             if failure is not None:
                 rejected.append((r["question"], failure.name))
-    assert rejected == [("消费者权益保护法中规定了哪些行为属于违法行为？", "key_terms")] * 3
+    assert rejected == [
+        *[("消费者权益保护法中规定了哪些行为属于违法行为？", "key_terms")] * 3,
+        ("What is the purpose of the license grant to other users?", "key_terms"),
+        ("股东查阅会计账簿、会计凭证的条件是什么？", "facts"),
+        ("中华人民共和国数据安全法的保障措施是什么？", "key_terms"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "消费者权益保护法的立法目的是什么？",  # "为保护……，制定本法" states the purpose without 目的
+        "消费者权益保护法的适用范围是什么？",  # "……受本法保护" states the scope without 适用范围
+        "中华人民共和国数据安全法的适用范围是什么？",  # "……适用本法"
+        "消费者权益保护法规定了哪些行为可能需要缴纳罚款？",  # "哪些行为" asks for acts: frame, not a term
+    ],
+)
+def test_correct_round_three_pairs_on_a_whole_law_pass_key_terms(question: str) -> None:
+    r = row(question, origin="generated")
+    assert r["label"] == "correct" and r["round"] == 3
+    _, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks
+
+
+def test_a_rule_given_to_another_party_fails_key_terms() -> None:
+    """Article 42 says what the employer may not do; the question asks it of the employee."""
+    r = row("劳动者在什么情况下不得解除劳动合同？", origin="generated")
+    assert r["label"] == "wrong" and r["reason"] == "wrong_entity"
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed
+    assert checks["key_terms"].detail == "asks what 劳动者 不得解除; the evidence gives that rule to 用人单位"
+
+
+def test_a_question_about_the_party_the_rule_names_passes_the_party_rule() -> None:
+    from ftds.tools.generation.checks import other_actor
+
+    article_42 = "劳动者有下列情形之一的，用人单位不得依照本法第四十条、第四十一条的规定解除劳动合同："
+    assert other_actor("用人单位在什么情况下不得解除劳动合同？", article_42) is None
+    assert (
+        other_actor("劳动者在什么情况下不得解除劳动合同？", "有下列情形之一的，不得解除劳动合同") is None
+    )  # no party named
+
+
+def test_an_article_number_is_no_answer_to_a_whether_question() -> None:
+    r = row(
+        "上市公司是否在一年内购买、出售重大资产或者向他人提供担保的金额超过公司资产总额百分之三十的，应当由股东会作出决议，并经出席会议的股东所持表决权的三分之二以上通过？"
+    )
+    assert r["label"] == "wrong" and r["answer"] == "第一百三十五条"
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") == "precheck:reference_only"
+    cited = row(
+        "当债务人因不可抗力不能履行合同的，应当及时通知对方，以减轻可能给对方造成的损失，并应当在合理期限内提供证明，这是什么法律条文？"
+    )
+    assert cited["label"] == "correct"  # asked which provision: the number is the answer
+    assert precheck(sample_of(cited, chunk_of(cited)), cited["chunk"], "zh") is None
+
+
+def test_an_answer_the_question_already_holds_is_caught_in_any_letter_case() -> None:
+    r = next(r for r in ROWS if r["question"].startswith("What is the term used to describe the right to vote"))
+    assert r["label"] == "wrong" and r["answer"].startswith("The right")
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "en") == "precheck:answer_in_question"
 
 
 @pytest.mark.parametrize(
@@ -459,3 +519,16 @@ async def test_without_the_judge_what_passed_every_check_is_accepted_with_no_cal
     verdict = review.verdicts[sample.sample_id]
     assert verdict.reviewer == "checks" and verdict.scores is None and len(model.history) == 1
     assert [c.name for c in sample.checks][-1] == "round_trip"
+
+
+async def test_a_round_trip_that_repeats_the_question_is_no_agreement() -> None:
+    """The 1.5B asked to quote the source copied the question back (12 times in the labelled set's cached round
+    trips); sharing the evidence's words, the copy used to pass as a paraphrased quote."""
+    r = row("公司解散后，清算组如何处理公司未了结的业务？")
+    assert r["label"] == "wrong" and r["reason"] == "does_not_answer"
+    chunk = chunk_of(r)
+    sample, _ = checked(r)
+    model = ScriptedChatModel([_quotes([r["question"]])], auto_quote=False)
+    trip = await round_trip(chunk, [sample], model, "zh")
+    result = trip.results[sample.sample_id]
+    assert not result.passed and "repeated back" in result.detail

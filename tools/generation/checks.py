@@ -112,6 +112,7 @@ _LAW_TITLE = re.compile(
     r"|(?:中华人民共和国)[\u3400-\u9fff]{1,16}?法(?=第|中|的|规定|对|里|，|,|$)"  # a title written without 《》
     r"|(?:^|(?<=根据)|(?<=依据)|(?<=依照)|(?<=按照)|(?<=在))(?:(?!违反|适用|依照|根据|按照|的)[\u3400-\u9fff]){2,10}?法"
     r"(?=第[^，。？?]{1,12}条|中(?:规定|的|，)|规定(?:了|的))"
+    r"|^(?:(?!违反|适用|依照|根据|按照|的)[\u3400-\u9fff]){2,10}?法(?=的(?:适用范围|立法目的|目的|宗旨|调整对象))"
 )
 _PART_REF = re.compile(r"第[零〇一二两三四五六七八九十百千\d]+[编章节]|附则|总则|分则")
 _ZH_DEFINITION = [
@@ -130,7 +131,7 @@ _EN_DEFINITION = [
 _ZH_FRAME = re.compile(
     r"根据|依照|按照|规定|中|的|了|吗|呢|么|是否|能否|可否|可以|应当|哪些|什么|怎样|如何|为何|为什么|多少|多长|"
     r"几|请问|有关|关于|情况|情形|条件|下|时|是|有|在|对|和|与|或|及|其|该|此|会|要|需要|需|由|谁|何|哪|"
-    r"本法|法律|条|款|项|问题|方面|主要|内容|具体"
+    r"本法|法律|条|款|项|问题|方面|主要|内容|具体|可能|(?<=哪些|什么|何种)行为"
 )
 _EN_FRAME = EN_STOP_WORDS | frozenset(
     # the question frame (what is / how does / according to the Constitution …) on top of the function words
@@ -243,8 +244,45 @@ def _stem(unit: str) -> str:
     return unit[:5] if unit.isascii() else unit
 
 
-_PURPOSE_ASKED = re.compile(r"目的|宗旨|\bpurpose\b|\bwhy\b", re.IGNORECASE)
-_PURPOSE_STATED = re.compile(r"目的|宗旨|为了|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b", re.IGNORECASE)
+_PURPOSE_ASKED = re.compile(r"立法目的|目的|宗旨|\bpurpose\b|\bwhy\b", re.IGNORECASE)
+_PURPOSE_STATED = re.compile(
+    r"目的|宗旨|为了|制定本(?:法|条例|规定|办法)|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b", re.IGNORECASE
+)
+_SCOPE_ASKED = re.compile(r"适用范围|调整范围|\bscope\b", re.IGNORECASE)
+_SCOPE_STATED = re.compile(
+    r"适用本|本(?:法|条例|规定|办法)适用|受本(?:法|条例)保护|适用于|\bappl(?:y|ies)\s+to\b", re.IGNORECASE
+)
+
+
+_MODAL = "不得|应当|可以|有权|必须|无权|不能"
+_ACTOR_ASKED = re.compile(
+    rf"^(?P<actor>(?:(?![因的不时当若如在])[\u3400-\u9fff]){{2,10}}?)(?:在(?:什么|何种|哪些)(?:情况|情形)下|何时|什么时候)?(?P<modal>{_MODAL})"
+    r"(?P<verb>[\u3400-\u9fff]{2})"
+)
+_CLAUSE_START = re.compile(r"[，,。；;：:\n]")
+
+
+def other_actor(question: str, context: str) -> str | None:
+    """A detail when the question asks what one party may / must / may not do and the evidence gives that rule
+    to another party ("劳动者在什么情况下不得解除劳动合同" against "……的，用人单位不得……解除劳动合同"): a
+    swapped party shares every word with its source. Only a rule whose own clause names its party counts;
+    when none does, or one names the asked party, nothing is said."""
+    match = _ACTOR_ASKED.match(_LAW_TITLE.sub("", question).strip())
+    if match is None:
+        return None
+    actor, modal, verb = match.group("actor"), match.group("modal"), match.group("verb")
+    others: list[str] = []
+    for found in re.finditer(rf"{modal}(?=[^，。；;]{{0,30}}?{verb})", context):
+        clause_start = max((m.end() for m in _CLAUSE_START.finditer(context, 0, found.start())), default=0)
+        named = context[clause_start : found.start()].strip()
+        named = re.sub(r"^(?:第[^条]{1,8}条|[（(][^)）]{1,4}[)）])\s*", "", named)
+        if actor in named:
+            return None
+        if len(named) >= 2 and re.fullmatch(r"[\u3400-\u9fff]+", named):
+            others.append(named)
+    if not others:
+        return None
+    return f"asks what {actor} {modal}{verb}; the evidence gives that rule to {others[0]}"
 
 
 def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "", context: str = "") -> CheckResult:
@@ -265,7 +303,14 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
         )
     if _PURPOSE_ASKED.search(question) and not _PURPOSE_STATED.search(text):
         return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
-    units = question_units(question)
+    if _SCOPE_ASKED.search(question) and not _SCOPE_STATED.search(context or text):
+        return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a scope the evidence does not state")
+    # a purpose or scope asked and stated ("立法目的" / "为了……制定本法", "适用范围" / "适用本法") is answered
+    # in the statute's own words; the rest of the question still counts
+    units = question_units(_PURPOSE_ASKED.sub(" ", _SCOPE_ASKED.sub(" ", question)))
+    mismatch = other_actor(question, context or text)
+    if mismatch is not None:
+        return CheckResult(name=KEY_TERMS, passed=False, detail=mismatch)
     if units and re.search(r"[\u3400-\u9fff]", question):  # English paraphrase shares too few words to count
         have = content_units(context or text)
         share = len({u for u in units if u in have or _stem(u) in {_stem(h) for h in have}}) / len(units)

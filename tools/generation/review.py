@@ -127,8 +127,26 @@ def looks_like_question(text: str) -> bool:
 
 def answer_in_question(question: str, answer: str) -> bool:
     """True when the question already contains the whole answer: a circular pair teaches nothing."""
-    compact_question, compact_answer = re.sub(r"\W+", "", question), re.sub(r"\W+", "", answer)
+    compact_question, compact_answer = re.sub(r"\W+", "", question).lower(), re.sub(r"\W+", "", answer).lower()
     return len(compact_answer) >= MIN_GIVEAWAY_CHARS and compact_answer in compact_question
+
+
+_REFERENCE_ANSWER = re.compile(
+    r"(?:(?:本法|根据|依照|见)?\s*第\s*[零〇一二两三四五六七八九十百千\d]+\s*[条款项](?:第\s*[零〇一二两三四五六七八九十百千\d]+\s*[款项])*"
+    r"|(?:see\s+)?(?:article|section|amendment|clause)\s+[\divxlc]+(?:\s*\([a-z0-9]+\))*)[。.;；]?",
+    re.IGNORECASE,
+)
+_ASKS_WHERE = re.compile(
+    r"哪[一个]?[条款项]|第几[条款项]|哪里规定|什么(?:法律)?条文|哪(?:一|个)?(?:法律)?条文|出自|"
+    r"(?:which|what)\s+(?:article|section|amendment|clause|provision)|where\b",
+    re.IGNORECASE,
+)
+
+
+def reference_only(question: str, answer: str) -> bool:
+    """True when the answer is only a citation ("第一百三十五条") to a question that does not ask where a rule
+    is: a 是否 question answered with an article number answers nothing."""
+    return bool(_REFERENCE_ANSWER.fullmatch(answer.strip())) and not _ASKS_WHERE.search(question)
 
 
 def precheck(sample: Sample, source: str, language: str, *, grounded: bool = True) -> str | None:
@@ -148,6 +166,8 @@ def precheck(sample: Sample, source: str, language: str, *, grounded: bool = Tru
         return "precheck:not_a_question"
     if sample.turns is None and answer_in_question(question, answer):
         return "precheck:answer_in_question"
+    if sample.turns is None and reference_only(question, answer):
+        return "precheck:reference_only"
     if detect_language(question + " " + answer) != language:
         return "precheck:wrong_language"
     if not grounded:
