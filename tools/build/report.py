@@ -111,15 +111,24 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str
     return lines
 
 
-def check_rows(summary: RunSummary, samples: Sequence[Sample]) -> list[tuple[str, int, int]]:
-    """Per check: how many accepted samples passed it, and how many samples it rejected."""
+def check_rows(summary: RunSummary, samples: Sequence[Sample]) -> list[tuple[str, int, int, int]]:
+    """Per check: how many accepted samples passed it, how many it could not judge, and how many samples it
+    rejected."""
     from ftds.tools.generation.checks import count_checks
 
-    passed = count_checks(list(samples))
+    counts = count_checks(list(samples))
     reasons = summary.rejection_reasons.items()
     rejected = {reason.removeprefix("check:"): n for reason, n in reasons if reason.startswith("check:")}
-    names = [*passed, *(name for name in rejected if name not in passed)]
-    return [(name, passed.get(name, {}).get("passed", 0), rejected.get(name, 0)) for name in names]
+    names = [*counts, *(name for name in rejected if name not in counts)]
+    return [
+        (
+            name,
+            counts.get(name, {}).get("passed", 0),
+            counts.get(name, {}).get("not_counted", 0),
+            rejected.get(name, 0),
+        )
+        for name in names
+    ]
 
 
 def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], image_dir: str) -> str:
@@ -173,7 +182,10 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
         "Every accepted sample passed every check below; a failed check rejects its sample (reason check:NAME).",
         *_unjudged_note(samples),
         "",
-        *_table(["check", "passed by accepted samples", "rejected by it"], check_rows(summary, samples)),
+        *_table(
+            ["check", "passed by accepted samples", "could not judge (accepted on the others)", "rejected by it"],
+            check_rows(summary, samples),
+        ),
         "",
         "## Documents",
         "",

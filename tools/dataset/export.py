@@ -191,10 +191,14 @@ def dataset_card(info: CardInfo, parts: Sequence[Registered], counts: Mapping[st
     usage = "\n".join(_usage(p) for p in parts)
     checks = ""
     if info.checks:
-        lines = "\n".join(f"| {name} | {c['passed']} | {c['failed']} |" for name, c in sorted(info.checks.items()))
+        lines = "\n".join(
+            f"| {name} | {c['passed']} | {c['failed']} | {c.get('not_counted', 0)} |"
+            for name, c in sorted(info.checks.items())
+        )
         checks = (
             "\n## Checks\n\nEvery sample was checked against its source by code (and a judge); samples, accepted "
-            f"and rejected, by check:\n\n| check | passed | failed |\n|---|---|---|\n{lines}\n"
+            'and rejected, by check ("could not judge": the check gave no verdict, the others decided):\n\n'
+            f"| check | passed | failed | could not judge |\n|---|---|---|---|\n{lines}\n"
         )
     return (
         f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n\n"

@@ -812,11 +812,20 @@ def first_failure(results: list[CheckResult]) -> CheckResult | None:
     return next((r for r in results if not r.passed), None)
 
 
+NOT_COUNTED = "not counted:"
+"""Detail prefix of a check that could not judge a sample (the round trip's model repeated the question): it
+lets the sample through and is counted apart, never as passed."""
+
+
 def count_checks(samples: list[Sample]) -> dict[str, dict[str, int]]:
-    """{check: {"passed": n, "failed": m}} over every check recorded on ``samples`` (for report.md / the card)."""
+    """{check: {"passed": n, "failed": m, "not_counted": k}} over every check recorded on ``samples`` (for
+    report.md / the card)."""
     counts: dict[str, dict[str, int]] = {}
     for sample in samples:
         for check in sample.checks:
-            entry = counts.setdefault(check.name, {"passed": 0, "failed": 0})
-            entry["passed" if check.passed else "failed"] += 1
+            entry = counts.setdefault(check.name, {"passed": 0, "failed": 0, "not_counted": 0})
+            if check.passed and check.detail.startswith(NOT_COUNTED):
+                entry["not_counted"] += 1
+            else:
+                entry["passed" if check.passed else "failed"] += 1
     return counts
