@@ -35,7 +35,7 @@ from ftds.tools.build.steps import ChunkResult, merge_results, rejected_whole, r
 from ftds.tools.generation.labels import LabelTree
 from ftds.tools.generation.review import ReviewResult, check_samples, judge_samples
 from ftds.tools.generation.revise import revise_samples
-from ftds.tools.generation.task_table import DraftInputs, judge_called, task_spec
+from ftds.tools.generation.task_table import DraftInputs, answer_check_called, judge_called, task_spec
 from ftds.tools.records import Chunk, ReviewVerdict, Sample
 
 
@@ -104,10 +104,11 @@ def _settle(
 
 
 async def check(state: ChunkFlowState, *, runtime: Runtime[BuildContext]) -> dict[str, Any]:
-    """The review's first step: pre-check, code checks and the round-trip call (one LLM call at most)."""
+    """The review's first step: pre-check, code checks, the round-trip call (one per chunk) and the answer
+    check (one scoring request per sample still standing, when ``answer_check_called``)."""
     ctx, pending = runtime.context, state["pending"]
     chunk, build = ctx.chunk(state["chunk_id"]), ctx.settings.build
-    checked = await check_samples(chunk, pending, ctx.reviewer, build)
+    checked = await check_samples(chunk, pending, ctx.reviewer, build, check_answers=answer_check_called(ctx.settings))
     fragment = ChunkResult(
         chunk_id=chunk.chunk_id, rejected=checked.rejected, failed=checked.failed, reviewer_usage=checked.usage
     )

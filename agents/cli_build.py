@@ -11,9 +11,11 @@ from typing import Annotated
 import typer
 
 from ftds.agents.cli_common import (
+    AnswerCheckOpt,
     ConfigOpt,
     JsonOpt,
     JudgeOpt,
+    MinAnswerProbabilityOpt,
     app,
     check_inputs,
     fail,
@@ -67,6 +69,8 @@ def build(
         int | None, typer.Option(help="Accepted samples wanted (sizes the work, balances labels).")
     ] = None,
     judge: JudgeOpt = None,
+    answer_check: AnswerCheckOpt = None,
+    min_answer_probability: MinAnswerProbabilityOpt = None,
     label_tree: Annotated[Path | None, typer.Option("--label-tree", help="Your label tree (YAML/JSON).")] = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Do not build a label tree.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to distil from when no input is given.")] = None,
@@ -125,6 +129,8 @@ def build(
             "formats": formats,
             "accept_threshold": threshold,
             "judge": judge,
+            "answer_check": answer_check,
+            "min_answer_probability": min_answer_probability,
             "task": task,
             "target": target,
             "label_tree_file": str(label_tree) if label_tree else None,

@@ -39,6 +39,18 @@ JudgeOpt = Annotated[
     typer.Option(help="The rubric call after the checks: auto (not with the embedded reviewer), always, never."),
 ]
 
+AnswerCheckOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="The answer check (the reviewer's P(yes) that the answer answers its question): auto (with the "
+        "embedded reviewer), always, never."
+    ),
+]
+MinAnswerProbabilityOpt = Annotated[
+    float | None,
+    typer.Option(help="P(yes) the answer check needs (default: measured per prompt language).", show_default=False),
+]
+
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"error: {redact_text(message)}", err=True)

@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from ftds.agents.cli_common import ConfigOpt, JsonOpt, JudgeOpt, app, fail, settings_from
+from ftds.agents.cli_common import (
+    AnswerCheckOpt,
+    ConfigOpt,
+    JsonOpt,
+    JudgeOpt,
+    MinAnswerProbabilityOpt,
+    app,
+    fail,
+    settings_from,
+)
 from ftds.agents.exit_codes import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 
 
@@ -29,12 +38,14 @@ def critique(
         bool, typer.Option("--no-round-trip", help="Skip the extractive round-trip call (code checks + judge).")
     ] = False,
     judge: JudgeOpt = None,
+    answer_check: AnswerCheckOpt = None,
+    min_answer_probability: MinAnswerProbabilityOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check each pair against the documents: evidence located, key terms, facts, polarity, round trip and
-    (``--judge``) the judge; one verdict per pair (accept / revise / reject / failed, with the reason) in
-    input order."""
+    """Check each pair against the documents: evidence located, key terms, facts, polarity, round trip, the
+    answer check (``--answer-check``) and (``--judge``) the judge; one verdict per pair (accept / revise /
+    reject / failed, with the reason) in input order."""
     from ftds.tools.dataset.files import write_jsonl
     from ftds.tools.generation.critique import CritiqueRun, PairsError, critique_set, read_pairs
     from ftds.tools.ingest import load_literature
@@ -42,7 +53,13 @@ def critique(
 
     settings = settings_from(
         config,
-        build={"domain": domain, "round_trip": False if no_round_trip else None, "judge": judge},
+        build={
+            "domain": domain,
+            "round_trip": False if no_round_trip else None,
+            "judge": judge,
+            "answer_check": answer_check,
+            "min_answer_probability": min_answer_probability,
+        },
         llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
     )
     try:

@@ -129,7 +129,13 @@ async def model_verdicts(
                 samples = [sample_of(row, chunk) for row in members]
                 started = time.perf_counter()
                 result = await review_samples(
-                    chunk, samples, llm, build, evidence_checks=mode != "before", call_judge=mode != "checks"
+                    chunk,
+                    samples,
+                    llm,
+                    build,
+                    evidence_checks=mode != "before",
+                    check_answers=mode != "before",
+                    call_judge=mode != "checks",
                 )
                 seconds = time.perf_counter() - started
                 failed = {item.item_id: item.reason for item in result.failed}
@@ -201,13 +207,14 @@ def score(rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]) -> di
     }
 
 
-def without_judge(verdicts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The ``after`` verdicts as they would be with no judge call (``build.judge`` auto with the embedded
-    reviewer): a pair the judge turned down after every check passed is accepted on its checks. Review time
-    and calls stay those of the run with the judge (``make demo`` measures a build without it)."""
+def without(verdicts: dict[str, dict[str, Any]], check: str) -> dict[str, dict[str, Any]]:
+    """The verdicts as they would be without ``check`` (the judge: ``build.judge`` auto with the embedded
+    reviewer; the answer check: ``--answer-check never``): a pair that check turned down after every other
+    check passed is accepted on the others (a pair it rejected was not shown to the judge, which accepted
+    every pair it was shown with the embedded reviewer). Review time and calls stay those of the run with it."""
     derived: dict[str, dict[str, Any]] = {}
     for pair_id, entry in verdicts.items():
-        checks = [c for c in entry["checks"] if c["name"] != "judge"]
+        checks = [c for c in entry["checks"] if c["name"] != check]
         judged = len(checks) < len(entry["checks"])
         passed = judged and all(c["passed"] for c in checks)
         decision = "accept" if passed else entry["decision"]
@@ -303,7 +310,9 @@ def main() -> None:
                 found = asyncio.run(model_verdicts(members, reviewer, mode, args.cache, args.threads, args.reply_cache))
                 verdicts_by_mode[mode].update(found)
         if "after" in verdicts_by_mode:
-            verdicts_by_mode["after_without_judge"] = without_judge(verdicts_by_mode["after"])
+            verdicts_by_mode["after_without_judge"] = without(verdicts_by_mode["after"], "judge")
+        if "checks" in verdicts_by_mode:
+            verdicts_by_mode["checks_without_answer_check"] = without(verdicts_by_mode["checks"], "answers")
         for mode, verdicts in verdicts_by_mode.items():
             result = score(subsample, verdicts)
             build_rate([r for r in subsample if r.get("origin") == "generated"], result, generation_seconds)

@@ -116,14 +116,21 @@ def register(server: MCPServer[ServerState]) -> None:
         reject (or failed, with the reason), the located evidence with document offsets, every check's
         result, the scores, a rationale and, for revise, concrete feedback on what to change."""
         from ftds.tools.generation.review import critique_pairs  # the generation stack loads on first use
-        from ftds.tools.generation.task_table import judge_called
+        from ftds.tools.generation.task_table import answer_check_called, judge_called
 
         state = state_of(ctx)
         chunk = _passage_chunk(text, source, domain)
         settings = state.settings.build.model_copy(update={"domain": domain})
         llm = await state.llm()
         asked = [(p.question, p.answer) for p in pairs]
-        critiques, usage = await critique_pairs(chunk, asked, llm, settings, call_judge=judge_called(state.settings))
+        critiques, usage = await critique_pairs(
+            chunk,
+            asked,
+            llm,
+            settings,
+            check_answers=answer_check_called(state.settings),
+            call_judge=judge_called(state.settings),
+        )
         decisions = [c.decision for c in critiques]
         return CritiqueQAResult(
             critiques=critiques,

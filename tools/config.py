@@ -266,6 +266,22 @@ class BuildSettings(_Section):
         description="Confirm each sample by answering its question again extractively (one call per chunk); "
         "off = code checks and the judge only.",
     )
+    answer_check: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="The answer check after the round trip: the reviewer's probability (read from its first "
+        "reply token, no text generated) that the answer correctly and directly answers the question from the "
+        "located evidence, one scoring request per sample that passed every other check. auto = for the "
+        "embedded reviewer, whose probabilities min_answer_probability was measured on (docs/benchmarks/"
+        "critique.md); a remote reviewer gets the judge instead. A reviewer that returns no token "
+        "probabilities gets no answer check (counted as 'could not judge').",
+    )
+    min_answer_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="The answer check passes at this P(yes) or above; None = the threshold measured for the "
+        "scoring prompt (qa_verify.<language>.md, min_probability).",
+    )
     judge: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="The rubric call after the checks. auto = skip it when the reviewer is the embedded model: "

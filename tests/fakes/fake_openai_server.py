@@ -57,6 +57,9 @@ class FakeServerConfig:
     # A provider's concurrency cap: a request arriving while this many are already in flight gets a 429
     # (like fault "429", with Retry-After). None = no cap.
     max_concurrent: int | None = None
+    # Yes/no scoring requests (``logprobs``: the answer check) get first-token top_logprobs, as OpenAI and vLLM
+    # send them; False = a server that ignores ``logprobs`` and sends none.
+    logprobs: bool = True
 
 
 def _source_from_prompt(text: str) -> str:
@@ -208,6 +211,22 @@ def fake_reply(prompt: str, config: FakeServerConfig, temperature: float = 0.3) 
     return fake_generation(prompt)
 
 
+def fake_yes_probability(prompt: str) -> float:
+    """A cooperative scorer: sure of "yes" when the proposed answer's words are in the passage it is shown."""
+    passage = re.split(r"Question:|问题：", prompt, maxsplit=1)[0]
+    answer = re.split(r"Proposed answer:|答案：", prompt)[-1].split("\n", 1)[0]
+    words = re.findall(r"[\u4e00-\u9fff]|\w+", answer.lower())
+    found = sum(word in passage.lower() for word in words) / max(1, len(words))
+    return 0.95 if found >= 0.8 else 0.15
+
+
+def logprobs_reply(p_yes: float) -> tuple[str, dict[str, Any]]:
+    """The reply token and its ``logprobs`` block for a yes/no question answered with P(yes) = ``p_yes``."""
+    top = [{"token": "yes", "logprob": math.log(p_yes)}, {"token": "no", "logprob": math.log(1 - p_yes)}]
+    first = top[0] if p_yes >= 0.5 else top[1]
+    return first["token"], {"content": [{**first, "top_logprobs": top}]}
+
+
 def body_digest(body: dict[str, Any]) -> str:
     """Identity of a request: what was asked, ignoring transport details."""
     return hashlib.sha256(json.dumps(body.get("messages"), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -291,7 +310,11 @@ class FakeOpenAIServer:
         if fault == "malformed_body":
             return PlainTextResponse('{"choices": [ {"message": ', media_type="application/json")
         prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
-        if is_exam_question(prompt):  # an evaluation run asks in prose and expects prose
+        logprobs = None
+        if body.get("logprobs"):  # a yes/no scoring request: one token, its probabilities if this server sends them
+            content, block = logprobs_reply(fake_yes_probability(prompt))
+            logprobs = block if self.config.logprobs else None
+        elif is_exam_question(prompt):  # an evaluation run asks in prose and expects prose
             content = fake_exam_answer(prompt, self.config.seed)
         else:
             reply = fake_reply(prompt, self.config, float(body.get("temperature") or 0.0))
@@ -313,6 +336,7 @@ class FakeOpenAIServer:
                         "index": 0,
                         "finish_reason": "stop",
                         "message": {"role": "assistant", "content": content},
+                        "logprobs": logprobs,
                     }
                 ],
                 "usage": {

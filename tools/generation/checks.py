@@ -32,13 +32,14 @@ from ftds.tools.generation.evidence import (
 )
 from ftds.tools.records import CheckResult, Chunk, EvidenceSpan, Sample
 
-QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY, ROUND_TRIP, JUDGE = (
+QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY, ROUND_TRIP, ANSWERS, JUDGE = (
     "question",
     "evidence",
     "key_terms",
     "facts",
     "polarity",
     "round_trip",
+    "answers",
     "judge",
 )
 CODE_CHECKS = (QUESTION, EVIDENCE, KEY_TERMS, FACTS, POLARITY)

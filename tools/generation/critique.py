@@ -110,7 +110,7 @@ def best_chunk(pair: InputPair, chunks: list[Chunk], units: list[set[str]]) -> t
 async def critique_set(pairs: list[InputPair], chunks: list[Chunk], llm: ChatModel, settings: Settings) -> CritiqueRun:
     """One verdict per pair: pairs grouped by the chunk that holds them, one critique call sequence per chunk."""
     from ftds.tools.generation.review import critique_pairs
-    from ftds.tools.generation.task_table import judge_called
+    from ftds.tools.generation.task_table import answer_check_called, judge_called
 
     run = CritiqueRun()
     verdicts: dict[int, PairVerdict] = {}
@@ -131,7 +131,14 @@ async def critique_set(pairs: list[InputPair], chunks: list[Chunk], llm: ChatMod
         groups.setdefault(chunk.chunk_id, (chunk, []))[1].append(pair)
     for chunk, members in groups.values():
         asked = [(p.question, p.answer) for p in members]
-        critiques, usage = await critique_pairs(chunk, asked, llm, settings.build, call_judge=judge_called(settings))
+        critiques, usage = await critique_pairs(
+            chunk,
+            asked,
+            llm,
+            settings.build,
+            check_answers=answer_check_called(settings),
+            call_judge=judge_called(settings),
+        )
         run.usage = run.usage + usage
         for pair, critique in zip(members, critiques, strict=True):
             verdicts[pair.index] = PairVerdict(

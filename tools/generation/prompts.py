@@ -31,6 +31,8 @@ class PromptTemplate:
     version: str
     system: str
     user: str
+    min_probability: float | None = None
+    """For a yes/no scoring prompt: the P(yes) a reply needs, measured for this prompt (its front matter)."""
 
     def render(self, **values: Any) -> list[Message]:
         try:
@@ -60,6 +62,7 @@ def parse_template(text: str, origin: str) -> PromptTemplate:
         version=str(meta["version"]),
         system=sections.get("system", "").strip(),
         user=sections["user"].strip(),
+        min_probability=float(meta["min_probability"]) if "min_probability" in meta else None,
     )
 
 

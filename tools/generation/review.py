@@ -282,6 +282,7 @@ async def review_samples(
     labels: LabelTree | None = None,
     grounded: bool = True,
     evidence_checks: bool = True,
+    check_answers: bool = False,
     call_judge: bool = True,
 ) -> ReviewResult:
     """Verdict for every sample: accepted ones in ``verdicts``, ``revise`` ones (with feedback) in
@@ -293,7 +294,14 @@ async def review_samples(
     The review is two LLM steps, :func:`check_samples` (pre-check, code checks, the round-trip call) then
     :func:`judge_samples` (the rubric call); the per-chunk flow runs them as two checkpointed steps."""
     checked = await check_samples(
-        chunk, samples, llm, settings, prompt_dir=prompt_dir, grounded=grounded, evidence_checks=evidence_checks
+        chunk,
+        samples,
+        llm,
+        settings,
+        prompt_dir=prompt_dir,
+        grounded=grounded,
+        evidence_checks=evidence_checks,
+        check_answers=check_answers,
     )
     return await judge_samples(
         chunk, checked, llm, settings, prompt_dir=prompt_dir, labels=labels, grounded=grounded, call_judge=call_judge
@@ -316,9 +324,11 @@ async def check_samples(
     prompt_dir: Path | None = None,
     grounded: bool = True,
     evidence_checks: bool = True,
+    check_answers: bool = False,
 ) -> ReviewResult:
-    """The review's first step: the lexical pre-check, the code checks and the round-trip call (one LLM call
-    at most). Rejections and pre-check revisions are decided here; what passed waits in ``to_judge``."""
+    """The review's first step: the lexical pre-check, the code checks, the round-trip call and (with
+    ``check_answers``, ``task_table.answer_check_called``) one scoring request per sample still standing.
+    Rejections and pre-check revisions are decided here; what passed waits in ``to_judge``."""
     settings = settings or BuildSettings()
     prompt_dir = prompt_dir or settings.prompt_dir
     language = _review_language(chunk, samples, settings, grounded)
@@ -341,7 +351,7 @@ async def check_samples(
                 )
             )
     if grounded and evidence_checks and sample_kind_checks(to_review):
-        to_review = await _checked(chunk, to_review, llm, settings, language, prompt_dir, result)
+        to_review = await _checked(chunk, to_review, llm, settings, language, prompt_dir, result, check_answers)
     result.to_judge = to_review
     return result
 
@@ -372,7 +382,8 @@ async def judge_samples(
             result.verdicts[sample.sample_id] = result.scored[sample.sample_id] = ReviewVerdict(
                 decision="accept",
                 total=1.0,
-                rationale="passed every check (evidence located, key terms, facts, polarity, round trip); no judge",
+                rationale="passed every check (evidence located, key terms, facts, polarity, round trip, answer); "
+                "no judge",
                 reviewer=CHECKS,
             )
         return result
@@ -477,9 +488,12 @@ async def _checked(
     language: str,
     prompt_dir: Path | None,
     result: ReviewResult,
+    check_answers: bool,
 ) -> list[Sample]:
-    """Run the code checks, then (for what passed) the round trip; reject every sample that fails one with
-    ``check:<name>``, and return the ones left for the judge. Dialogue samples pass through unchecked."""
+    """Run the code checks, then (for what passed) the round trip, then the answer check; reject every sample
+    that fails one with ``check:<name>``, and return the ones left for the judge. Dialogue samples pass
+    through unchecked."""
+    from ftds.tools.generation.answer_check import answer_checks
     from ftds.tools.generation.round_trip import round_trip
 
     passed: list[Sample] = []
@@ -494,13 +508,23 @@ async def _checked(
         else:
             _reject_for(sample, failure, result)
     single = [sample for sample in passed if sample.turns is None]
-    if not settings.round_trip or not single:
-        return passed
-    trip = await round_trip(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
-    result.usage = result.usage + trip.usage
+    if settings.round_trip and single:
+        trip = await round_trip(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
+        result.usage = result.usage + trip.usage
+        passed = _keep_passing(passed, trip.results, result)
+    single = [sample for sample in passed if sample.turns is None]
+    if check_answers and single:
+        answers, usage = await answer_checks(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
+        result.usage = result.usage + usage
+        passed = _keep_passing(passed, answers, result)
+    return passed
+
+
+def _keep_passing(samples: list[Sample], checks: dict[str, CheckResult], result: ReviewResult) -> list[Sample]:
+    """Record each sample's check (a sample with none passes through) and reject the ones that failed it."""
     kept: list[Sample] = []
-    for sample in passed:
-        check = trip.results.get(sample.sample_id)
+    for sample in samples:
+        check = checks.get(sample.sample_id)
         if check is None:
             kept.append(sample)
             continue
@@ -536,12 +560,13 @@ async def critique_pairs(
     settings: BuildSettings | None = None,
     *,
     prompt_dir: Path | None = None,
+    check_answers: bool = False,
     call_judge: bool = True,
 ) -> tuple[list[PairCritique], TokenUsage]:
     """Review (question, answer) pairs someone else wrote against ``chunk`` with the same steps as generated
     samples: pre-check, code checks (evidence located, key terms, facts, polarity), round trip, rubric call
     (when ``call_judge``, as in a build). Every pair gets one critique, with its located evidence and every
-    check's verdict."""
+    check's verdict (``check_answers``, ``call_judge``: ``task_table.answer_check_called`` / ``judge_called``)."""
     settings = settings or BuildSettings()
     language = chunk_language(chunk, settings.language)
     samples = [
@@ -557,7 +582,9 @@ async def critique_pairs(
         )
         for index, (q, a) in enumerate(pairs, 1)
     ]
-    review = await review_samples(chunk, samples, llm, settings, prompt_dir=prompt_dir, call_judge=call_judge)
+    review = await review_samples(
+        chunk, samples, llm, settings, prompt_dir=prompt_dir, check_answers=check_answers, call_judge=call_judge
+    )
     outcomes = {item.item_id: item for item in [*review.rejected, *review.failed]}
     critiques: list[PairCritique] = []
     for index, sample in enumerate(samples, 1):

@@ -251,3 +251,11 @@ def judge_called(settings: Settings) -> bool:
     return (
         judge == "always" or spec.scored_by_judge or (judge == "auto" and settings.reviewer_llm.backend != "embedded")
     )
+
+
+def answer_check_called(settings: Settings) -> bool:
+    """Whether the review runs the answer check (``build.answer_check``). auto: for the embedded reviewer, the
+    model its threshold was measured on; a remote reviewer's probabilities sit on another scale, and it gets
+    the judge."""
+    answer_check = settings.build.answer_check
+    return answer_check == "always" or (answer_check == "auto" and settings.reviewer_llm.backend == "embedded")

@@ -35,6 +35,36 @@ class LLMError(RuntimeError):
     """A call that failed after the backend's own retries; the message is safe to show and log."""
 
 
+class NoTokenProbabilities(LLMError):
+    """The backend cannot say how probable a reply token is (no ``logprobs`` from the server, a Batch API):
+    a missing capability, not a failed call."""
+
+
+YES_WORDS = frozenset({"yes", "是", "是的", "对"})
+NO_WORDS = frozenset({"no", "否", "不", "不是"})
+"""First reply tokens read as a yes or a no (compared stripped and lower-cased)."""
+
+
+class YesNoScore(BaseModel):
+    """How sure a model is of "yes" as its reply, read from the first reply token's probabilities rather than
+    from a sampled word: a small model says "yes" to nearly everything, but how much probability it puts on
+    "yes" still ranks what it is shown (measured in docs/benchmarks/critique.md)."""
+
+    probability: float = Field(ge=0.0, le=1.0, description="P(yes) / (P(yes) + P(no)) over the first token.")
+    mass: float = Field(ge=0.0, le=1.0, description="P(yes) + P(no): how much the model wanted to answer yes/no.")
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    cached: bool = False
+
+
+def yes_no_score(probabilities: dict[str, float], usage: TokenUsage) -> YesNoScore:
+    """Fold first-token probabilities (token text -> probability, any subset of the vocabulary) into a score."""
+    yes = sum(p for token, p in probabilities.items() if token.strip().lower() in YES_WORDS)
+    no = sum(p for token, p in probabilities.items() if token.strip().lower() in NO_WORDS)
+    if yes + no <= 0.0:
+        raise LLMError("the model put no probability on yes or no as its first reply token")
+    return YesNoScore(probability=yes / (yes + no), mass=min(1.0, yes + no), usage=usage)
+
+
 @runtime_checkable
 class ChatModel(Protocol):
     """What the pipeline needs from a model."""
@@ -57,4 +87,14 @@ class ChatModel(Protocol):
 
     async def aclose(self) -> None:
         """Release connections or model memory."""
+        ...
+
+
+@runtime_checkable
+class ScoresYesNo(Protocol):
+    """A backend that can read its first-token probabilities (llama.cpp in-process; OpenAI-compatible
+    endpoints that return ``logprobs``). The answer check needs it; a backend without it gets no such check."""
+
+    async def yes_probability(self, messages: list[Message]) -> YesNoScore:
+        """P(yes) of the reply to ``messages``, which must ask a yes/no question."""
         ...

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftds.tools.config import LLMSettings
-from ftds.tools.llm.base import ChatResult, LLMError, Message
+from ftds.tools.llm.base import NO_WORDS, YES_WORDS, ChatResult, LLMError, Message, YesNoScore, yes_no_score
 from ftds.tools.llm.model_files import ensure_model_file
 from ftds.tools.records import TokenUsage
 
@@ -29,6 +29,8 @@ class EmbeddedChatModel:
         self._llama: Any = None
         self._load_lock = threading.Lock()
         self._call_lock = threading.Lock()
+        self._yes_no_tokens: dict[int, str] | None = None
+        self._format_chat: Any = None
         self.load_seconds: float | None = None
 
     @property
@@ -99,6 +101,60 @@ class EmbeddedChatModel:
             self._settings.temperature if temperature is None else temperature,
             self._settings.max_tokens if max_tokens is None else max_tokens,
         )
+
+    def _candidate_tokens(self, llama: Any) -> dict[int, str]:
+        """Token id -> text for every single-token spelling of a yes or no word (yes, Yes, " yes", 是 …)."""
+        if self._yes_no_tokens is None:
+            found: dict[int, str] = {}
+            for word in YES_WORDS | NO_WORDS:
+                for spelling in {word, word.capitalize(), " " + word, " " + word.capitalize(), word.upper()}:
+                    ids = llama.tokenize(spelling.encode("utf-8"), add_bos=False, special=False)
+                    if len(ids) == 1:
+                        found[ids[0]] = spelling
+            self._yes_no_tokens = found
+        return self._yes_no_tokens
+
+    def _prompt_tokens(self, llama: Any, messages: list[Message]) -> list[int]:
+        """``messages`` in the model's own chat template, ending where the assistant's reply starts."""
+        if self._format_chat is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise LLMError(f"{self.label} has no chat template to score a reply with")
+            self._format_chat = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
+        prompt = self._format_chat(messages=list(messages)).prompt
+        return list(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def _yes_probability_sync(self, messages: list[Message]) -> YesNoScore:
+        import llama_cpp
+        import numpy as np
+
+        llama = self._model()
+        with self._call_lock:
+            tokens = self._prompt_tokens(llama, messages)
+            if len(tokens) >= llama.n_ctx():
+                raise LLMError(f"the prompt ({len(tokens)} tokens) does not fit the {llama.n_ctx()}-token context")
+            # keep what the context already holds of this prompt (the system prompt, a shared passage)
+            same = 0
+            for mine, held in zip(tokens, llama.input_ids[: llama.n_tokens], strict=False):
+                if mine != held:
+                    break
+                same += 1
+            same = min(same, len(tokens) - 1)  # the last token must be evaluated to read its logits
+            llama.n_tokens = same
+            llama.eval(tokens[same:])
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),))
+            candidates = self._candidate_tokens(llama)
+        weights = np.exp(logits.astype(np.float64) - float(logits.max()))
+        total = float(weights.sum())
+        probabilities = {text: float(weights[token]) / total for token, text in candidates.items()}
+        usage = TokenUsage(prompt_tokens=len(tokens), calls=1)
+        return yes_no_score(probabilities, usage)
+
+    async def yes_probability(self, messages: list[Message]) -> YesNoScore:
+        """P(yes) of the first reply token, read from the logits after evaluating the prompt (no sampling)."""
+        return await asyncio.to_thread(self._yes_probability_sync, messages)
 
     def count_tokens(self, text: str) -> int:
         return len(self._model().tokenize(text.encode("utf-8"), add_bos=False))

@@ -21,7 +21,15 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 
 from ftds.tools.config import LLMSettings
-from ftds.tools.llm.base import ChatModel, ChatResult, LLMError, Message
+from ftds.tools.llm.base import (
+    ChatModel,
+    ChatResult,
+    LLMError,
+    Message,
+    NoTokenProbabilities,
+    ScoresYesNo,
+    YesNoScore,
+)
 from ftds.tools.records import EndpointFigures, TokenUsage
 
 _CJK = re.compile(r"[\u3000-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -158,6 +166,33 @@ class ManagedChatModel:
         if self._cache is not None:
             self._cache.set(key, result.model_dump_json())
         return result
+
+    @property
+    def scores_yes_no(self) -> bool:
+        """True when the backend can read first-token probabilities (:class:`ScoresYesNo`)."""
+        return isinstance(self.inner, ScoresYesNo)
+
+    async def yes_probability(self, messages: list[Message]) -> YesNoScore:
+        """The backend's P(yes), cached and rate-limited like a completion; :class:`NoTokenProbabilities` when
+        the backend cannot score."""
+        if not isinstance(self.inner, ScoresYesNo):
+            raise NoTokenProbabilities(f"{self.label} gives no token probabilities (this backend cannot score)")
+        key = self.cache_key(messages, None, {"yes_probability": True})
+        if self._cache is not None:
+            stored = self._cache.get(key)
+            if stored is not None:
+                hit = TokenUsage(cached_calls=1)
+                self.usage = self.usage + hit
+                return YesNoScore.model_validate_json(stored).model_copy(update={"usage": hit, "cached": True})
+        if self._rate_limited:
+            await _limits_for(self._settings).acquire(messages_tokens(messages) + 1)
+        score = await self.inner.yes_probability(messages)
+        usage = score.usage.model_copy(update={"cost": call_cost(score.usage, self._settings)})
+        score = score.model_copy(update={"usage": usage})
+        self.usage = self.usage + usage
+        if self._cache is not None:
+            self._cache.set(key, score.model_dump_json())
+        return score
 
     def endpoint_figures(self) -> EndpointFigures | None:
         """The adaptive concurrency figures of this model's endpoint (None for the embedded backend), or its

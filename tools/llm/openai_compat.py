@@ -10,6 +10,7 @@ and error messages that never carry the API key.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
 from typing import Any
@@ -19,11 +20,13 @@ from openai.types.chat import ChatCompletion
 
 from ftds.tools.config import LLMSettings
 from ftds.tools.llm.adaptive import EndpointPressure, observing_http_client
-from ftds.tools.llm.base import ChatResult, LLMError, Message
+from ftds.tools.llm.base import ChatResult, LLMError, Message, NoTokenProbabilities, YesNoScore, yes_no_score
 from ftds.tools.records import TokenUsage
 from ftds.tools.redact import redact_url
 
 MALFORMED_BACKOFF_S = 0.25
+TOP_LOGPROBS = 20
+"""Alternatives asked for the first reply token when scoring yes/no (the most OpenAI returns)."""
 
 
 def resolve_api_key(settings: LLMSettings) -> str:
@@ -106,6 +109,40 @@ class OpenAICompatibleChatModel:
             model=self.label,
             finish_reason=choice.finish_reason,
         )
+
+    async def yes_probability(self, messages: list[Message]) -> YesNoScore:
+        """P(yes) from the first reply token's ``top_logprobs``; an endpoint that returns none (some servers
+        ignore ``logprobs``) raises :class:`NoTokenProbabilities`, and the caller goes without the score."""
+        kwargs: dict[str, Any] = {
+            "model": self._settings.model,
+            "messages": messages,
+            "temperature": 0.0,
+            "max_tokens": 1,
+            "logprobs": True,
+            "top_logprobs": TOP_LOGPROBS,
+        }
+        slots = self.pressure.limit()
+        await slots.acquire()
+        try:
+            reply = await self._post(kwargs)
+        finally:
+            slots.release()
+        first = None
+        if reply.choices and reply.choices[0].logprobs and reply.choices[0].logprobs.content:
+            first = reply.choices[0].logprobs.content[0]
+        if first is None:
+            raise NoTokenProbabilities(f"{self.label} returned no token probabilities (logprobs) to score a reply with")
+        probabilities: dict[str, float] = {}
+        alternatives = [(c.token, c.logprob) for c in first.top_logprobs] + [(first.token, first.logprob)]
+        for token, logprob in alternatives:
+            probabilities[token] = max(probabilities.get(token, 0.0), math.exp(logprob))
+        usage = reply.usage
+        spent = TokenUsage(
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            calls=1,
+        )
+        return yes_no_score(probabilities, spent)
 
     async def _post(self, kwargs: dict[str, Any]) -> ChatCompletion:
         """One completion. HTTP errors, 429/5xx and timeouts are retried by the client itself (exponential

@@ -1,0 +1,194 @@
+"""The answer check: the reviewer's P(yes) that an answer answers its question, read from token probabilities.
+
+Real backends throughout: the embedded model's logits (the 0.5B the test command installs), and the
+OpenAI-compatible client against the FAKE server, which sends ``logprobs`` the way OpenAI and vLLM do (or, set
+up as a server that ignores them, sends none).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ftds.tools.config import BuildSettings, LLMSettings, Settings
+from ftds.tools.generation.answer_check import answer_checks, can_score
+from ftds.tools.generation.checks import count_checks, run_code_checks
+from ftds.tools.generation.review import review_samples
+from ftds.tools.generation.task_table import answer_check_called
+from ftds.tools.llm import make_chat_model
+from ftds.tools.llm.base import LLMError, Message, yes_no_score
+from ftds.tools.records import Chunk, Provenance, Sample, TokenUsage, content_hash
+from tests.conftest import MODEL_CACHE, fake_llm_overrides
+from tests.fakes.fake_openai_server import FakeOpenAIServer, FakeServerConfig
+from tests.fakes.scripted_chat import ScriptedChatModel
+
+SET = Path(__file__).resolve().parents[2] / "bench" / "data" / "critique_set.jsonl"
+ROWS = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+ARTICLE = "第四十二条 有限责任公司由一个以上五十个以下股东出资设立。"
+
+
+def _chunk(text: str = ARTICLE) -> Chunk:
+    chunk_id = content_hash("公司法.md", "0", text)
+    provenance = Provenance(source="公司法.md", char_start=0, char_end=len(text), chunk_id=chunk_id)
+    return Chunk(chunk_id=chunk_id, doc_id="公司法.md", index=0, text=text, provenance=provenance)
+
+
+def _sample(answer: str, chunk: Chunk, question: str = "有限责任公司由多少名股东出资设立？") -> Sample:
+    sample = Sample(
+        sample_id=content_hash(question, answer),
+        question=question,
+        answer=answer,
+        domain="law",
+        language="zh",
+        provenance=chunk.provenance,
+        model="test",
+        prompt_version="test",
+    )
+    run_code_checks(sample, chunk)
+    return sample
+
+
+class FakeScorer(ScriptedChatModel):
+    """FAKE reviewer that scores yes/no from a table (answer -> P(yes)) and fails for answers it is told to."""
+
+    def __init__(self, probabilities: dict[str, float], failing: tuple[str, ...] = ()) -> None:
+        super().__init__([], auto_quote=True)
+        self.probabilities, self.failing, self.scored = probabilities, failing, 0
+
+    async def yes_probability(self, messages: list[Message]) -> Any:
+        self.scored += 1
+        prompt = messages[-1]["content"]
+        answer = re.split(r"Proposed answer: |答案：", prompt)[-1].split("\n", 1)[0]
+        if answer in self.failing:
+            raise LLMError("the endpoint timed out")
+        p_yes = self.probabilities[answer]
+        return yes_no_score({"yes": p_yes, "no": 1 - p_yes}, TokenUsage(prompt_tokens=100, calls=1))
+
+
+async def test_a_pair_passes_at_the_threshold_and_fails_below_it() -> None:
+    chunk = _chunk()
+    right, wrong = _sample("一个以上五十个以下。", chunk), _sample("五十个以上。", chunk)
+    scorer = FakeScorer({right.answer: 0.93, wrong.answer: 0.61})
+    checks, usage = await answer_checks(chunk, [right, wrong], scorer, "zh", BuildSettings(min_answer_probability=0.85))
+    assert checks[right.sample_id].passed and checks[right.sample_id].detail == "P(yes) 0.930 ≥ 0.85"
+    assert not checks[wrong.sample_id].passed and checks[wrong.sample_id].detail == "P(yes) 0.610 < 0.85"
+    assert usage.calls == 2 and usage.prompt_tokens == 200
+
+
+async def test_the_scorer_reads_the_located_evidence_not_the_chunk() -> None:
+    chunk = _chunk("第四十一条 与本题无关的一句话。\n\n" + ARTICLE)
+    sample = _sample("有限责任公司由一个以上五十个以下股东出资设立。", chunk)
+    seen: list[str] = []
+
+    class Recording(FakeScorer):
+        async def yes_probability(self, messages: list[Message]) -> Any:
+            seen.append(messages[-1]["content"])
+            return await super().yes_probability(messages)
+
+    await answer_checks(chunk, [sample], Recording({sample.answer: 0.9}), "zh", BuildSettings())
+    assert "一个以上五十个以下" in seen[0] and "与本题无关" not in seen[0] and sample.question in seen[0]
+
+
+async def test_a_failed_scoring_request_fails_its_sample_only_and_a_backend_without_scores_is_not_counted() -> None:
+    chunk = _chunk()
+    one, two = _sample("一个以上五十个以下。", chunk), _sample("一个以上、五十个以下的股东。", chunk)
+    checks, _ = await answer_checks(
+        chunk, [one, two], FakeScorer({two.answer: 0.97}, failing=(one.answer,)), "zh", BuildSettings()
+    )
+    assert not checks[one.sample_id].passed and "answers:llm_error" in checks[one.sample_id].detail
+    assert checks[two.sample_id].passed
+    plain = ScriptedChatModel([])  # replies with text only: no way to read token probabilities
+    assert not can_score(plain)
+    unscored, usage = await answer_checks(chunk, [one], plain, "zh", BuildSettings())
+    assert unscored[one.sample_id].passed and unscored[one.sample_id].detail.startswith("not counted:")
+    assert usage.calls == 0 and plain.history == []
+
+
+async def test_the_review_rejects_a_low_scored_pair_for_the_answer_check_with_no_judge() -> None:
+    r = next(r for r in ROWS if r["question"] == "劳动合同无效的条件是什么？" and r["origin"] == "synthetic")
+    assert r["reason"] == "neighbouring_article"  # every word is in the chunk: the code checks pass it
+    chunk_id = content_hash(r["source"], str(r["char_start"]), r["chunk"])
+    provenance = Provenance(source=r["source"], char_start=r["char_start"], char_end=r["char_end"], chunk_id=chunk_id)
+    chunk = Chunk(chunk_id=chunk_id, doc_id=r["source"], index=0, text=r["chunk"], provenance=provenance)
+    sample = Sample(
+        sample_id=r["id"],
+        question=r["question"],
+        answer=r["answer"],
+        domain="law",
+        language="zh",
+        provenance=provenance,
+        model=r["model"],
+        prompt_version=r["prompt_version"],
+    )
+    scorer = FakeScorer({r["answer"]: 0.4})
+    build = BuildSettings(round_trip=False)  # the round trip (the fake quotes article 26) would reject it first
+    review = await review_samples(chunk, [sample], scorer, build, check_answers=True, call_judge=False)
+    assert [(item.reason, item.detail.split(" | ")[0]) for item in review.rejected] == [
+        ("check:answers", "P(yes) 0.400 < 0.93")  # the threshold measured for the Chinese prompt
+    ]
+    assert scorer.scored == 1 and review.usage.calls == 1 and scorer.history == []  # one scoring request, no call
+    assert count_checks([sample])["answers"] == {"passed": 0, "failed": 1, "not_counted": 0}
+
+
+def test_the_answer_check_runs_for_the_embedded_reviewer_by_default() -> None:
+    assert answer_check_called(Settings())
+    remote = LLMSettings(backend="openai", model="m", base_url="http://localhost:1/v1")
+    assert not answer_check_called(Settings(reviewer=remote))  # the judge is the remote reviewer's check
+    assert answer_check_called(Settings(reviewer=remote, build=BuildSettings(answer_check="always")))
+    assert not answer_check_called(Settings(build=BuildSettings(answer_check="never")))
+
+
+async def test_an_openai_compatible_endpoint_is_scored_from_its_logprobs_and_cached(tmp_path: Path) -> None:
+    chunk = _chunk()
+    right, wrong = _sample("一个以上五十个以下。", chunk), _sample("三百个以上，由董事会决定。", chunk)
+    with FakeOpenAIServer(FakeServerConfig()) as server:
+        llm = make_chat_model(LLMSettings(**fake_llm_overrides(server), cache=True), tmp_path)
+        try:
+            assert can_score(llm)
+            checks, usage = await answer_checks(chunk, [right, wrong], llm, "zh", BuildSettings())
+            again, cached = await answer_checks(chunk, [right], llm, "zh", BuildSettings())
+        finally:
+            await llm.aclose()
+        sent = [body for body in server.requests if body.get("logprobs")]
+    assert checks[right.sample_id].detail == "P(yes) 0.950 ≥ 0.93"
+    assert checks[wrong.sample_id].detail == "P(yes) 0.150 < 0.93"
+    assert usage.calls == 2 and len(sent) == 2 and all(b["max_tokens"] == 1 and b["top_logprobs"] for b in sent)
+    assert again[right.sample_id].passed and cached.calls == 0 and cached.cached_calls == 1
+
+
+async def test_an_endpoint_that_sends_no_logprobs_gets_no_answer_check(tmp_path: Path) -> None:
+    chunk = _chunk()
+    sample = _sample("一个以上五十个以下。", chunk)
+    with FakeOpenAIServer(FakeServerConfig(logprobs=False)) as server:
+        llm = make_chat_model(LLMSettings(**fake_llm_overrides(server), cache=False), tmp_path)
+        try:
+            checks, _ = await answer_checks(chunk, [sample], llm, "zh", BuildSettings())
+        finally:
+            await llm.aclose()
+    check = checks[sample.sample_id]
+    assert check.passed and check.detail.startswith("not counted:") and "logprobs" in check.detail
+
+
+@pytest.mark.embedded
+async def test_the_real_embedded_model_scores_a_right_answer_above_a_wrong_one() -> None:
+    chunk = _chunk()
+    right, wrong = _sample("一个以上五十个以下股东。", chunk), _sample("二百个以上股东。", chunk)
+    llm = make_chat_model(LLMSettings(model="qwen2.5-coder-0.5b", cache=False), MODEL_CACHE)
+    try:
+        assert can_score(llm)
+        checks, usage = await answer_checks(chunk, [right, wrong], llm, "zh", BuildSettings(min_answer_probability=0.0))
+        first = await llm.yes_probability([{"role": "user", "content": "Is 2 + 2 = 4? Answer yes or no."}])  # type: ignore[attr-defined]
+    finally:
+        await llm.aclose()
+
+    def p_yes(sample: Sample) -> float:
+        return float(checks[sample.sample_id].detail.split()[1])
+
+    assert 0.0 < p_yes(wrong) < p_yes(right) < 1.0
+    assert usage.calls == 2 and usage.prompt_tokens > 50 and usage.completion_tokens == 0
+    assert first.probability > 0.5 and first.mass > 0.5

@@ -1,0 +1,81 @@
+"""The answer check: how sure the reviewer model is that the answer answers its question, from the evidence.
+
+A small judge asked for a verdict says "yes" to nearly everything (the embedded 1.5B accepted every pair that
+reached it, wrong ones included), so this check never reads a sampled word. It reads the reviewer's
+probability of "yes" as its first reply token, P(yes) / (P(yes) + P(no)), which still ranks pairs: on the
+labelled set's pairs that passed the code checks it separates correct from wrong with an AUC of about 0.8
+(docs/benchmarks/critique.md), where the rubric judge separated nothing. The model sees the located evidence,
+the question and the answer (not the whole chunk), and a pair passes at the threshold measured for the prompt
+(its ``min_probability``; ``build.min_answer_probability`` overrides it).
+Whether it runs is ``task_table.answer_check_called`` (``build.answer_check``).
+
+One scoring request per sample, prompt only (no reply is generated). A backend that cannot read token
+probabilities (a Batch API, a server that ignores ``logprobs``) gives no verdict: the check is recorded as
+not counted and the other checks decide. A scoring request that fails is a failed check, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ftds.tools.config import BuildSettings
+from ftds.tools.generation.checks import ANSWERS, NOT_COUNTED
+from ftds.tools.generation.evidence import evidence_text
+from ftds.tools.generation.prompts import domain_preset, load_template
+from ftds.tools.llm.base import ChatModel, LLMError, NoTokenProbabilities, ScoresYesNo
+from ftds.tools.records import CheckResult, Chunk, Sample, TokenUsage
+
+DEFAULT_MIN_PROBABILITY = 0.85
+"""For a user's scoring prompt that states no threshold of its own."""
+
+
+def can_score(llm: ChatModel) -> bool:
+    """True when ``llm`` reads first-token probabilities (the managed wrapper says so for its backend)."""
+    flag = getattr(llm, "scores_yes_no", None)
+    return bool(flag) if flag is not None else isinstance(llm, ScoresYesNo)
+
+
+async def answer_checks(
+    chunk: Chunk,
+    samples: list[Sample],
+    llm: ChatModel,
+    language: str,
+    settings: BuildSettings,
+    *,
+    prompt_dir: Path | None = None,
+) -> tuple[dict[str, CheckResult], TokenUsage]:
+    """The answer check of every sample (by id) of ``chunk`` and what the scoring requests cost."""
+    if not samples:
+        return {}, TokenUsage()
+    if not can_score(llm):
+        detail = f"{NOT_COUNTED} {llm.label} gives no token probabilities to score the answer with"
+        return {s.sample_id: CheckResult(name=ANSWERS, passed=True, detail=detail) for s in samples}, TokenUsage()
+    template = load_template("qa_verify", language, prompt_dir or settings.prompt_dir)
+    threshold = settings.min_answer_probability
+    if threshold is None:
+        threshold = template.min_probability if template.min_probability is not None else DEFAULT_MIN_PROBABILITY
+    preset = domain_preset(settings.domain, language, prompt_dir or settings.prompt_dir)
+
+    async def one(sample: Sample) -> tuple[CheckResult, TokenUsage]:
+        messages = template.render(
+            domain_name=preset.name,
+            evidence=evidence_text(sample.evidence) or chunk.text,  # the chunk only for a sample not located
+            question=sample.question,
+            answer=sample.answer,
+        )
+        try:
+            score = await llm.yes_probability(messages)  # type: ignore[attr-defined]
+        except NoTokenProbabilities as exc:
+            return CheckResult(name=ANSWERS, passed=True, detail=f"{NOT_COUNTED} {exc}"), TokenUsage()
+        except LLMError as exc:
+            return CheckResult(name=ANSWERS, passed=False, detail=f"answers:llm_error ({exc})"), TokenUsage()
+        verdict = "≥" if score.probability >= threshold else "<"
+        detail = f"P(yes) {score.probability:.3f} {verdict} {threshold:g}"
+        return CheckResult(name=ANSWERS, passed=score.probability >= threshold, detail=detail), score.usage
+
+    scored = await asyncio.gather(*(one(sample) for sample in samples))
+    usage = TokenUsage()
+    for _, spent in scored:
+        usage = usage + spent
+    return {sample.sample_id: check for sample, (check, _) in zip(samples, scored, strict=True)}, usage
