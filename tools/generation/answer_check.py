@@ -55,7 +55,9 @@ async def answer_checks(
     threshold = settings.min_answer_probability
     if threshold is None:
         threshold = template.min_probability if template.min_probability is not None else DEFAULT_MIN_PROBABILITY
-    preset = domain_preset(settings.domain, language, prompt_dir or settings.prompt_dir)
+    # the system line names the domain in English in both prompts: that is the wording the thresholds were
+    # measured with
+    preset = domain_preset(settings.domain, "en", prompt_dir or settings.prompt_dir)
 
     async def one(sample: Sample) -> tuple[CheckResult, TokenUsage]:
         messages = template.render(
