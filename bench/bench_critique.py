@@ -223,6 +223,43 @@ def without(verdicts: dict[str, dict[str, Any]], check: str) -> dict[str, dict[s
     return derived
 
 
+def answer_bar_sweep(
+    rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]], zh_bars: list[float], en_bar: float
+) -> list[dict[str, Any]]:
+    """Precision / recall the ``checks`` verdicts would have with other answer-check bars: a pair counts as
+    accepted when every other check passed and its P(yes) (in the check's detail) reaches the bar of its
+    language. No model call: the probabilities are the ones the run recorded."""
+    labels = {row["id"]: row for row in rows}
+    correct_total = sum(row["label"] == "correct" for row in rows if row["id"] in verdicts)
+    table = []
+    for bar in [None, *zh_bars]:
+        accepted = correct = 0
+        for pair_id, entry in verdicts.items():
+            others = [c for c in entry["checks"] if c["name"] != "answers"]
+            answer = [c for c in entry["checks"] if c["name"] == "answers"]
+            if not others or not all(c["passed"] for c in others) or entry["decision"] == "failed":
+                continue
+            if entry["decision"] != "accept" and not answer:
+                continue  # rejected before the answer check by something recorded elsewhere (the pre-check)
+            if bar is not None and answer and not answer[0]["detail"].startswith("not counted"):
+                needed = bar if labels[pair_id].get("language") == "zh" else en_bar
+                if float(answer[0]["detail"].split()[1]) < needed:
+                    continue
+            accepted += 1
+            correct += labels[pair_id]["label"] == "correct"
+        table.append(
+            {
+                "zh_bar": bar,
+                "en_bar": en_bar if bar is not None else None,
+                "accepted": accepted,
+                "accepted_correct": correct,
+                "precision": round(correct / accepted, 3) if accepted else None,
+                "recall": round(correct / correct_total, 3) if correct_total else None,
+            }
+        )
+    return table
+
+
 def build_rate(rows: list[dict[str, Any]], result: dict[str, Any], generation_seconds: dict[str, float]) -> None:
     """Correct accepted generated samples per minute of build: generation + review time of those chunks."""
     chunks = {chunk_of(row).chunk_id for row in rows}
@@ -313,6 +350,9 @@ def main() -> None:
             verdicts_by_mode["after_without_judge"] = without(verdicts_by_mode["after"], "judge")
         if "checks" in verdicts_by_mode:
             verdicts_by_mode["checks_without_answer_check"] = without(verdicts_by_mode["checks"], "answers")
+            report[f"{reviewer}:answer_bar_sweep"] = answer_bar_sweep(
+                subsample, verdicts_by_mode["checks"], [0.90, 0.92, 0.93, 0.94, 0.95], 0.83
+            )
         for mode, verdicts in verdicts_by_mode.items():
             result = score(subsample, verdicts)
             build_rate([r for r in subsample if r.get("origin") == "generated"], result, generation_seconds)

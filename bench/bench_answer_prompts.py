@@ -1,0 +1,145 @@
+"""Which yes/no prompt lets the embedded 1.5B's P(yes) separate correct from wrong pairs? (issue 14)
+
+The experiment behind the answer check (``tools/generation/answer_check.py``). For every labelled pair that
+passes the code checks, it evaluates each candidate prompt on the model and reads P(yes) / (P(yes) + P(no))
+from the first reply token's logits (no sampling), then reports the AUC of that score against the hand labels,
+per round and language. Results are appended to ``--out`` (one line per pair, every variant), so a cut run
+resumes and ``--report`` re-reads them without the model.
+
+    python bench/bench_answer_prompts.py --out bench/results/answer_prompts_1.5b.jsonl --rounds 1,2,3,4
+    python bench/bench_answer_prompts.py --out bench/results/answer_prompts_1.5b.jsonl --report
+
+The prompts are written out in ChatML, the chat template of Qwen2.5, exactly as the product's llama.cpp chat
+template renders them (the product's P(yes) on a pair equals the ``en_evidence`` / ``zh_evidence`` figure here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_critique import SET, chunk_of, code_verdicts, load_set, sample_of  # noqa: E402
+
+from ftds.tools.generation.checks import run_code_checks  # noqa: E402
+from ftds.tools.generation.evidence import evidence_text  # noqa: E402
+
+SYSTEM = "You are a strict examiner of question-answer pairs written from legal texts."
+VARIANTS = {
+    "en_evidence": "Source passage:\n{evidence}\n\nQuestion: {question}\nProposed answer: {answer}\n\nAccording to the "
+    "source passage, is the proposed answer a correct and direct answer to exactly what the question asks? "
+    "Answer yes or no.",
+    "zh_evidence": "资料：\n{evidence}\n\n问题：{question}\n答案：{answer}\n\n"
+    "根据资料，这个答案是否正确、并且直接回答了问题所问的内容？只回答“是”或“否”。",
+    "chunk": "Source text:\n{chunk}\n\nQuestion: {question}\nProposed answer: {answer}\n\nAccording to the source "
+    "text, is the proposed answer a correct and direct answer to exactly what the question asks? Answer yes or no.",
+}
+ONLY_ZH = {"zh_evidence"}
+
+
+def auc(scored: list[tuple[float, str]]) -> float | None:
+    """Probability that a correct pair outscores a wrong one (ties count half)."""
+    correct = [p for p, label in scored if label == "correct"]
+    wrong = [p for p, label in scored if label == "wrong"]
+    if not correct or not wrong:
+        return None
+    wins = sum((c > w) + 0.5 * (c == w) for c in correct for w in wrong)
+    return wins / (len(correct) * len(wrong))
+
+
+class Scorer:
+    def __init__(self, model_path: Path, threads: int) -> None:
+        import numpy as np
+        from llama_cpp import Llama
+
+        self.np = np
+        self.llama = Llama(model_path=str(model_path), n_ctx=4096, n_threads=threads, verbose=False)
+        self.yes, self.no = (
+            self._ids(["yes", "Yes", " yes", " Yes", "YES", "是"]),
+            self._ids(["no", "No", " no", " No", "NO", "否"]),
+        )
+
+    def _ids(self, words: list[str]) -> list[int]:
+        found = {t[0] for w in words if len(t := self.llama.tokenize(w.encode(), add_bos=False, special=False)) == 1}
+        return sorted(found)
+
+    def p_yes(self, prompt: str) -> tuple[float, float]:
+        import llama_cpp
+
+        text = f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
+        tokens = self.llama.tokenize(text.encode(), add_bos=False, special=True)
+        self.llama.reset()
+        self.llama.eval(tokens)
+        logits = self.np.ctypeslib.as_array(
+            llama_cpp.llama_get_logits_ith(self.llama.ctx, -1), shape=(self.llama.n_vocab(),)
+        ).astype(self.np.float64)
+        weights = self.np.exp(logits - logits.max())
+        weights /= weights.sum()
+        yes, no = float(weights[self.yes].sum()), float(weights[self.no].sum())
+        return yes / (yes + no), yes + no
+
+
+def run(out: Path, rounds: set[int], threads: int, model_path: Path) -> None:
+    rows = [r for r in load_set(SET) if r.get("round", 1) in rounds]
+    verdicts = code_verdicts(rows)
+    done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.exists() else set()
+    todo = [r for r in rows if verdicts[r["id"]]["decision"] == "accept" and r["id"] not in done]
+    scorer = Scorer(model_path, threads)
+    with out.open("a", encoding="utf-8") as sink:
+        for row in todo:
+            chunk = chunk_of(row)
+            sample = sample_of(row, chunk)
+            run_code_checks(sample, chunk)
+            values = {"evidence": evidence_text(sample.evidence), "chunk": row["chunk"]}
+            values |= {"question": row["question"], "answer": row["answer"]}
+            entry: dict[str, Any] = {k: row.get(k) for k in ("id", "label", "reason", "round", "language", "origin")}
+            for name, template in VARIANTS.items():
+                if name in ONLY_ZH and row.get("language") != "zh":
+                    continue
+                entry[name] = scorer.p_yes(template.format(**values))
+            sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            sink.flush()
+            print(f"{row['id']} {row['label']}: " + ", ".join(f"{k} {entry[k][0]:.3f}" for k in VARIANTS if k in entry))
+
+
+def report(out: Path) -> None:
+    entries = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in entries:
+        groups[f"round {entry['round']} {entry['language']}"].append(entry)
+        groups[f"round {entry['round']}"].append(entry)
+        groups[f"all {entry['language']}"].append(entry)
+    print("| pairs | n (correct / wrong) | " + " | ".join(VARIANTS) + " |")
+    print("|---|---|" + "---|" * len(VARIANTS))
+    for name in sorted(groups):
+        members = groups[name]
+        counts = f"{sum(e['label'] == 'correct' for e in members)} / {sum(e['label'] == 'wrong' for e in members)}"
+        cells = []
+        for variant in VARIANTS:
+            scored = [(e[variant][0], e["label"]) for e in members if variant in e]
+            value = auc(scored)
+            cells.append(f"{value:.2f} ({len(scored)})" if value is not None else "–")
+        print(f"| {name} | {counts} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rounds", default="1,2,3,4")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", type=Path, default=Path.home() / ".cache/ftds/models/qwen2.5-coder-1.5b-q4_k_m.gguf")
+    parser.add_argument("--report", action="store_true", help="Only report the AUCs of what --out holds.")
+    args = parser.parse_args()
+    if not args.report:
+        run(args.out, {int(r) for r in args.rounds.split(",")}, args.threads, args.model)
+    report(args.out)
+
+
+if __name__ == "__main__":
+    main()
