@@ -110,7 +110,9 @@ def register(server: MCPServer[ServerState]) -> None:
         """Check each question-answer pair against the source: a lexical pre-check, then checks code can
         verify (the answer's evidence located in the source, the asked term in it, numbers / periods /
         article references / named bodies compared as values, negations kept), an extractive round trip
-        (the question answered again by quoting the source) and a rubric judge that reads the located
+        (the question answered again by quoting the source), with the embedded reviewer the answer check
+        (its probability that the answer answers the question, read from token probabilities, must reach
+        a measured bar) and a rubric judge that reads the located
         evidence (not with the embedded reviewer unless build.judge is "always": it accepted everything
         that passed the checks); a failed check is final. Returns per pair a verdict accept / revise /
         reject (or failed, with the reason), the located evidence with document offsets, every check's

@@ -82,6 +82,11 @@ class LLMSettings(_Section):
     )
     n_ctx: int = Field(default=4096, ge=512, description="Embedded only: context window in tokens.")
     n_threads: int | None = Field(default=None, description="Embedded only: CPU threads (None = all).")
+    seed: int | None = Field(
+        default=0,
+        description="Embedded only: sampling seed of every call, so a prompt gets the same reply whatever order "
+        "concurrent chunks reach the model in (a build is reproducible); None = the seed moves on with each call.",
+    )
     context_window: int | None = Field(
         default=None,
         ge=512,

@@ -75,8 +75,8 @@ async def test_a_pair_passes_at_the_threshold_and_fails_below_it() -> None:
     right, wrong = _sample("一个以上五十个以下。", chunk), _sample("五十个以上。", chunk)
     scorer = FakeScorer({right.answer: 0.93, wrong.answer: 0.61})
     checks, usage = await answer_checks(chunk, [right, wrong], scorer, "zh", BuildSettings(min_answer_probability=0.85))
-    assert checks[right.sample_id].passed and checks[right.sample_id].detail == "P(yes) 0.930 ≥ 0.85"
-    assert not checks[wrong.sample_id].passed and checks[wrong.sample_id].detail == "P(yes) 0.610 < 0.85"
+    assert checks[right.sample_id].passed and checks[right.sample_id].detail == "P(yes) 0.9300 ≥ 0.85"
+    assert not checks[wrong.sample_id].passed and checks[wrong.sample_id].detail == "P(yes) 0.6100 < 0.85"
     assert usage.calls == 2 and usage.prompt_tokens == 200
 
 
@@ -129,7 +129,7 @@ async def test_the_review_rejects_a_low_scored_pair_for_the_answer_check_with_no
     build = BuildSettings(round_trip=False)  # the round trip (the fake quotes article 26) would reject it first
     review = await review_samples(chunk, [sample], scorer, build, check_answers=True, call_judge=False)
     assert [(item.reason, item.detail.split(" | ")[0]) for item in review.rejected] == [
-        ("check:answers", "P(yes) 0.400 < 0.93")  # the threshold measured for the Chinese prompt
+        ("check:answers", "P(yes) 0.4000 < 0.93")  # the threshold measured for the Chinese prompt
     ]
     assert scorer.scored == 1 and review.usage.calls == 1 and scorer.history == []  # one scoring request, no call
     assert count_checks([sample])["answers"] == {"passed": 0, "failed": 1, "not_counted": 0}
@@ -155,8 +155,8 @@ async def test_an_openai_compatible_endpoint_is_scored_from_its_logprobs_and_cac
         finally:
             await llm.aclose()
         sent = [body for body in server.requests if body.get("logprobs")]
-    assert checks[right.sample_id].detail == "P(yes) 0.950 ≥ 0.93"
-    assert checks[wrong.sample_id].detail == "P(yes) 0.150 < 0.93"
+    assert checks[right.sample_id].detail == "P(yes) 0.9500 ≥ 0.93"
+    assert checks[wrong.sample_id].detail == "P(yes) 0.1500 < 0.93"
     assert usage.calls == 2 and len(sent) == 2 and all(b["max_tokens"] == 1 and b["top_logprobs"] for b in sent)
     assert again[right.sample_id].passed and cached.calls == 0 and cached.cached_calls == 1
 

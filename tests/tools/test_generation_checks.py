@@ -351,6 +351,11 @@ def test_a_question_about_the_party_the_rule_names_passes_the_party_rule() -> No
     assert (
         other_actor("劳动者在什么情况下不得解除劳动合同？", "有下列情形之一的，不得解除劳动合同") is None
     )  # no party named
+    # "是否" asks; it is not part of the party (a make demo question, once rejected for "公司是否" ≠ "公司")
+    article_144 = "第一百四十四条 公司可以按照公司章程的规定发行下列与普通股权利不同的类别股："
+    assert other_actor("公司是否可以按照公司章程的规定发行下列与普通股权利不同的类别股？", article_144) is None
+    listed = "公开发行股份的公司不得发行前款第二项规定的类别股"
+    assert other_actor("公司是否不得发行前款第二项规定的类别股？", listed) is None
 
 
 def test_an_article_number_is_no_answer_to_a_whether_question() -> None:

@@ -73,7 +73,7 @@ async def answer_checks(
         except LLMError as exc:
             return CheckResult(name=ANSWERS, passed=False, detail=f"answers:llm_error ({exc})"), TokenUsage()
         verdict = "≥" if score.probability >= threshold else "<"
-        detail = f"P(yes) {score.probability:.3f} {verdict} {threshold:g}"
+        detail = f"P(yes) {score.probability:.4f} {verdict} {threshold:g}"  # 4 places: 0.9298 is not 0.93
         return CheckResult(name=ANSWERS, passed=score.probability >= threshold, detail=detail), score.usage
 
     scored = await asyncio.gather(*(one(sample) for sample in samples))

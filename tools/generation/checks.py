@@ -257,7 +257,7 @@ _SCOPE_STATED = re.compile(
 
 _MODAL = "不得|应当|可以|有权|必须|无权|不能"
 _ACTOR_ASKED = re.compile(
-    rf"^(?P<actor>(?:(?![因的不时当若如在])[\u3400-\u9fff]){{2,10}}?)(?:在(?:什么|何种|哪些)(?:情况|情形)下|何时|什么时候)?(?P<modal>{_MODAL})"
+    rf"^(?P<actor>(?:(?![因的不时当若如在])[\u3400-\u9fff]){{2,10}}?)(?:是否|能否|可否)?(?:在(?:什么|何种|哪些)(?:情况|情形)下|何时|什么时候)?(?P<modal>{_MODAL})"
     r"(?P<verb>[\u3400-\u9fff]{2})"
 )
 _CLAUSE_START = re.compile(r"[，,。；;：:\n]")
@@ -277,7 +277,7 @@ def other_actor(question: str, context: str) -> str | None:
         clause_start = max((m.end() for m in _CLAUSE_START.finditer(context, 0, found.start())), default=0)
         named = context[clause_start : found.start()].strip()
         named = re.sub(r"^(?:第[^条]{1,8}条|[（(][^)）]{1,4}[)）])\s*", "", named)
-        if actor in named:
+        if actor in named or (named and named in actor):
             return None
         if len(named) >= 2 and re.fullmatch(r"[\u3400-\u9fff]+", named):
             others.append(named)

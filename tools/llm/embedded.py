@@ -63,6 +63,8 @@ class EmbeddedChatModel:
     ) -> ChatResult:
         llama = self._model()
         kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
+        if self._settings.seed is not None:
+            kwargs["seed"] = self._settings.seed  # else llama.cpp's seed advances per call: order-dependent output
         mode = self._settings.structured_output or "json_schema"
         if json_schema is not None and mode == "json_schema":
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
