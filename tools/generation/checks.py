@@ -132,7 +132,7 @@ _EN_DEFINITION = [
 _ZH_FRAME = re.compile(
     r"根据|依照|按照|规定|中|的|了|吗|呢|么|是否|能否|可否|可以|应当|哪些|什么|怎样|如何|为何|为什么|多少|多长|"
     r"几|请问|有关|关于|情况|情形|条件|下|时|是|有|在|对|和|与|或|及|其|该|此|会|要|需要|需|由|谁|何|哪|"
-    r"本法|法律|条|款|项|问题|方面|主要|内容|具体|可能|(?<=哪些|什么|何种)行为"
+    r"本法|法律|条|款|项|问题|方面|主要|内容|具体|可能|意思|(?<=哪些|什么|何种)行为"
 )
 _EN_FRAME = EN_STOP_WORDS | frozenset(
     # the question frame (what is / how does / according to the Constitution …) on top of the function words
