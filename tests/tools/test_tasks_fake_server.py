@@ -39,7 +39,7 @@ def _templates() -> dict[str, set[str]]:
 def test_every_template_exists_in_both_languages_with_the_same_placeholders() -> None:
     templates = _templates()
     stems = {name.split(".")[0] for name in templates}
-    assert len(stems) == 19  # 13 generation templates + 6 evaluation ones (eval_*)
+    assert len(stems) == 20  # 14 generation templates (qa_verify: the answer check) + 6 evaluation ones (eval_*)
     for stem in stems:
         assert templates[f"{stem}.zh.md"] == templates[f"{stem}.en.md"], stem
 
