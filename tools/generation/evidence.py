@@ -51,6 +51,11 @@ class Normalised:
         return self.offsets[start], self.offsets[end - 1] + 1
 
 
+def compact(text: str) -> str:
+    """``text`` without punctuation, spaces or letter case: what "the same words" compares."""
+    return re.sub(r"\W+", "", text).lower()
+
+
 def normalise(text: str) -> Normalised:
     chars: list[str] = []
     offsets: list[int] = []

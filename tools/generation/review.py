@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from ftds.tools.config import BuildSettings
 from ftds.tools.generation.checks import JUDGE, first_failure, run_code_checks, supported_text
 from ftds.tools.generation.citations import invented_citations
-from ftds.tools.generation.evidence import evidence_text
+from ftds.tools.generation.evidence import compact, evidence_text
 from ftds.tools.generation.generate import call_structured, chunk_language, exact_items_schema
 from ftds.tools.generation.labels import LabelTree, label_instruction
 from ftds.tools.generation.prompts import domain_preset, load_template
@@ -127,7 +127,7 @@ def looks_like_question(text: str) -> bool:
 
 def answer_in_question(question: str, answer: str) -> bool:
     """True when the question already contains the whole answer: a circular pair teaches nothing."""
-    compact_question, compact_answer = re.sub(r"\W+", "", question).lower(), re.sub(r"\W+", "", answer).lower()
+    compact_question, compact_answer = compact(question), compact(answer)
     return len(compact_answer) >= MIN_GIVEAWAY_CHARS and compact_answer in compact_question
 
 

@@ -10,7 +10,6 @@ copying them). The quotes are located in the chunk by code and must overlap the 
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -21,6 +20,7 @@ from ftds.tools.config import BuildSettings
 from ftds.tools.generation.checks import NOT_COUNTED, ROUND_TRIP, question_units
 from ftds.tools.generation.evidence import (
     MIN_COVERAGE,
+    compact,
     content_units,
     coverage,
     evidence_text,
@@ -146,16 +146,12 @@ async def round_trip(
     return outcome
 
 
-def _compact(text: str) -> str:
-    return re.sub(r"\W+", "", text).lower()
-
-
 def echoes(sentence: str, question: str) -> bool:
     """True when a quoted sentence is ``question`` itself (or nearly): a small model asked to quote the source
     often copies the question back (12 times in the labelled set's cached round trips), which shares the
     evidence's words: 5 of the 12 passed as paraphrased quotes, 7 failed as quotes not in the source. Either
     way the verdict said nothing about the pair."""
-    mine, asked = _compact(sentence), _compact(question)
+    mine, asked = compact(sentence), compact(question)
     return bool(mine and asked) and SequenceMatcher(None, mine, asked, autojunk=False).ratio() >= ECHO_RATIO
 
 

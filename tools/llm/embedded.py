@@ -138,11 +138,7 @@ class EmbeddedChatModel:
             if len(tokens) >= llama.n_ctx():
                 raise LLMError(f"the prompt ({len(tokens)} tokens) does not fit the {llama.n_ctx()}-token context")
             # keep what the context already holds of this prompt (the system prompt, a shared passage)
-            same = 0
-            for mine, held in zip(tokens, llama.input_ids[: llama.n_tokens], strict=False):
-                if mine != held:
-                    break
-                same += 1
+            same = llama.longest_token_prefix(tokens, llama.input_ids[: llama.n_tokens])
             same = min(same, len(tokens) - 1)  # the last token must be evaluated to read its logits
             llama.n_tokens = same
             llama.eval(tokens[same:])

@@ -15,8 +15,9 @@ import hashlib
 import json
 import re
 import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 
@@ -36,6 +37,10 @@ _CJK = re.compile(r"[\u3000-\u9fff\uf900-\ufaff\uff00-\uffef]")
 # Room left for the chat template's role markers, which the character estimate does not see.
 TEMPLATE_OVERHEAD_TOKENS = 32
 MIN_REPLY_TOKENS = 16
+
+
+_Reply = TypeVar("_Reply", ChatResult, YesNoScore)
+"""A reply the wrapper stores, limits and accounts for (each carries its ``usage`` and a ``cached`` flag)."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -148,24 +153,36 @@ class ManagedChatModel:
         temperature = self._settings.temperature if temperature is None else temperature
         max_tokens = self.clamp_max_tokens(messages, self._settings.max_tokens if max_tokens is None else max_tokens)
         key = self.cache_key(messages, json_schema, {"temperature": temperature, "max_tokens": max_tokens})
+        result = await self._managed(
+            key,
+            messages_tokens(messages) + max_tokens,
+            lambda: self.inner.complete(
+                messages, json_schema=json_schema, temperature=temperature, max_tokens=max_tokens
+            ),
+            ChatResult,
+        )
+        return result.model_copy(update={"cache_key": key})
+
+    async def _managed(
+        self, key: str, tokens: int, call: Callable[[], Awaitable[_Reply]], kind: type[_Reply]
+    ) -> _Reply:
+        """What every request gets: the stored reply under ``key`` when there is one (a hit costs nothing),
+        else the endpoint's rate limits for ``tokens``, the call, its cost, the running total and the store."""
         if self._cache is not None:
             stored = self._cache.get(key)
             if stored is not None:
-                result = ChatResult.model_validate_json(stored)
                 hit = TokenUsage(cached_calls=1)
                 self.usage = self.usage + hit
-                return result.model_copy(update={"usage": hit, "cache_key": key, "cached": True})
+                return kind.model_validate_json(stored).model_copy(update={"usage": hit, "cached": True})
         if self._rate_limited:
-            await _limits_for(self._settings).acquire(messages_tokens(messages) + max_tokens)
-        result = await self.inner.complete(
-            messages, json_schema=json_schema, temperature=temperature, max_tokens=max_tokens
-        )
-        usage = result.usage.model_copy(update={"cost": call_cost(result.usage, self._settings)})
-        result = result.model_copy(update={"usage": usage, "cache_key": key})
+            await _limits_for(self._settings).acquire(tokens)
+        reply = await call()
+        usage = reply.usage.model_copy(update={"cost": call_cost(reply.usage, self._settings)})
+        reply = reply.model_copy(update={"usage": usage})
         self.usage = self.usage + usage
         if self._cache is not None:
-            self._cache.set(key, result.model_dump_json())
-        return result
+            self._cache.set(key, reply.model_dump_json())
+        return reply
 
     @property
     def scores_yes_no(self) -> bool:
@@ -175,24 +192,13 @@ class ManagedChatModel:
     async def yes_probability(self, messages: list[Message]) -> YesNoScore:
         """The backend's P(yes), cached and rate-limited like a completion; :class:`NoTokenProbabilities` when
         the backend cannot score."""
-        if not isinstance(self.inner, ScoresYesNo):
+        inner = self.inner
+        if not isinstance(inner, ScoresYesNo):
             raise NoTokenProbabilities(f"{self.label} gives no token probabilities (this backend cannot score)")
         key = self.cache_key(messages, None, {"yes_probability": True})
-        if self._cache is not None:
-            stored = self._cache.get(key)
-            if stored is not None:
-                hit = TokenUsage(cached_calls=1)
-                self.usage = self.usage + hit
-                return YesNoScore.model_validate_json(stored).model_copy(update={"usage": hit, "cached": True})
-        if self._rate_limited:
-            await _limits_for(self._settings).acquire(messages_tokens(messages) + 1)
-        score = await self.inner.yes_probability(messages)
-        usage = score.usage.model_copy(update={"cost": call_cost(score.usage, self._settings)})
-        score = score.model_copy(update={"usage": usage})
-        self.usage = self.usage + usage
-        if self._cache is not None:
-            self._cache.set(key, score.model_dump_json())
-        return score
+        return await self._managed(
+            key, messages_tokens(messages) + 1, lambda: inner.yes_probability(messages), YesNoScore
+        )
 
     def endpoint_figures(self) -> EndpointFigures | None:
         """The adaptive concurrency figures of this model's endpoint (None for the embedded backend), or its

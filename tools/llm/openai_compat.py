@@ -85,27 +85,17 @@ class OpenAICompatibleChatModel:
         response_format = self._response_format(json_schema)
         if response_format is not None:
             kwargs["response_format"] = response_format
-        slots = self.pressure.limit()  # shared by every model object on this endpoint, adapted to 429s
-        await slots.acquire()
-        try:
-            reply = await self._post(kwargs)
-        finally:
-            slots.release()
+        reply = await self._send(kwargs)
         if not reply.choices:
             raise LLMError(f"{self.label} returned no choices")
         choice = reply.choices[0]
         message = choice.message
         extra = message.model_extra or {}
         reasoning = extra.get("reasoning_content") or extra.get("reasoning")
-        usage = reply.usage
         return ChatResult(
             text=message.content or "",
             reasoning=reasoning if isinstance(reasoning, str) and reasoning.strip() else None,
-            usage=TokenUsage(
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-                calls=1,
-            ),
+            usage=_usage(reply),
             model=self.label,
             finish_reason=choice.finish_reason,
         )
@@ -121,12 +111,7 @@ class OpenAICompatibleChatModel:
             "logprobs": True,
             "top_logprobs": TOP_LOGPROBS,
         }
-        slots = self.pressure.limit()
-        await slots.acquire()
-        try:
-            reply = await self._post(kwargs)
-        finally:
-            slots.release()
+        reply = await self._send(kwargs)
         first = None
         if reply.choices and reply.choices[0].logprobs and reply.choices[0].logprobs.content:
             first = reply.choices[0].logprobs.content[0]
@@ -136,13 +121,17 @@ class OpenAICompatibleChatModel:
         alternatives = [(c.token, c.logprob) for c in first.top_logprobs] + [(first.token, first.logprob)]
         for token, logprob in alternatives:
             probabilities[token] = max(probabilities.get(token, 0.0), math.exp(logprob))
-        usage = reply.usage
-        spent = TokenUsage(
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            calls=1,
-        )
-        return yes_no_score(probabilities, spent)
+        return yes_no_score(probabilities, _usage(reply))
+
+    async def _send(self, kwargs: dict[str, Any]) -> ChatCompletion:
+        """One request within the endpoint's in-flight limit (shared by every model object on this endpoint,
+        adapted to 429s)."""
+        slots = self.pressure.limit()
+        await slots.acquire()
+        try:
+            return await self._post(kwargs)
+        finally:
+            slots.release()
 
     async def _post(self, kwargs: dict[str, Any]) -> ChatCompletion:
         """One completion. HTTP errors, 429/5xx and timeouts are retried by the client itself (exponential
@@ -168,3 +157,13 @@ class OpenAICompatibleChatModel:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _usage(reply: ChatCompletion) -> TokenUsage:
+    """The tokens one reply reports (none when the server sends no usage block)."""
+    usage = reply.usage
+    return TokenUsage(
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+        calls=1,
+    )
