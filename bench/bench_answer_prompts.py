@@ -3,8 +3,8 @@
 The experiment behind the answer check (``tools/generation/answer_check.py``). For every labelled pair that
 passes the code checks, it evaluates each candidate prompt on the model and reads P(yes) / (P(yes) + P(no))
 from the first reply token's logits (no sampling), then reports the AUC of that score against the hand labels,
-per round and language. Results are appended to ``--out`` (one line per pair, every variant), so a cut run
-resumes and ``--report`` re-reads them without the model.
+per round and language. Results are kept in ``--out`` (one line per pair, every variant; a pair scored before
+a variant existed is completed), so a cut run resumes and ``--report`` re-reads them without the model.
 
     python bench/bench_answer_prompts.py --out bench/results/answer_prompts_1.5b.jsonl --rounds 1,2,3,4
     python bench/bench_answer_prompts.py --out bench/results/answer_prompts_1.5b.jsonl --report
@@ -88,24 +88,29 @@ class Scorer:
 def run(out: Path, rounds: set[int], threads: int, model_path: Path) -> None:
     rows = [r for r in load_set(SET) if r.get("round", 1) in rounds]
     verdicts = code_verdicts(rows)
-    done = {json.loads(line)["id"] for line in out.read_text().splitlines()} if out.exists() else set()
-    todo = [r for r in rows if verdicts[r["id"]]["decision"] == "accept" and r["id"] not in done]
+    # an entry scored before a variant existed (round 1's Chinese pairs predate zh_evidence) is completed in place
+    kept = {e["id"]: e for e in (json.loads(line) for line in out.read_text().splitlines())} if out.exists() else {}
+
+    def wanted(row: dict[str, Any]) -> list[str]:
+        names = [name for name in VARIANTS if name not in ONLY_ZH or row.get("language") == "zh"]
+        return [name for name in names if name not in kept.get(row["id"], {})]
+
+    todo = [r for r in rows if verdicts[r["id"]]["decision"] == "accept" and wanted(r)]
     scorer = Scorer(model_path, threads)
-    with out.open("a", encoding="utf-8") as sink:
-        for row in todo:
-            chunk = chunk_of(row)
-            sample = sample_of(row, chunk)
-            run_code_checks(sample, chunk)
-            values = {"evidence": evidence_text(sample.evidence), "chunk": row["chunk"]}
-            values |= {"question": row["question"], "answer": row["answer"]}
-            entry: dict[str, Any] = {k: row.get(k) for k in ("id", "label", "reason", "round", "language", "origin")}
-            for name, template in VARIANTS.items():
-                if name in ONLY_ZH and row.get("language") != "zh":
-                    continue
-                entry[name] = scorer.p_yes(template.format(**values))
-            sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            sink.flush()
-            print(f"{row['id']} {row['label']}: " + ", ".join(f"{k} {entry[k][0]:.3f}" for k in VARIANTS if k in entry))
+    for row in todo:
+        chunk = chunk_of(row)
+        sample = sample_of(row, chunk)
+        run_code_checks(sample, chunk)
+        values = {"evidence": evidence_text(sample.evidence), "chunk": row["chunk"]}
+        values |= {"question": row["question"], "answer": row["answer"]}
+        entry: dict[str, Any] = kept.get(row["id"]) or {
+            k: row.get(k) for k in ("id", "label", "reason", "round", "language", "origin")
+        }
+        for name in wanted(row):
+            entry[name] = scorer.p_yes(VARIANTS[name].format(**values))
+        kept[row["id"]] = entry
+        out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in kept.values()), encoding="utf-8")
+        print(f"{row['id']} {row['label']}: " + ", ".join(f"{k} {entry[k][0]:.3f}" for k in VARIANTS if k in entry))
 
 
 def report(out: Path) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 import time
@@ -41,6 +42,15 @@ from ftds.tools.generation.review import precheck, review_samples  # noqa: E402
 from ftds.tools.records import Chunk, Provenance, Sample, content_hash  # noqa: E402
 
 SET = REPO / "bench" / "data" / "critique_set.jsonl"
+SWEEP: list[dict[str, tuple[float, float | None]]] = [
+    # per language: (bar for a pair the round trip confirmed, bar for one it did not; None = rejected)
+    {"zh": (0.93, None), "en": (0.83, None)},  # the thresholds before the answer check could overrule
+    *(
+        {"zh": (confirmed, unconfirmed), "en": (0.83, None)}
+        for confirmed in (0.90, 0.92, 0.93)
+        for unconfirmed in (None, 0.95, 0.96)
+    ),
+]
 
 
 def load_set(path: Path) -> list[dict[str, Any]]:
@@ -211,46 +221,72 @@ def without(verdicts: dict[str, dict[str, Any]], check: str) -> dict[str, dict[s
     """The verdicts as they would be without ``check`` (the judge: ``build.judge`` auto with the embedded
     reviewer; the answer check: ``--answer-check never``): a pair that check turned down after every other
     check passed is accepted on the others (a pair it rejected was not shown to the judge, which accepted
-    every pair it was shown with the embedded reviewer). Review time and calls stay those of the run with it."""
+    every pair it was shown with the embedded reviewer). Without the answer check, a pair the round trip did
+    not confirm is rejected by it, as it was only kept on the answer check. Review time and calls stay those
+    of the run with it."""
     derived: dict[str, dict[str, Any]] = {}
     for pair_id, entry in verdicts.items():
         checks = [c for c in entry["checks"] if c["name"] != check]
+        if check == "answers":
+            checks = [{**c, "passed": False} if c["name"] == "round_trip" and _unconfirmed(c) else c for c in checks]
         judged = len(checks) < len(entry["checks"])
         passed = judged and all(c["passed"] for c in checks)
+        failure = next((c["name"] for c in checks if not c["passed"]), "")
         decision = "accept" if passed else entry["decision"]
         reason = "" if passed else entry["reason"]
+        if entry["decision"] == "accept" and not passed and failure:
+            decision, reason = "reject", f"check:{failure}"
         derived[pair_id] = {**entry, "decision": decision, "reason": reason, "checks": checks}
     return derived
 
 
+_P_YES = re.compile(r"P\(yes\) ([0-9.]+)")
+
+
+def _unconfirmed(check: dict[str, Any]) -> bool:
+    """A round-trip verdict on a pair it did not confirm (kept or rejected on the answer check's score)."""
+    return check["name"] == "round_trip" and (
+        check["detail"].startswith("not confirmed") or (not check["passed"] and "answer check" in check["detail"])
+    )
+
+
 def answer_bar_sweep(
-    rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]], zh_bars: list[float], en_bar: float
+    rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]], bars: list[dict[str, tuple[float, float | None]]]
 ) -> list[dict[str, Any]]:
-    """Precision / recall the ``checks`` verdicts would have with other answer-check bars: a pair counts as
-    accepted when every other check passed and its P(yes) (in the check's detail) reaches the bar of its
-    language. No model call: the probabilities are the ones the run recorded."""
+    """Precision / recall the ``checks`` verdicts would have with other answer-check thresholds. Each entry of
+    ``bars`` gives per language (confirmed, unconfirmed): a pair counts as accepted when every code check
+    passed and its P(yes) (read from the recorded details) reaches the confirmed bar when the round trip
+    confirmed it, the unconfirmed bar when it did not (None: the round trip rejects it). No model call: the
+    probabilities are the ones the run recorded; a pair the round trip rejected before any score was read
+    stays rejected."""
     labels = {row["id"]: row for row in rows}
     correct_total = sum(row["label"] == "correct" for row in rows if row["id"] in verdicts)
     table = []
-    for bar in [None, *zh_bars]:
+    for setting in bars:
         accepted = correct = 0
         for pair_id, entry in verdicts.items():
-            others = [c for c in entry["checks"] if c["name"] != "answers"]
-            answer = [c for c in entry["checks"] if c["name"] == "answers"]
-            if not others or not all(c["passed"] for c in others) or entry["decision"] == "failed":
+            if entry["decision"] == "failed":
                 continue
-            if entry["decision"] != "accept" and not answer:
-                continue  # rejected before the answer check by something recorded elsewhere (the pre-check)
-            if bar is not None and answer and not answer[0]["detail"].startswith("not counted"):
-                needed = bar if labels[pair_id].get("language") == "zh" else en_bar
-                if float(answer[0]["detail"].split()[1]) < needed:
+            checks = entry["checks"]
+            code = [c for c in checks if c["name"] not in ("round_trip", "answers")]
+            trip = next((c for c in checks if c["name"] == "round_trip"), None)
+            found = [m for c in checks if (m := _P_YES.search(c["detail"]))]
+            if not code or not all(c["passed"] for c in code) or trip is None:
+                continue
+            if not found:  # no score: not counted (kept as the run decided) or never scored
+                if entry["decision"] != "accept":
+                    continue
+            else:
+                confirmed_bar, unconfirmed_bar = setting[labels[pair_id].get("language", "en")]
+                unconfirmed = _unconfirmed(trip) or not trip["passed"]
+                needed = unconfirmed_bar if unconfirmed else confirmed_bar
+                if needed is None or float(found[0].group(1)) < needed:
                     continue
             accepted += 1
             correct += labels[pair_id]["label"] == "correct"
         table.append(
             {
-                "zh_bar": bar,
-                "en_bar": en_bar if bar is not None else None,
+                "bars": {lang: list(pair) for lang, pair in setting.items()},
                 "accepted": accepted,
                 "accepted_correct": correct,
                 "precision": round(correct / accepted, 3) if accepted else None,
@@ -350,9 +386,7 @@ def main() -> None:
             verdicts_by_mode["after_without_judge"] = without(verdicts_by_mode["after"], "judge")
         if "checks" in verdicts_by_mode:
             verdicts_by_mode["checks_without_answer_check"] = without(verdicts_by_mode["checks"], "answers")
-            report[f"{reviewer}:answer_bar_sweep"] = answer_bar_sweep(
-                subsample, verdicts_by_mode["checks"], [0.90, 0.92, 0.93, 0.94, 0.95], 0.83
-            )
+            report[f"{reviewer}:answer_bar_sweep"] = answer_bar_sweep(subsample, verdicts_by_mode["checks"], SWEEP)
         for mode, verdicts in verdicts_by_mode.items():
             result = score(subsample, verdicts)
             build_rate([r for r in subsample if r.get("origin") == "generated"], result, generation_seconds)

@@ -287,6 +287,14 @@ class BuildSettings(_Section):
         description="The answer check passes at this P(yes) or above; None = the threshold measured for the "
         "scoring prompt (qa_verify.<language>.md, min_probability).",
     )
+    min_unconfirmed_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="A sample the round trip did not confirm is still kept when the answer check's P(yes) is at "
+        "or above this (never below min_answer_probability); None = the threshold measured for the scoring "
+        "prompt (min_probability_unconfirmed; a prompt without one lets the round trip reject).",
+    )
     judge: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="The rubric call after the checks. auto = skip it when the reviewer is the embedded model: "

@@ -12,6 +12,7 @@ import pytest
 
 from ftds.tools.config import BuildSettings
 from ftds.tools.generation.checks import (
+    check_key_terms,
     check_question,
     count_checks,
     first_failure,
@@ -21,7 +22,7 @@ from ftds.tools.generation.generate import generate_qa
 from ftds.tools.generation.review import precheck, review_samples
 from ftds.tools.generation.round_trip import round_trip
 from ftds.tools.ingest import load_documents
-from ftds.tools.records import Chunk, Provenance, Sample, content_hash
+from ftds.tools.records import Chunk, EvidenceSpan, Provenance, Sample, content_hash
 from tests.conftest import CORPUS
 from tests.fakes.scripted_chat import ScriptedChatModel
 
@@ -543,3 +544,36 @@ async def test_a_round_trip_that_repeats_the_question_is_not_counted_either_way(
     # a question the model found no sentence for still fails: that is an answer ("the source does not say")
     silent = await round_trip(chunk, [sample], ScriptedChatModel([_quotes([])], auto_quote=False), "zh")
     assert not silent.results[sample.sample_id].passed
+
+
+def test_a_question_about_rights_is_answered_by_what_the_statute_says_one_has_the_right_to_do() -> None:
+    """`make demo` (PIPL, 个人在个人信息处理活动中的权利): the statute grants rights as "有权查阅、复制", never
+    writing "权利" in the article, so "哪些权利" questions over it failed key_terms."""
+    pipl_45 = "个人有权查阅、复制其个人信息；有下列情形之一的除外"
+    evidence = [EvidenceSpan(char_start=0, char_end=len(pipl_45), text=pipl_45)]
+    assert check_key_terms("个人在个人信息处理活动中有哪些权利？", evidence, "查阅、复制其个人信息").passed
+    without_right = pipl_45.replace("有权", "可以")
+    evidence = [EvidenceSpan(char_start=0, char_end=len(without_right), text=without_right)]
+    assert not check_key_terms("个人在个人信息处理活动中有哪些权利？", evidence, "查阅、复制其个人信息").passed
+
+
+def test_a_swapped_party_behind_a_leading_condition_fails_key_terms() -> None:
+    """Round 1, accepted by every review before this one: the article has the employer pay (用人单位应当向劳动者
+    支付劳动报酬); the question, after its condition "…无效时，", asks how the worker pays."""
+    r = row("劳动合同被确认无效时，劳动者应如何支付劳动报酬？")
+    assert (r["label"], r["reason"]) == ("wrong", "wrong_entity")
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed and "用人单位" in checks["key_terms"].detail
+
+
+@pytest.mark.parametrize(
+    ("question", "self_contained"),
+    [
+        ("What is the application of this license grant?", False),  # round 3, labelled not_self_contained
+        ("What is the legal issue at stake in this section?", False),  # round 2
+        ("What is the definition of 'fork' in this context?", True),  # round 3, labelled correct
+        ("What is the notice period for material changes to these Terms of Service?", True),  # names the source
+    ],
+)
+def test_a_question_pointing_at_a_part_of_the_source_is_not_self_contained(question: str, self_contained: bool) -> None:
+    assert check_question(question, "").passed is self_contained

@@ -9,6 +9,13 @@ the question and the answer (not the whole chunk), and a pair passes at the thre
 (its ``min_probability``; ``build.min_answer_probability`` overrides it).
 Whether it runs is ``task_table.answer_check_called`` (``build.answer_check``).
 
+It also decides for a sample the round trip did not confirm. The embedded 1.5B, answering a question again
+extractively, often quotes the sentence next to the one that answers it; as a veto that cost 19 of the 110
+correct pairs in the labelled set for few wrong ones caught (docs/benchmarks/critique.md). So when the prompt
+states a second, stricter threshold (``min_probability_unconfirmed``), an unconfirmed sample is kept only
+when the reviewer is that sure of it; otherwise, and whenever no score can be read, the round trip's verdict
+stands.
+
 One scoring request per sample, prompt only (no reply is generated). A backend that cannot read token
 probabilities (a Batch API, a server that ignores ``logprobs``) gives no verdict: the check is recorded as
 not counted and the other checks decide. A scoring request that fails is a failed check, with the reason.
@@ -17,6 +24,7 @@ not counted and the other checks decide. A scoring request that fails is a faile
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 from ftds.tools.config import BuildSettings
@@ -36,6 +44,34 @@ def can_score(llm: ChatModel) -> bool:
     return bool(flag) if flag is not None else isinstance(llm, ScoresYesNo)
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The P(yes) an answer needs: ``confirmed`` for a sample the round trip confirmed (or when no round trip
+    ran), ``unconfirmed`` for one it did not (None: the answer check cannot keep such a sample)."""
+
+    confirmed: float
+    unconfirmed: float | None
+
+
+def thresholds(language: str, settings: BuildSettings, prompt_dir: Path | None = None) -> Thresholds:
+    """The scoring prompt's measured thresholds, with ``build.min_answer_probability`` /
+    ``build.min_unconfirmed_probability`` overriding them (an unconfirmed sample never needs less)."""
+    template = load_template("qa_verify", language, prompt_dir or settings.prompt_dir)
+    confirmed = settings.min_answer_probability
+    if confirmed is None:
+        confirmed = template.min_probability if template.min_probability is not None else DEFAULT_MIN_PROBABILITY
+    unconfirmed = settings.min_unconfirmed_probability
+    if unconfirmed is None:
+        unconfirmed = template.min_probability_unconfirmed
+    return Thresholds(confirmed, None if unconfirmed is None else max(unconfirmed, confirmed))
+
+
+def may_keep_unconfirmed(llm: ChatModel, language: str, settings: BuildSettings, prompt_dir: Path | None) -> bool:
+    """True when the answer check can keep a sample the round trip did not confirm: it reads scores from
+    ``llm`` and its prompt has a threshold for such samples."""
+    return can_score(llm) and thresholds(language, settings, prompt_dir).unconfirmed is not None
+
+
 async def answer_checks(
     chunk: Chunk,
     samples: list[Sample],
@@ -44,17 +80,17 @@ async def answer_checks(
     settings: BuildSettings,
     *,
     prompt_dir: Path | None = None,
+    unconfirmed: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, CheckResult], TokenUsage]:
-    """The answer check of every sample (by id) of ``chunk`` and what the scoring requests cost."""
+    """The answer check of every sample (by id) of ``chunk`` and what the scoring requests cost. The samples
+    whose ids are in ``unconfirmed`` (the round trip did not confirm them) are held to the stricter threshold."""
     if not samples:
         return {}, TokenUsage()
     if not can_score(llm):
         detail = f"{NOT_COUNTED} {llm.label} gives no token probabilities to score the answer with"
         return {s.sample_id: CheckResult(name=ANSWERS, passed=True, detail=detail) for s in samples}, TokenUsage()
     template = load_template("qa_verify", language, prompt_dir or settings.prompt_dir)
-    threshold = settings.min_answer_probability
-    if threshold is None:
-        threshold = template.min_probability if template.min_probability is not None else DEFAULT_MIN_PROBABILITY
+    bars = thresholds(language, settings, prompt_dir)
     # the system line names the domain in English in both prompts: that is the wording the thresholds were
     # measured with
     preset = domain_preset(settings.domain, "en", prompt_dir or settings.prompt_dir)
@@ -72,8 +108,12 @@ async def answer_checks(
             return CheckResult(name=ANSWERS, passed=True, detail=f"{NOT_COUNTED} {exc}"), TokenUsage()
         except LLMError as exc:
             return CheckResult(name=ANSWERS, passed=False, detail=f"answers:llm_error ({exc})"), TokenUsage()
+        held = sample.sample_id in unconfirmed and bars.unconfirmed is not None
+        threshold = bars.unconfirmed if held and bars.unconfirmed is not None else bars.confirmed
         verdict = "≥" if score.probability >= threshold else "<"
         detail = f"P(yes) {score.probability:.4f} {verdict} {threshold:g}"  # 4 places: 0.9298 is not 0.93
+        if held:
+            detail += " (the bar for an answer the round trip did not confirm)"
         return CheckResult(name=ANSWERS, passed=score.probability >= threshold, detail=detail), score.usage
 
     scored = await asyncio.gather(*(one(sample) for sample in samples))

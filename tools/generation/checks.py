@@ -52,7 +52,14 @@ MIN_TERM_SHARE = 0.5
 _PLACEHOLDER = re.compile(
     r"(?:^|[，,：:“\s])[甲乙丙丁](?=的|是|在|与|和|合并|公司|应|可)|某某|上述|本文|文中|资料中|该资料"
 )
-_EN_PLACEHOLDER = re.compile(r"\b(?:the (?:passage|text|source|above)|according to the (?:text|passage))\b", re.I)
+_EN_PLACEHOLDER = re.compile(
+    r"\b(?:the (?:passage|text|source|above)|according to the (?:text|passage)"
+    # "this section", "this license grant": a part of the source the reader of the dataset cannot see (the
+    # labelling rule; a frame naming the whole source, "in this document", is stale but harmless)
+    r"|(?:this|these|that|those)\s+(?:[a-z-]+\s+){0,2}?(?:section|subsection|article|clause|paragraph|provision|"
+    r"grant|chapter|part|amendment|item)s?)\b",
+    re.I,
+)
 _ASKS = re.compile(
     r"吗|呢|什么|哪|如何|怎|为何|为什么|是否|能否|可否|多少|多长|几|谁|何|请|\b(?:what|who|when|where|why|how)\b", re.I
 )
@@ -256,10 +263,13 @@ _SCOPE_STATED = re.compile(
 
 
 _MODAL = "不得|应当|可以|有权|必须|无权|不能"
+_HAS_RIGHT = re.compile(r"有权|享有[^，。；]{0,12}权")
 _ACTOR_ASKED = re.compile(
-    rf"^(?P<actor>(?:(?![因的不时当若如在])[\u3400-\u9fff]){{2,10}}?)(?:是否|能否|可否)?(?:在(?:什么|何种|哪些)(?:情况|情形)下|何时|什么时候)?(?P<modal>{_MODAL})"
-    r"(?P<verb>[\u3400-\u9fff]{2})"
+    rf"^(?P<actor>(?:(?![因的不时当若如在])[\u3400-\u9fff]){{2,10}}?)(?:是否|能否|可否)?(?:在(?:什么|何种|哪些)(?:情况|情形)下|何时|什么时候)?(?P<modal>{_MODAL}|应(?=如何|怎样|怎么))"
+    r"(?:如何|怎样|怎么)?(?P<verb>[\u3400-\u9fff]{2})"
 )
+_LEADING_CONDITION = re.compile(r"^[^，,？?]{2,30}?(?:时|后|前|的)[，,]")
+"""A condition before the party ("劳动合同被确认无效时，劳动者应如何支付劳动报酬"): not part of who is asked."""
 _CLAUSE_START = re.compile(r"[，,。；;：:\n]")
 
 
@@ -268,7 +278,7 @@ def other_actor(question: str, context: str) -> str | None:
     to another party ("劳动者在什么情况下不得解除劳动合同" against "……的，用人单位不得……解除劳动合同"): a
     swapped party shares every word with its source. Only a rule whose own clause names its party counts;
     when none does, or one names the asked party, nothing is said."""
-    match = _ACTOR_ASKED.match(_LAW_TITLE.sub("", question).strip())
+    match = _ACTOR_ASKED.match(_LEADING_CONDITION.sub("", _LAW_TITLE.sub("", question).strip()))
     if match is None:
         return None
     actor, modal, verb = match.group("actor"), match.group("modal"), match.group("verb")
@@ -314,6 +324,8 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
         return CheckResult(name=KEY_TERMS, passed=False, detail=mismatch)
     if units and re.search(r"[\u3400-\u9fff]", question):  # English paraphrase shares too few words to count
         have = content_units(context or text)
+        if _HAS_RIGHT.search(context or text):
+            have.add("权利")  # a statute grants rights as "有权…" / "享有…权" ("个人有哪些权利" is answered so)
         share = len({u for u in units if u in have or _stem(u) in {_stem(h) for h in have}}) / len(units)
         if share < MIN_TERM_SHARE:
             return CheckResult(

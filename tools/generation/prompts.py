@@ -33,6 +33,9 @@ class PromptTemplate:
     user: str
     min_probability: float | None = None
     """For a yes/no scoring prompt: the P(yes) a reply needs, measured for this prompt (its front matter)."""
+    min_probability_unconfirmed: float | None = None
+    """For a yes/no scoring prompt: the P(yes) that keeps a sample the round trip did not confirm (None: the
+    round trip's verdict stands)."""
 
     def render(self, **values: Any) -> list[Message]:
         try:
@@ -63,6 +66,9 @@ def parse_template(text: str, origin: str) -> PromptTemplate:
         system=sections.get("system", "").strip(),
         user=sections["user"].strip(),
         min_probability=float(meta["min_probability"]) if "min_probability" in meta else None,
+        min_probability_unconfirmed=(
+            float(meta["min_probability_unconfirmed"]) if "min_probability_unconfirmed" in meta else None
+        ),
     )
 
 

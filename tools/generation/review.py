@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generation.checks import JUDGE, first_failure, run_code_checks, supported_text
+from ftds.tools.generation.checks import JUDGE, NOT_COUNTED, ROUND_TRIP, first_failure, run_code_checks, supported_text
 from ftds.tools.generation.citations import invented_citations
 from ftds.tools.generation.evidence import compact, evidence_text
 from ftds.tools.generation.generate import call_structured, chunk_language, exact_items_schema
@@ -492,8 +492,10 @@ async def _checked(
 ) -> list[Sample]:
     """Run the code checks, then (for what passed) the round trip, then the answer check; reject every sample
     that fails one with ``check:<name>``, and return the ones left for the judge. Dialogue samples pass
-    through unchecked."""
-    from ftds.tools.generation.answer_check import answer_checks
+    through unchecked. A sample the round trip did not confirm goes on to the answer check when that can keep
+    it (:func:`answer_check.may_keep_unconfirmed`), held to its stricter threshold; the round trip's verdict
+    is recorded once that is known."""
+    from ftds.tools.generation.answer_check import answer_checks, may_keep_unconfirmed
     from ftds.tools.generation.round_trip import round_trip
 
     passed: list[Sample] = []
@@ -508,16 +510,31 @@ async def _checked(
         else:
             _reject_for(sample, failure, result)
     single = [sample for sample in passed if sample.turns is None]
+    held: dict[str, CheckResult] = {}  # round-trip failures the answer check may still overrule
     if settings.round_trip and single:
         trip = await round_trip(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
         result.usage = result.usage + trip.usage
-        passed = _keep_passing(passed, trip.results, result)
+        if check_answers and may_keep_unconfirmed(llm, language, settings, prompt_dir):
+            held = {sample_id: check for sample_id, check in trip.results.items() if not check.passed}
+        passed = _keep_passing(passed, {k: v for k, v in trip.results.items() if k not in held}, result)
     single = [sample for sample in passed if sample.turns is None]
     if check_answers and single:
-        answers, usage = await answer_checks(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
+        answers, usage = await answer_checks(
+            chunk, single, llm, language, settings, prompt_dir=prompt_dir, unconfirmed=frozenset(held)
+        )
         result.usage = result.usage + usage
+        trips = {sample_id: _unconfirmed(check, answers[sample_id]) for sample_id, check in held.items()}
+        passed = _keep_passing(passed, trips, result)
         passed = _keep_passing(passed, answers, result)
     return passed
+
+
+def _unconfirmed(trip: CheckResult, answer: CheckResult) -> CheckResult:
+    """The round trip's verdict on a sample it did not confirm, once the answer check has scored it: kept when
+    the answer check passed it at the stricter threshold, rejected (as the round trip's failure) otherwise."""
+    if answer.passed and not answer.detail.startswith(NOT_COUNTED):
+        return CheckResult(name=ROUND_TRIP, passed=True, detail=f"not confirmed ({trip.detail}); kept: {answer.detail}")
+    return CheckResult(name=ROUND_TRIP, passed=False, detail=f"{trip.detail}; answer check {answer.detail}")
 
 
 def _keep_passing(samples: list[Sample], checks: dict[str, CheckResult], result: ReviewResult) -> list[Sample]:
