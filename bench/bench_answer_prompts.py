@@ -10,7 +10,8 @@ a variant existed is completed), so a cut run resumes and ``--report`` re-reads 
     python bench/bench_answer_prompts.py --out bench/results/answer_prompts_1.5b.jsonl --report
 
 The prompts are written out in ChatML, the chat template of Qwen2.5, exactly as the product's llama.cpp chat
-template renders them (the product's P(yes) on a pair equals the ``en_evidence`` / ``zh_evidence`` figure here).
+template renders them (the product's P(yes) on a Chinese pair is the ``zh_evidence`` figure here, on an
+English pair the ``chunk`` figure: ``qa_verify.en@2``; ``en_evidence`` is ``qa_verify.en@1``).
 """
 
 from __future__ import annotations

@@ -94,6 +94,37 @@ async def test_the_scorer_reads_the_located_evidence_not_the_chunk() -> None:
     assert "一个以上五十个以下" in seen[0] and "与本题无关" not in seen[0] and sample.question in seen[0]
 
 
+async def test_the_english_prompt_shows_the_whole_chunk() -> None:
+    """On the labelled set's English pairs the chunk separates correct from wrong better than the located
+    evidence (AUC 0.80 against 0.72), so the English prompt shows it."""
+    text = (
+        "Section 1. An unrelated opening sentence.\n\n"
+        "No Person shall be a Senator who shall not have attained to the Age of thirty Years."
+    )
+    chunk = _chunk(text)
+    sample = Sample(
+        sample_id="en-1",
+        question="What is the minimum age of a Senator?",
+        answer="Thirty years.",
+        domain="law",
+        language="en",
+        provenance=chunk.provenance,
+        model="test",
+        prompt_version="test",
+    )
+    run_code_checks(sample, chunk)
+    seen: list[str] = []
+
+    class Recording(FakeScorer):
+        async def yes_probability(self, messages: list[Message]) -> Any:
+            seen.append(messages[-1]["content"])
+            return await super().yes_probability(messages)
+
+    checks, _ = await answer_checks(chunk, [sample], Recording({sample.answer: 0.9}), "en", BuildSettings())
+    assert "An unrelated opening sentence" in seen[0] and sample.question in seen[0]
+    assert checks[sample.sample_id].detail == "P(yes) 0.9000 ≥ 0.88"  # the English prompt's measured threshold
+
+
 async def test_a_failed_scoring_request_fails_its_sample_only_and_a_backend_without_scores_is_not_counted() -> None:
     chunk = _chunk()
     one, two = _sample("一个以上五十个以下。", chunk), _sample("一个以上、五十个以下的股东。", chunk)

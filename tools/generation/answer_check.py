@@ -4,9 +4,10 @@ A small judge asked for a verdict says "yes" to nearly everything (the embedded 
 reached it, wrong ones included), so this check never reads a sampled word. It reads the reviewer's
 probability of "yes" as its first reply token, P(yes) / (P(yes) + P(no)), which still ranks pairs: on the
 labelled set's pairs that passed the code checks it separates correct from wrong with an AUC of about 0.8
-(docs/benchmarks/critique.md), where the rubric judge separated nothing. The model sees the located evidence,
-the question and the answer (not the whole chunk), and a pair passes at the threshold measured for the prompt
-(its ``min_probability``; ``build.min_answer_probability`` overrides it).
+(docs/benchmarks/critique.md), where the rubric judge separated nothing. The model sees the question, the
+answer and what its language's prompt names: the located evidence in Chinese, the whole chunk in English (each
+the variant that separated best on the labelled set), and a pair passes at the threshold measured for the
+prompt (its ``min_probability``; ``build.min_answer_probability`` overrides it).
 Whether it runs is ``task_table.answer_check_called`` (``build.answer_check``).
 
 It also decides for a sample the round trip did not confirm. The embedded 1.5B, answering a question again
@@ -99,6 +100,7 @@ async def answer_checks(
         messages = template.render(
             domain_name=preset.name,
             evidence=evidence_text(sample.evidence) or chunk.text,  # the chunk only for a sample not located
+            chunk=chunk.text,  # what the English prompt shows (it separates better there; qa_verify.en.md)
             question=sample.question,
             answer=sample.answer,
         )
