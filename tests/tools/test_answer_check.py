@@ -38,13 +38,15 @@ def _chunk(text: str = ARTICLE) -> Chunk:
     return Chunk(chunk_id=chunk_id, doc_id="公司法.md", index=0, text=text, provenance=provenance)
 
 
-def _sample(answer: str, chunk: Chunk, question: str = "有限责任公司由多少名股东出资设立？") -> Sample:
+def _sample(
+    answer: str, chunk: Chunk, question: str = "有限责任公司由多少名股东出资设立？", language: str = "zh"
+) -> Sample:
     sample = Sample(
         sample_id=content_hash(question, answer),
         question=question,
         answer=answer,
         domain="law",
-        language="zh",
+        language=language,
         provenance=chunk.provenance,
         model="test",
         prompt_version="test",
@@ -102,17 +104,7 @@ async def test_the_english_prompt_shows_the_whole_chunk() -> None:
         "No Person shall be a Senator who shall not have attained to the Age of thirty Years."
     )
     chunk = _chunk(text)
-    sample = Sample(
-        sample_id="en-1",
-        question="What is the minimum age of a Senator?",
-        answer="Thirty years.",
-        domain="law",
-        language="en",
-        provenance=chunk.provenance,
-        model="test",
-        prompt_version="test",
-    )
-    run_code_checks(sample, chunk)
+    sample = _sample("Thirty years.", chunk, "What is the minimum age of a Senator?", language="en")
     seen: list[str] = []
 
     class Recording(FakeScorer):
@@ -140,32 +132,6 @@ async def test_a_failed_scoring_request_fails_its_sample_only_and_a_backend_with
     assert usage.calls == 0 and plain.history == []
 
 
-async def test_the_review_rejects_a_low_scored_pair_for_the_answer_check_with_no_judge() -> None:
-    r = next(r for r in ROWS if r["question"] == "劳动合同无效的条件是什么？" and r["origin"] == "synthetic")
-    assert r["reason"] == "neighbouring_article"  # every word is in the chunk: the code checks pass it
-    chunk_id = content_hash(r["source"], str(r["char_start"]), r["chunk"])
-    provenance = Provenance(source=r["source"], char_start=r["char_start"], char_end=r["char_end"], chunk_id=chunk_id)
-    chunk = Chunk(chunk_id=chunk_id, doc_id=r["source"], index=0, text=r["chunk"], provenance=provenance)
-    sample = Sample(
-        sample_id=r["id"],
-        question=r["question"],
-        answer=r["answer"],
-        domain="law",
-        language="zh",
-        provenance=provenance,
-        model=r["model"],
-        prompt_version=r["prompt_version"],
-    )
-    scorer = FakeScorer({r["answer"]: 0.4})
-    build = BuildSettings(round_trip=False)  # the round trip (the fake quotes article 26) would reject it first
-    review = await review_samples(chunk, [sample], scorer, build, check_answers=True, call_judge=False)
-    assert [(item.reason, item.detail.split(" | ")[0]) for item in review.rejected] == [
-        ("check:answers", "P(yes) 0.4000 < 0.92")  # the threshold measured for the Chinese prompt
-    ]
-    assert scorer.scored == 1 and review.usage.calls == 1 and scorer.history == []  # one scoring request, no call
-    assert count_checks([sample])["answers"] == {"passed": 0, "failed": 1, "not_counted": 0}
-
-
 def _labelled(pair_id: str) -> tuple[Chunk, Sample]:
     r = next(r for r in ROWS if r["id"] == pair_id)
     chunk_id = content_hash(r["source"], str(r["char_start"]), r["chunk"])
@@ -182,6 +148,20 @@ def _labelled(pair_id: str) -> tuple[Chunk, Sample]:
         prompt_version=r["prompt_version"],
     )
     return chunk, sample
+
+
+async def test_the_review_rejects_a_low_scored_pair_for_the_answer_check_with_no_judge() -> None:
+    r = next(r for r in ROWS if r["question"] == "劳动合同无效的条件是什么？" and r["origin"] == "synthetic")
+    assert r["reason"] == "neighbouring_article"  # every word is in the chunk: the code checks pass it
+    chunk, sample = _labelled(r["id"])
+    scorer = FakeScorer({r["answer"]: 0.4})
+    build = BuildSettings(round_trip=False)  # the round trip (the fake quotes article 26) would reject it first
+    review = await review_samples(chunk, [sample], scorer, build, check_answers=True, call_judge=False)
+    assert [(item.reason, item.detail.split(" | ")[0]) for item in review.rejected] == [
+        ("check:answers", "P(yes) 0.4000 < 0.92")  # the threshold measured for the Chinese prompt
+    ]
+    assert scorer.scored == 1 and review.usage.calls == 1 and scorer.history == []  # one scoring request, no call
+    assert count_checks([sample])["answers"] == {"passed": 0, "failed": 1, "not_counted": 0}
 
 
 class QuotingScorer(FakeScorer):

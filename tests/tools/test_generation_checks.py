@@ -378,6 +378,17 @@ def test_an_answer_the_question_already_holds_is_caught_in_any_letter_case() -> 
     assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "en") == "precheck:answer_in_question"
 
 
+def test_an_answer_that_is_its_question_without_the_asking_word_is_circular() -> None:
+    """Round 6 (held out, accepted by the review then): "…需要支付什么经济补偿？" — "…需要支付经济补偿。" A
+    yes/no question restated as its answer is still an answer (round 1, labelled correct)."""
+    circular = row("劳动合同的解除和终止需要支付什么经济补偿？")
+    assert (circular["label"], circular["round"]) == ("wrong", 6)
+    assert precheck(sample_of(circular, chunk_of(circular)), circular["chunk"], "zh") == "precheck:answer_in_question"
+    yes_no = row("有限责任公司设立时的股东为设立公司从事的民事活动，其法律后果由公司承受吗？", "是的")
+    assert yes_no["label"] == "correct"
+    assert precheck(sample_of(yes_no, chunk_of(yes_no)), yes_no["chunk"], "zh") is None
+
+
 @pytest.mark.parametrize(
     ("question", "answer_start"),
     [

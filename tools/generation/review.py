@@ -125,10 +125,22 @@ def looks_like_question(text: str) -> bool:
     return bool(_ZH_ASKING.search(text) or _EN_ASKING.search(text.strip()))
 
 
+# the word a question asks with; removed, "…需要支付什么经济补偿" reads as its circular answer "…需要支付经济补偿"
+_ASKING_WORD = re.compile(r"什么|哪些|哪个|哪种|多少|如何|怎样|怎么|何种|为何|为什么|谁")
+_YES_NO_QUESTION = re.compile(r"是否|能否|可否|吗|\b(?:is|are|does|do|can|may|must|shall|will)\b", re.IGNORECASE)
+
+
 def answer_in_question(question: str, answer: str) -> bool:
-    """True when the question already contains the whole answer: a circular pair teaches nothing."""
+    """True when the question already contains the whole answer, or the answer is the question with its asking
+    word taken out ("需要支付什么经济补偿？" — "需要支付经济补偿。"): a circular pair teaches nothing. A yes/no
+    question restated as its answer ("…由公司承受吗？" — "是的，…由公司承受。") is an answer."""
     compact_question, compact_answer = compact(question), compact(answer)
-    return len(compact_answer) >= MIN_GIVEAWAY_CHARS and compact_answer in compact_question
+    if len(compact_answer) < MIN_GIVEAWAY_CHARS:
+        return False
+    if compact_answer in compact_question:
+        return True
+    asks = _ASKING_WORD.search(question) and not _YES_NO_QUESTION.search(question)
+    return bool(asks) and compact_answer == compact(_ASKING_WORD.sub("", question))
 
 
 _REFERENCE_ANSWER = re.compile(
