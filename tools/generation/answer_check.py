@@ -110,11 +110,11 @@ async def answer_checks(
             return CheckResult(name=ANSWERS, passed=True, detail=f"{NOT_COUNTED} {exc}"), TokenUsage()
         except LLMError as exc:
             return CheckResult(name=ANSWERS, passed=False, detail=f"answers:llm_error ({exc})"), TokenUsage()
-        held = sample.sample_id in unconfirmed and bars.unconfirmed is not None
-        threshold = bars.unconfirmed if held and bars.unconfirmed is not None else bars.confirmed
+        strict = bars.unconfirmed if sample.sample_id in unconfirmed else None
+        threshold = bars.confirmed if strict is None else strict
         verdict = "≥" if score.probability >= threshold else "<"
         detail = f"P(yes) {score.probability:.4f} {verdict} {threshold:g}"  # 4 places: 0.9298 is not 0.93
-        if held:
+        if strict is not None:
             detail += " (the bar for an answer the round trip did not confirm)"
         return CheckResult(name=ANSWERS, passed=score.probability >= threshold, detail=detail), score.usage
 
