@@ -41,6 +41,7 @@ DOCUMENTS = [
     "law_zh/刑法.md",
     "law_en/US_Constitution.md",
     "law_en/github-terms-of-service.md",
+    "docs/doj_chapter13_trustee_handbook.docx",  # round 8: English beyond the two law_en documents
 ]
 
 

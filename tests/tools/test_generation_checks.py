@@ -588,3 +588,72 @@ def test_a_swapped_party_behind_a_leading_condition_fails_key_terms() -> None:
 )
 def test_a_question_pointing_at_a_part_of_the_source_is_not_self_contained(question: str, self_contained: bool) -> None:
     assert check_question(question, "").passed is self_contained
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_start"),
+    [
+        # an English "the Y for X" asks for an attribute, not what a term is
+        ("What is the timeframe for paying the fees?", ""),
+        ("什么是国有公司、企业的工作人员的犯罪行为？", ""),  # "X的犯罪行为" asks about X
+        ("发起设立的发起人必须满足什么条件？", ""),  # 必须满足 is question frame, like 应当
+        ("什么是股份有限公司股东会？", ""),  # "股东会是公司的权力机构" defines the whole term by its head
+        ("什么是黑社会性质的组织？", ""),  # the statute defines by features; the list's lead-in names the term
+        ("什么是黑社会性质的组织的特征？", ""),  # 应当 / 同时 / 以下 are in the lead-in, not the items
+        ("数罪并罚的刑期是如何规定的？", ""),  # "1. … 2. …" numbers the answer's list: not quantities
+        ("伪造货币的最高刑是什么？", ""),  # "最高刑是…" opens with the question's subject for the source's "处"
+        ("伪造货币的最低刑是什么？", ""),
+    ],
+)
+def test_correct_held_out_pairs_of_rounds_six_and_seven_pass_the_code_checks(question: str, answer_start: str) -> None:
+    """Correct pairs the code checks rejected when rounds 6 and 7 were measured held out (each kind one case;
+    fixed afterwards, so these rounds are design data now)."""
+    r = row(question, answer_start, origin="generated")
+    assert r["label"] == "correct" and r["round"] in (6, 7)
+    _, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks
+
+
+def test_a_short_answer_is_located_in_the_sentence_its_question_is_about() -> None:
+    """Round 6: "公司登记机关" is named in 第二百五十五条 and 第二百五十六条 alike; the question (hiding assets during
+    liquidation) is about 第二百五十六条, so the evidence is taken there, and the pair keeps its terms."""
+    r = row(
+        "公司如何进行清算时，隐匿财产，对资产负债表或者财产清单作虚假记载，或者在未清偿债务前分配公司财产的，由谁处罚？"
+    )
+    assert r["label"] == "correct"
+    sample, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks
+    assert sample.evidence[0].text.startswith("第二百五十六条")
+
+
+def test_a_graded_circumstance_the_article_does_not_have_fails_facts() -> None:
+    """Round 7: 第一百七十条 punishes 伪造货币 without a 数额巨大 grade (its top grade is 数额特别巨大)."""
+    r = row("伪造货币的数额巨大，最高刑是多少？")
+    assert (r["label"], r["reason"]) == ("wrong", "swapped_condition")
+    _, checks = checked(r)
+    assert not checks["facts"].passed and "'数额巨大' is not a circumstance" in checks["facts"].detail
+
+
+def test_a_lower_grade_given_as_the_highest_penalty_fails_facts() -> None:
+    """Round 5: 第三百六十三条's heaviest grade is 情节严重的 十年以上; the answer gives the base grade."""
+    r = row("制作淫秽物品的最高刑罚是多少？")
+    assert (r["label"], r["reason"]) == ("wrong", "wrong_number")
+    _, checks = checked(r)
+    assert not checks["facts"].passed and "heaviest penalty" in checks["facts"].detail
+    lowest = row("伪造货币的最低刑是什么？")  # the first grade when the article has no lighter one
+    assert checked(lowest)[1]["facts"].passed
+
+
+def test_a_short_subject_the_evidence_does_not_name_fails_key_terms() -> None:
+    """Round 7: "管制的执行机关" answered with 第四十三条's 公安机关, which executes 拘役."""
+    r = row("管制的执行机关是什么？")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed and "'管制'" in checks["key_terms"].detail
+
+
+def test_a_yes_no_question_said_as_a_statement_is_its_answer() -> None:
+    """Round 7, labelled correct: "……对公司承担责任吗？" — "……对公司承担责任。" answers yes."""
+    r = row("股份有限公司的股东以其认购的股份为限对公司承担责任吗？")
+    assert r["label"] == "correct"
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") is None

@@ -23,6 +23,7 @@ from ftds.tools.generation.evidence import (
     EN_NUMBER_WORDS,
     EN_STOP_WORDS,
     LIST_ITEM,
+    compact,
     content_units,
     coverage,
     digits_for_number_words,
@@ -138,7 +139,7 @@ _EN_DEFINITION = [
 ]
 _ZH_FRAME = re.compile(
     r"根据|依照|按照|规定|中|的|了|吗|呢|么|是否|能否|可否|可以|应当|哪些|什么|怎样|如何|为何|为什么|多少|多长|"
-    r"几|请问|有关|关于|情况|情形|条件|下|时|是|有|在|对|和|与|或|及|其|该|此|会|要|需要|需|由|谁|何|哪|"
+    r"几|请问|有关|关于|情况|情形|条件|下|时|是|有|在|对|和|与|或|及|其|该|此|会|要|需要|需|由|谁|何|哪|必须|满足|"
     r"本法|法律|条|款|项|问题|方面|主要|内容|具体|可能|意思|(?<=哪些|什么|何种)行为"
 )
 _EN_FRAME = EN_STOP_WORDS | frozenset(
@@ -192,12 +193,45 @@ def asked_term(question: str) -> str | None:
             term = match.group("t").strip(" ，,。？?“”\"'")
             term = re.sub(r"^(?:a|an|the)\s+", "", term, flags=re.IGNORECASE)
             term = re.sub(r"^(?:term|word|phrase|expression)\s+", "", term, flags=re.IGNORECASE).strip("'\"‘’“”")
-            # "数据分级的依据是什么" asks for an attribute of a term, not what the term is ("什么是X的Y" does)
-            attribute = number in (1, 2) and re.search(r"的|、|和|与|或", term)
+            # "数据分级的依据是什么" asks for an attribute of a term, not what the term is ("什么是X的Y" does,
+            # unless Y is a generic head: "什么是X的特征 / 犯罪行为" asks about X); so does "What is the
+            # timeframe for paying the fees" (an English "the Y of / for X")
+            attribute = (
+                (number in (1, 2) and re.search(r"的|、|和|与|或", term))
+                or _ZH_ATTRIBUTE.search(term)
+                or (number >= len(_ZH_DEFINITION) and _EN_ATTRIBUTE.match(match.group("t").strip()))
+            )
             reference_only = not _strip_refs(_PART_REF.sub("", term)).strip()  # "第五十三条是什么" asks for content
             if 1 < len(term) <= 30 and not attribute and not reference_only:
                 return term
     return None
+
+
+_ZH_ATTRIBUTE = re.compile(
+    r"的(?:特征|特点|条件|要件|构成要件|情形|行为|犯罪行为|责任|法律责任|义务|权利|职权|职责|程序|期限|范围|种类|方式|标准)$"
+)
+_EN_ATTRIBUTE = re.compile(r"^the\s+\w+(?:\s+\w+)?\s+(?:of|for|to|in|on|under|by)\s+\w", re.IGNORECASE)
+""""the timeframe for paying the fees", "the role of the Vice President": an attribute asked, not a term."""
+
+
+_TOPIC = re.compile(r"^(?P<t>[\u3400-\u9fff]{2,3})的(?![^，,？?]*[，,])")
+
+
+def asked_topic(question: str) -> str | None:
+    """What a "X的Y是什么" question is about when X is one short term ("管制的执行机关是什么" -> "管制"): the
+    evidence's paragraph must name it, or the answer is another subject's rule (第四十三条 has 公安机关
+    execute 拘役, not 管制). A longer X is often the category the article sits under ("赠与合同的撤销权" is
+    answered by "赠与人的撤销权……"), so it is left to the share of the question's terms."""
+    text = _LAW_TITLE.sub("", question).strip()
+    text = re.sub(r"^(?:根据|依照|按照|在)[^，,]{0,30}[，,]", "", text).strip()
+    match = _TOPIC.match(text)
+    return match.group("t") if match else None
+
+
+def lead_ins(context: str) -> str:
+    """The lines of ``context`` that introduce a list ("黑社会性质的组织应当同时具备以下特征："): the subject of
+    an evidence made of the list's items."""
+    return "\n".join(line for line in context.splitlines() if line.rstrip().endswith(("：", ":")))
 
 
 def _term_in(term: str, evidence: str) -> bool:
@@ -230,6 +264,7 @@ def defines(term: str, evidence: str) -> bool:
     escaped = re.escape(needle)
     patterns = [
         rf"{escaped}[,，]?(?:是指|是|指|系指|即)",
+        rf"{escaped}(?:应当)?(?:同时)?具[备有](?:以下|下列)(?:基本)?特征",  # a statute defining by features
         rf"所称{escaped}",
         rf"为{escaped}(?:[，。；,;]|$)",
         rf"称为{escaped}",
@@ -240,6 +275,13 @@ def defines(term: str, evidence: str) -> bool:
         for match in re.finditer(pattern, flat):
             # "申请宣告该自然人为失踪人" declares someone X on application; it does not say what X is
             if not (pattern.startswith("为") and _DECLARED.search(flat[max(0, match.start() - 12) : match.start()])):
+                return True
+    # "股份有限公司股东会由全体股东组成。股东会是公司的权力机构": the evidence names the whole term, then
+    # defines it by its head (at least two characters; "面额股" is not defined by a sentence about "股票")
+    if re.search(r"[\u3400-\u9fff]", needle) and needle in flat:
+        for cut in range(1, len(needle) - 1):
+            head = needle[cut:]
+            if re.search(rf"(?:^|[。；;\n]){re.escape(head)}[,，]?(?:是指|是|指|系指)", flat):
                 return True
     return False
 
@@ -301,9 +343,11 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
     one covering most of it), and the evidence's paragraphs (``context``, :func:`evidence_context`; the
     evidence itself when not given) hold at least :data:`MIN_TERM_SHARE` of the question's content: an
     answer located elsewhere answers another question."""
-    text = evidence_text(evidence)
+    lead = lead_ins(context)
+    text = "\n".join(filter(None, [lead, evidence_text(evidence)]))
     term = asked_term(question)
     carrying = max(evidence, key=lambda span: coverage(answer, span.text)).text if answer and evidence else text
+    carrying = "\n".join(filter(None, [lead, carrying]))
     if term is not None and not _term_in(term, carrying):
         return CheckResult(
             name=KEY_TERMS, passed=False, detail=f"asked about {term!r}; the answer's evidence is about something else"
@@ -322,6 +366,9 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
     mismatch = other_actor(question, context or text)
     if mismatch is not None:
         return CheckResult(name=KEY_TERMS, passed=False, detail=mismatch)
+    topic = asked_topic(question)
+    if topic is not None and not _term_in(topic, "\n".join([text, context])):
+        return CheckResult(name=KEY_TERMS, passed=False, detail=f"asked about {topic!r}; the evidence does not name it")
     if units and re.search(r"[\u3400-\u9fff]", question):  # English paraphrase shares too few words to count
         have = content_units(context or text)
         if _HAS_RIGHT.search(context or text):
@@ -408,10 +455,15 @@ def _strip_refs(text: str) -> str:
     return _EN_REF.sub(" ", text)
 
 
+_ENUMERATOR = re.compile(r"(?:^|(?<=[：:；;。\n]))\s*\d{1,2}[.、)）]\s*(?!\d)")
+"""A list number an answer writes before each item ("：1. 判决宣告以前……。2. 数罪中……"): not a quantity, and not a
+word it changed."""
+
+
 def quantities(text: str) -> Counter[tuple[float, str]]:
-    """Numbers with their unit ((15.0, '日'), (0.5, '%') ...), references and item markers left out; a bare
-    Chinese numeral without a unit is not a quantity ("一方", "统一")."""
-    text = unicodedata.normalize("NFKC", _strip_refs(text))
+    """Numbers with their unit ((15.0, '日'), (0.5, '%') ...), references, item markers and list numbers left
+    out; a bare Chinese numeral without a unit is not a quantity ("一方", "统一")."""
+    text = unicodedata.normalize("NFKC", _strip_refs(_ENUMERATOR.sub(" ", text)))
     text = _NOT_NUMBERS.sub(" ", text)
     text = digits_for_number_words(text)
     found: Counter[tuple[float, str]] = Counter()
@@ -638,7 +690,7 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
     source_clauses = [_tokens(c) for c in pieces] + [_tokens(f"{a} {b}") for a, b in pairs]
     asked = set(_tokens(question))
     edits: list[str] = []
-    for clause in _CLAUSE.split(answer):
+    for clause in _CLAUSE.split(_ENUMERATOR.sub("\n", answer)):
         mine = _tokens(clause)
         if len(mine) < 6 or not source_clauses:
             continue
@@ -649,6 +701,8 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
             continue
         for op, a1, a2, b1, b2 in SequenceMatcher(None, mine, best, autojunk=False).get_opcodes():
             if op not in ("replace", "insert"):
+                continue
+            if a1 == 0 and b2 - b1 <= 1 and _restates_subject(clause, "".join(mine[a1:a2]), question):
                 continue
             # words the answer takes from its own question ("The notice requirement is …") are not edits
             added = [
@@ -661,6 +715,18 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
                 was = joiner.join(best[b1:b2]) or "-"
                 edits.append(f"'{was}' -> '{joiner.join(mine[a1:a2])}'")
     return edits
+
+
+def _restates_subject(clause: str, opening: str, question: str) -> bool:
+    """True when a clause opens with its question's subject and "是" in place of the source's first word:
+    "伪造货币的最高刑是什么？" — "最高刑是十年以上有期徒刑……" for "处十年以上有期徒刑……". The subject is
+    the question's, so nothing of the rule was changed; a party put in place of another is longer than one
+    word of the source and is not let through here."""
+    subject = re.search(r"([\u3400-\u9fff]{2,12})(?:是|为)(?:什么时候|什么|多少|哪些|何种|多久|多长|何时)", question)
+    if subject is None or not opening.endswith(("是", "为")):
+        return False
+    said = opening[:-1]
+    return len(said) >= 2 and subject.group(1).endswith(said) and clause.lstrip().startswith(opening)
 
 
 def _copy_ratio(mine: list[str], source: list[str]) -> float:
@@ -725,13 +791,60 @@ def check_facts(
         if not _body_in(body, chunk_text):
             problems.append(f"{body} is not named in the source")
     problems += [f"changed the source: {edit}" for edit in copy_edits(answer, evidence_text_, question, chunk_text)]
-    backed = (evidence_text_ + "\n" + question).lower()
+    problems += _not_the_extreme_penalty(question, answer, context)
+    stated_tiers = set(_TIER.findall(evidence_text_ + "\n" + context))
+    for tier in sorted(set(_TIER.findall(question + "\n" + answer)) - stated_tiers):
+        problems.append(f"'{tier}' is not a circumstance of the evidence")
+    backed = (evidence_text_ + "\n" + lead_ins(context) + "\n" + question).lower()
     for word in sorted({m.group(0).lower() for m in _OPERATORS.finditer(answer)}):
         if word not in backed and not any(other in backed for other in _SAME_FORCE.get(word, ())):
             problems.append(f"'{word}' is not in the evidence")
     if problems:
         return CheckResult(name=FACTS, passed=False, detail="; ".join(problems))
     return CheckResult(name=FACTS, passed=True)
+
+
+_TIER = re.compile(
+    r"(?:数额|情节|后果|损失)(?:特别)?(?:较大|巨大|严重|恶劣|较轻|重大)|(?:特别)?重大损失|(?:特别)?严重情节"
+)
+"""A graded circumstance of a criminal statute (数额较大 / 数额巨大 / 数额特别巨大, 情节严重 …): each grade has
+its own penalty, so one asked or answered must be the evidence's own (a question on 伪造货币 "数额巨大" where
+the article's grade is 数额特别巨大 has a false premise), matched whole, not inside a higher grade."""
+
+
+_EXTREME_ASKED = re.compile(r"(?P<high>最高|最重)(?:刑|刑罚|处罚|量刑)|(?P<low>最低|最轻)(?:刑|刑罚|处罚|量刑)")
+_PENALTY = re.compile(
+    r"(?<![并单])处(?P<p>[^，。；：]*?(?:有期徒刑|无期徒刑|死刑|拘役|管制|罚金|剥夺政治权利)[^，。；：]*)"
+)
+"""A grade's penalty ("处三年以上十年以下有期徒刑"); "并处罚金" adds to a grade and is not one."""
+_LIGHTER = re.compile(r"较轻|轻微")
+
+
+def _not_the_extreme_penalty(question: str, answer: str, context: str) -> list[str]:
+    """For "……的最高刑是什么", the answer must give the paragraph's heaviest grade: its last penalty that is not
+    the lighter grade ("情节较轻的，处……"), the order in which a criminal statute grades a crime. For the
+    lowest, the lighter grade when there is one, else the first. A paragraph with one penalty is not judged,
+    nor one the evidence spreads over several paragraphs."""
+    asked = _EXTREME_ASKED.search(question)
+    paragraphs = [line for line in context.splitlines() if _PENALTY.search(line)]
+    if asked is None or len(paragraphs) != 1:
+        return []
+    grades: list[tuple[bool, str]] = []
+    clause_start = 0
+    for match in _PENALTY.finditer(paragraphs[0]):
+        before = paragraphs[0][clause_start : match.start()]
+        grades.append((bool(_LIGHTER.search(before)), match.group("p")))
+        clause_start = match.end()
+    if len(grades) < 2:
+        return []
+    if asked.group("high"):
+        wanted = [p for lighter, p in grades if not lighter][-1:]
+    else:
+        wanted = [p for lighter, p in grades if lighter][:1] or [grades[0][1]]
+    if not wanted or compact(wanted[0]) in compact(answer):
+        return []
+    which = "heaviest" if asked.group("high") else "lightest"
+    return [f"the {which} penalty of the evidence is '{wanted[0]}'"]
 
 
 def _en_heading_has(chunk_text: str, kind: str, number: int) -> bool:

@@ -287,12 +287,15 @@ def align_answer(chunk_text: str, answer: str, question: str = "") -> list[tuple
         next_item = (n - 1 in chosen or n + 1 in chosen) and LIST_ITEM.match(chunk_text[spans[n][0] : spans[n][1]])
         return gain >= (3 if next_item else max(3, 0.1 * len(wanted)))
 
+    asked = content_units(question) if question else set()
     while len(chosen) < MAX_RUN:
         # beyond MAX_SENTENCES places only a sentence next to a chosen one (a longer run) can join
         eligible = [c for c in candidates if _places(chosen | {c[0]}) <= MAX_SENTENCES and enough(c)]
         if not eligible:
             break
-        best = max(eligible, key=lambda c: len((c[1] & wanted) - covered))
+        # of sentences adding as much, the one sharing most with the question: "公司登记机关" answers "公司在进行
+        # 清算时，隐匿财产……由谁处罚" in the article about hiding assets, not in the one before it
+        best = max(eligible, key=lambda c: (len((c[1] & wanted) - covered), len(c[1] & asked)))
         chosen.add(best[0])
         covered |= best[1] & wanted
         candidates.remove(best)

@@ -127,6 +127,7 @@ def looks_like_question(text: str) -> bool:
 
 # the word a question asks with; removed, "…需要支付什么经济补偿" reads as its circular answer "…需要支付经济补偿"
 _ASKING_WORD = re.compile(r"什么|哪些|哪个|哪种|多少|如何|怎样|怎么|何种|为何|为什么|谁")
+_YES_NO_PARTICLE = re.compile(r"吗(?=[？?]?\s*$)|是否|能否|可否")
 _YES_NO_QUESTION = re.compile(r"是否|能否|可否|吗|\b(?:is|are|does|do|can|may|must|shall|will)\b", re.IGNORECASE)
 
 
@@ -137,9 +138,14 @@ def answer_in_question(question: str, answer: str) -> bool:
     compact_question, compact_answer = compact(question), compact(answer)
     if len(compact_answer) < MIN_GIVEAWAY_CHARS:
         return False
+    yes_no = _YES_NO_QUESTION.search(question)
+    # "股东以其认购的股份为限对公司承担责任吗？" — "股东以其认购的股份为限对公司承担责任。": the question
+    # without its yes/no particle, said as a statement, is the answer "yes"
+    if yes_no and compact_answer == compact(_YES_NO_PARTICLE.sub("", question)):
+        return False
     if compact_answer in compact_question:
         return True
-    asks = _ASKING_WORD.search(question) and not _YES_NO_QUESTION.search(question)
+    asks = _ASKING_WORD.search(question) and not yes_no
     return bool(asks) and compact_answer == compact(_ASKING_WORD.sub("", question))
 
 
