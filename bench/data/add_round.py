@@ -50,7 +50,9 @@ def rows(raw: Path, round_number: int) -> list[dict[str, Any]]:
     for chunk in read_jsonl(raw):
         document = next(d for d in DOCUMENTS if d.endswith("/" + chunk["source"]))
         for position, sample in enumerate(chunk["samples"]):  # the position keeps duplicates apart
-            language = "en" if document.startswith("law_en/") else "zh"
+            # the generator's prompt is chosen by the chunk's language ("qa_generate.en@4"): a document outside
+            # law_zh / law_en (the DOJ handbook) is English too
+            language = "en" if ".en@" in sample["prompt_version"] else "zh"
             where = (chunk["source"], str(chunk["char_start"]))
             out.append(
                 {

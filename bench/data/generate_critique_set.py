@@ -58,6 +58,12 @@ def already_in(set_path: Path) -> set[tuple[str, int]]:
     return {(row["source"], row["char_start"]) for row in rows}
 
 
+def first_copy_end(text: str) -> int:
+    """Where a document that repeats itself whole starts over (its length when it does not)."""
+    again = text.find(text[:200], 1)
+    return again if again > 0 else len(text)
+
+
 class RecordingModel:
     """Passes calls through and keeps each raw reply, so the generator's own quote is kept verbatim."""
 
@@ -105,6 +111,8 @@ async def main() -> None:
         candidates = [c for c in candidates if (c.provenance.source, c.provenance.char_start) not in seen]
     if args.checkable:
         candidates = [c for c in candidates if CHECKABLE.search(c.text)]
+    # the DOJ handbook holds its text four times over: only chunks of a document's first copy
+    candidates = [c for c in candidates if c.provenance.char_end <= first_copy_end(texts[c.doc_id].text)]
     chunks = select_chunks(candidates, args.chunks, min_chars=200)
     llm = RecordingModel(make_chat_model(settings.llm, Path(tempfile.gettempdir()) / "ftds-critique-cache"))
     done = set()

@@ -81,7 +81,8 @@ def _reviews(count: int, score: int = 5) -> str:
 
 def test_the_labelled_set_holds_its_chunks_at_their_document_offsets() -> None:
     """Every chunk of the set is the document text at its recorded offsets (the set can be rebuilt)."""
-    documents = {d.source: d for d in load_documents([CORPUS / "law_zh", CORPUS / "law_en"]).documents}
+    handbook = CORPUS / "docs" / "doj_chapter13_trustee_handbook.docx"  # English from round 8 on
+    documents = {d.source: d for d in load_documents([CORPUS / "law_zh", CORPUS / "law_en", handbook]).documents}
     for r in ROWS:
         text = documents[r["source"]].text
         assert text[r["char_start"] : r["char_end"]] == r["chunk"], r["id"]
@@ -657,3 +658,11 @@ def test_a_yes_no_question_said_as_a_statement_is_its_answer() -> None:
     r = row("股份有限公司的股东以其认购的股份为限对公司承担责任吗？")
     assert r["label"] == "correct"
     assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") is None
+
+
+def test_a_question_asking_how_many_days_needs_a_number_in_its_answer() -> None:
+    """Round 5 (accepted by the review then): the chunk sets no number of days, so the answer gives none."""
+    r = row("买受人收到标的物时应当在多少日内检验？")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["facts"].passed and "asks for a number" in checks["facts"].detail

@@ -792,6 +792,8 @@ def check_facts(
             problems.append(f"{body} is not named in the source")
     problems += [f"changed the source: {edit}" for edit in copy_edits(answer, evidence_text_, question, chunk_text)]
     problems += _not_the_extreme_penalty(question, answer, context)
+    if _NUMBER_ASKED.search(question) and not _ANY_NUMERAL.search(answer):
+        problems.append("asks for a number; the answer gives none")
     stated_tiers = set(_TIER.findall(evidence_text_ + "\n" + context))
     for tier in sorted(set(_TIER.findall(question + "\n" + answer)) - stated_tiers):
         problems.append(f"'{tier}' is not a circumstance of the evidence")
@@ -812,6 +814,17 @@ its own penalty, so one asked or answered must be the evidence's own (a question
 the article's grade is 数额特别巨大 has a false premise), matched whole, not inside a higher grade."""
 
 
+_NUMBER_ASKED = re.compile(
+    r"(?:多少|几)个?(?:日|天|年|个月|月|周|小时|人|次|倍|元|万元|岁|周岁|名)|多长时间|多久"
+    r"|\bhow (?:many|much|long|old)\b",
+    re.IGNORECASE,
+)
+_ANY_NUMERAL = re.compile(
+    rf"[{_CN_DIGITS}\d]|\b(?:{'|'.join(sorted(EN_NUMBER_WORDS))}|dozen|hundred|thousand|million)\b",
+    re.IGNORECASE,
+)
+"""A question asking how many days / how long is answered with a number: "买受人收到标的物时应当在多少日内检验？" —
+"……应当在约定的检验期限内检验" (the chunk sets none) does not answer it."""
 _EXTREME_ASKED = re.compile(r"(?P<high>最高|最重)(?:刑|刑罚|处罚|量刑)|(?P<low>最低|最轻)(?:刑|刑罚|处罚|量刑)")
 _PENALTY = re.compile(
     r"(?<![并单])处(?P<p>[^，。；：]*?(?:有期徒刑|无期徒刑|死刑|拘役|管制|罚金|剥夺政治权利)[^，。；：]*)"
