@@ -298,13 +298,13 @@ def test_a_purpose_question_needs_a_stated_purpose() -> None:
     assert not checks["key_terms"].passed and "purpose" in checks["key_terms"].detail
 
 
-def test_code_checks_reject_no_correct_pair_of_the_design_rounds_but_the_known_six() -> None:
+def test_code_checks_reject_no_correct_pair_of_the_design_rounds_but_the_known_five() -> None:
     """Recall of the code checks alone over the hand-labelled correct pairs of rounds 1 to 3, the pairs the
     checks were designed on (rounds 2 and 3 became design data once they had been measured held out). Round 4
     is held out: what the checks do to it is measured by bench_critique and reported in
     docs/benchmarks/critique.md, not asserted here. The known losses: one pair written three times whose
-    question asks for "违法行为", a word article 56 never uses; a licence grant's "purpose" the grant does not
-    state as one; "有权" for the source's "要求"; "保障措施" of a whole law answered with its safeguard article."""
+    question asks for "违法行为", a word article 56 never uses; "有权" for the source's "要求"; "保障措施" of a
+    whole law answered with its safeguard article."""
     rejected = []
     for r in ROWS:
         if r["label"] == "correct" and r["round"] in (1, 2, 3):
@@ -314,7 +314,6 @@ def test_code_checks_reject_no_correct_pair_of_the_design_rounds_but_the_known_s
                 rejected.append((r["question"], failure.name))
     assert rejected == [
         *[("消费者权益保护法中规定了哪些行为属于违法行为？", "key_terms")] * 3,
-        ("What is the purpose of the license grant to other users?", "key_terms"),
         ("股东查阅会计账簿、会计凭证的条件是什么？", "facts"),
         ("中华人民共和国数据安全法的保障措施是什么？", "key_terms"),
     ]
@@ -666,3 +665,27 @@ def test_a_question_asking_how_many_days_needs_a_number_in_its_answer() -> None:
     assert r["label"] == "wrong"
     _, checks = checked(r)
     assert not checks["facts"].passed and "asks for a number" in checks["facts"].detail
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_start"),
+    [
+        ("公司可以收购本公司股份的哪些情形？", ""),  # "有以下情形之一的" says the statute's "有下列情形之一的"
+        ("What is the purpose of the standing trustee's firewall requirement?", ""),  # "… to safeguard the system"
+    ],
+)
+def test_correct_round_eight_pairs_the_checks_lost_when_it_was_held_out_pass_them(
+    question: str, answer_start: str
+) -> None:
+    r = row(question, answer_start, origin="generated")
+    assert r["label"] == "correct" and r["round"] == 8
+    _, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks
+
+
+def test_a_list_framed_by_the_answer_itself_still_needs_its_operators_backed() -> None:
+    """Round 6: "……有以下规定：1. …" frames the answer's own list; 以下 before 规定 is not a statute's lead-in."""
+    r = row("数罪并罚的附加刑如何合并执行？")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["facts"].passed and "以下" in checks["facts"].detail

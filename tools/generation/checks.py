@@ -225,7 +225,9 @@ def asked_topic(question: str) -> str | None:
     text = _LAW_TITLE.sub("", question).strip()
     text = re.sub(r"^(?:根据|依照|按照|在)[^，,]{0,30}[，,]", "", text).strip()
     match = _TOPIC.match(text)
-    return match.group("t") if match else None
+    if match is None or match.group("t").endswith("法"):  # "公司法的修改时间": the law itself, named in its title
+        return None
+    return match.group("t")
 
 
 def lead_ins(context: str) -> str:
@@ -296,7 +298,9 @@ def _stem(unit: str) -> str:
 
 _PURPOSE_ASKED = re.compile(r"立法目的|目的|宗旨|\bpurpose\b|\bwhy\b", re.IGNORECASE)
 _PURPOSE_STATED = re.compile(
-    r"目的|宗旨|为了|制定本(?:法|条例|规定|办法)|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b", re.IGNORECASE
+    r"目的|宗旨|为了|制定本(?:法|条例|规定|办法)|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b"
+    r"|\bto (?:safeguard|protect|prevent|avoid|allow|enable|permit|preserve|promote|facilitate)\b",
+    re.IGNORECASE,
 )
 _SCOPE_ASKED = re.compile(r"适用范围|调整范围|\bscope\b", re.IGNORECASE)
 _SCOPE_STATED = re.compile(
@@ -582,8 +586,11 @@ _OPERATORS = re.compile(
 )
 """Words that carry a rule's force, scope or time (可以 / 应当 / 连带 / 同时 / 以上 ...): a small model that
 edits a rule changes one of these and copies everything else, so each must be backed by the evidence."""
+_LEAD_IN_WORD = re.compile(r"以下(?=(?:[一几]种)?(?:情形|行为|条件|事项|特征|内容|情况|方式))")
+""""有以下情形之一的" says the statute's "有下列情形之一的": a list's lead-in, not the bound 以下 of "三年以下"."""
 _SAME_FORCE = {
     "must": ("shall", "required"),
+    "shall": ("must",),
     "必须": ("应当",),
     "more than": ("exceed", "over", "above"),
     "less than": ("under", "below", "fewer than"),
@@ -798,7 +805,7 @@ def check_facts(
     for tier in sorted(set(_TIER.findall(question + "\n" + answer)) - stated_tiers):
         problems.append(f"'{tier}' is not a circumstance of the evidence")
     backed = (evidence_text_ + "\n" + lead_ins(context) + "\n" + question).lower()
-    for word in sorted({m.group(0).lower() for m in _OPERATORS.finditer(answer)}):
+    for word in sorted({m.group(0).lower() for m in _OPERATORS.finditer(_LEAD_IN_WORD.sub("下列", answer))}):
         if word not in backed and not any(other in backed for other in _SAME_FORCE.get(word, ())):
             problems.append(f"'{word}' is not in the evidence")
     if problems:
