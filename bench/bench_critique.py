@@ -45,11 +45,9 @@ SET = REPO / "bench" / "data" / "critique_set.jsonl"
 SWEEP: list[dict[str, tuple[float, float | None]]] = [
     # per language: (bar for a pair the round trip confirmed, bar for one it did not; None = rejected)
     {"zh": (0.93, None), "en": (0.83, None)},  # the thresholds before the answer check could overrule (aeeb577)
-    *(
-        {"zh": (confirmed, unconfirmed), "en": (0.88, None)}
-        for confirmed in (0.90, 0.92, 0.93)
-        for unconfirmed in (None, 0.95, 0.96)
-    ),
+    {"zh": (0.92, 0.95), "en": (0.88, None)},  # bac264d
+    *({"zh": (bar, bar), "en": (0.88, None)} for bar in (0.90, 0.92, 0.93)),  # the round trip moot in Chinese
+    *({"zh": (0.92, 0.92), "en": (bar, None)} for bar in (0.80, 0.85, 0.90)),
 ]
 
 
@@ -218,36 +216,44 @@ def score(rows: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]) -> di
 
 
 def without(verdicts: dict[str, dict[str, Any]], check: str) -> dict[str, dict[str, Any]]:
-    """The verdicts as they would be without ``check`` (the judge: ``build.judge`` auto with the embedded
-    reviewer; the answer check: ``--answer-check never``): a pair that check turned down after every other
-    check passed is accepted on the others (a pair it rejected was not shown to the judge, which accepted
-    every pair it was shown with the embedded reviewer). Without the answer check, a pair the round trip did
-    not confirm is rejected by it, as it was only kept on the answer check. Review time and calls stay those
-    of the run with it."""
+    """The verdicts as they would be without the judge (``build.judge`` auto with the embedded reviewer): a pair
+    the judge turned down after every check passed is accepted on the checks (a pair a check rejected was not
+    shown to the judge, which accepted every pair it was shown with the embedded reviewer). Review time and
+    calls stay those of the run with it."""
     derived: dict[str, dict[str, Any]] = {}
     for pair_id, entry in verdicts.items():
         checks = [c for c in entry["checks"] if c["name"] != check]
-        if check == "answers":
-            checks = [{**c, "passed": False} if c["name"] == "round_trip" and _unconfirmed(c) else c for c in checks]
         judged = len(checks) < len(entry["checks"])
         passed = judged and all(c["passed"] for c in checks)
-        failure = next((c["name"] for c in checks if not c["passed"]), "")
-        decision = "accept" if passed else entry["decision"]
-        reason = "" if passed else entry["reason"]
-        if entry["decision"] == "accept" and not passed and failure:
-            decision, reason = "reject", f"check:{failure}"
-        derived[pair_id] = {**entry, "decision": decision, "reason": reason, "checks": checks}
+        derived[pair_id] = {**entry, "decision": "accept" if passed else entry["decision"], "checks": checks}
+        if passed:
+            derived[pair_id]["reason"] = ""
     return derived
 
 
 _P_YES = re.compile(r"P\(yes\) ([0-9.]+)")
+NOT_RUN = "not counted: not run"
+"""The round trip's detail where the answer check's score made it moot (review._checked)."""
 
 
-def _unconfirmed(check: dict[str, Any]) -> bool:
-    """A round-trip verdict on a pair it did not confirm (kept or rejected on the answer check's score)."""
-    return check["name"] == "round_trip" and (
-        check["detail"].startswith("not confirmed") or (not check["passed"] and "answer check" in check["detail"])
-    )
+def _answer_score(checks: list[dict[str, Any]]) -> float | None:
+    """The answer check's P(yes): its ``score`` field, or read from its detail (verdicts kept before the field)."""
+    for check in checks:
+        if check["name"] == "answers":
+            if check.get("score") is not None:
+                return float(check["score"])
+            found = _P_YES.search(check["detail"])
+            return float(found.group(1)) if found else None
+    return None
+
+
+def _trip_state(trip: dict[str, Any] | None) -> str:
+    """'confirmed', 'unconfirmed', or 'unknown' (the round trip did not run: the answer check decided)."""
+    if trip is None or trip["detail"].startswith(NOT_RUN):
+        return "unknown"
+    if trip["detail"].startswith("not confirmed") or not trip["passed"]:
+        return "unconfirmed"
+    return "confirmed"  # confirmed, or could not judge ("not counted": the question repeated) and let through
 
 
 def answer_bar_sweep(
@@ -255,10 +261,11 @@ def answer_bar_sweep(
 ) -> list[dict[str, Any]]:
     """Precision / recall the ``checks`` verdicts would have with other answer-check thresholds. Each entry of
     ``bars`` gives per language (confirmed, unconfirmed): a pair counts as accepted when every code check
-    passed and its P(yes) (read from the recorded details) reaches the confirmed bar when the round trip
-    confirmed it, the unconfirmed bar when it did not (None: the round trip rejects it). No model call: the
-    probabilities are the ones the run recorded; a pair the round trip rejected before any score was read
-    stays rejected."""
+    passed and its P(yes) reaches the confirmed bar when the round trip confirmed it, the unconfirmed bar when
+    it did not (None: the round trip rejects it). No model call: the probabilities and round-trip verdicts are
+    the ones the run recorded. Where the round trip did not run (the answer check rejected the pair, or its
+    score made the round trip moot), a setting that would need its verdict counts the pair as rejected: the
+    sweep never guesses a verdict in the pair's favour. A pair without a score keeps the run's decision."""
     labels = {row["id"]: row for row in rows}
     correct_total = sum(row["label"] == "correct" for row in rows if row["id"] in verdicts)
     table = []
@@ -269,18 +276,20 @@ def answer_bar_sweep(
                 continue
             checks = entry["checks"]
             code = [c for c in checks if c["name"] not in ("round_trip", "answers")]
-            trip = next((c for c in checks if c["name"] == "round_trip"), None)
-            found = [m for c in checks if (m := _P_YES.search(c["detail"]))]
-            if not code or not all(c["passed"] for c in code) or trip is None:
+            if not code or not all(c["passed"] for c in code):
                 continue
-            if not found:  # no score: not counted (kept as the run decided) or never scored
+            score = _answer_score(checks)
+            if score is None:  # no score: not counted (kept as the run decided) or never scored
                 if entry["decision"] != "accept":
                     continue
             else:
                 confirmed_bar, unconfirmed_bar = setting[labels[pair_id].get("language", "en")]
-                unconfirmed = _unconfirmed(trip) or not trip["passed"]
-                needed = unconfirmed_bar if unconfirmed else confirmed_bar
-                if needed is None or float(found[0].group(1)) < needed:
+                state = _trip_state(next((c for c in checks if c["name"] == "round_trip"), None))
+                if state == "confirmed":
+                    kept = score >= confirmed_bar
+                else:  # unconfirmed, or unknown: only a score that needs no round trip keeps it
+                    kept = unconfirmed_bar is not None and score >= max(unconfirmed_bar, confirmed_bar)
+                if not kept:
                     continue
             accepted += 1
             correct += labels[pair_id]["label"] == "correct"
@@ -385,7 +394,6 @@ def main() -> None:
         if "after" in verdicts_by_mode:
             verdicts_by_mode["after_without_judge"] = without(verdicts_by_mode["after"], "judge")
         if "checks" in verdicts_by_mode:
-            verdicts_by_mode["checks_without_answer_check"] = without(verdicts_by_mode["checks"], "answers")
             report[f"{reviewer}:answer_bar_sweep"] = answer_bar_sweep(subsample, verdicts_by_mode["checks"], SWEEP)
         for mode, verdicts in verdicts_by_mode.items():
             result = score(subsample, verdicts)

@@ -113,6 +113,9 @@ class CheckResult(BaseModel):
     name: str = Field(description="The check, e.g. 'evidence', 'round_trip', 'key_terms', 'facts', 'judge'.")
     passed: bool
     detail: str = Field(default="", description="Why it failed, or what it compared.")
+    score: float | None = Field(
+        default=None, description="The model's score when the check reads one (the answer check's P(yes)), else null."
+    )
 
 
 class PairCritique(BaseModel):

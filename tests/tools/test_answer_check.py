@@ -155,7 +155,7 @@ async def test_the_review_rejects_a_low_scored_pair_for_the_answer_check_with_no
     assert r["reason"] == "neighbouring_article"  # every word is in the chunk: the code checks pass it
     chunk, sample = _labelled(r["id"])
     scorer = FakeScorer({r["answer"]: 0.4})
-    build = BuildSettings(round_trip=False)  # the round trip (the fake quotes article 26) would reject it first
+    build = BuildSettings(round_trip=False)  # the answer check alone
     review = await review_samples(chunk, [sample], scorer, build, check_answers=True, call_judge=False)
     assert [(item.reason, item.detail.split(" | ")[0]) for item in review.rejected] == [
         ("check:answers", "P(yes) 0.4000 < 0.92")  # the threshold measured for the Chinese prompt
@@ -177,26 +177,48 @@ class QuotingScorer(FakeScorer):
 NEXT_SENTENCE = "公司为董事投保责任保险或者续保后，董事会应当向股东会报告责任保险的投保金额、承保范围及保险费率等内容。"
 
 
-@pytest.mark.parametrize(
-    ("p_yes", "kept"),
-    [(0.97, True), (0.94, False)],  # 0.94 passes the confirmed bar (0.92), not the unconfirmed one (0.95)
-)
-async def test_a_pair_the_round_trip_did_not_confirm_is_kept_only_when_the_answer_check_is_sure(
-    p_yes: float, kept: bool
-) -> None:
+async def test_a_pair_the_answer_check_is_sure_of_costs_no_round_trip() -> None:
+    """Chinese: the threshold for an answer the round trip does not confirm is the answer check's own (measured
+    over rounds 1-8), so a scored pair is decided by its score and the round trip is not called for it."""
     chunk, sample = _labelled("g-20a8a60d9336")  # correct; the 1.5B's round trip quoted the next sentence
-    scorer = QuotingScorer({sample.answer: p_yes}, [NEXT_SENTENCE])
+    scorer = QuotingScorer({sample.answer: 0.94}, [NEXT_SENTENCE])
     review = await review_samples(chunk, [sample], scorer, BuildSettings(), check_answers=True, call_judge=False)
+    assert sample.sample_id in review.verdicts
     trip = next(c for c in sample.checks if c.name == "round_trip")
-    assert "answered again from" in trip.detail and "overlap 0%" in trip.detail
-    if kept:
-        assert sample.sample_id in review.verdicts and trip.passed
-        assert trip.detail.startswith("not confirmed (") and "kept: P(yes) 0.9700 ≥ 0.95" in trip.detail
-        assert [c.name for c in sample.checks][-2:] == ["round_trip", "answers"]
+    assert trip.passed and trip.detail.startswith("not counted: not run: P(yes) 0.9400 ≥ 0.92")
+    assert scorer.history == [] and review.usage.calls == 1  # one scoring request, no generated reply
+    assert count_checks([sample])["round_trip"] == {"passed": 0, "failed": 0, "not_counted": 1}
+    answer = next(c for c in sample.checks if c.name == "answers")
+    assert answer.score == pytest.approx(0.94)
+
+
+@pytest.mark.parametrize(
+    ("p_yes", "quoted", "kept"),
+    [
+        (0.97, [NEXT_SENTENCE], True),  # sure enough: kept without a round trip
+        (0.94, [NEXT_SENTENCE], False),  # under the user's stricter bar and not confirmed
+        (0.94, None, True),  # under it but confirmed: the round trip quotes the sample's own evidence
+    ],
+)
+async def test_under_a_stricter_bar_for_unconfirmed_answers_the_round_trip_decides(
+    p_yes: float, quoted: list[str] | None, kept: bool
+) -> None:
+    chunk, sample = _labelled("g-20a8a60d9336")
+    probe = sample.model_copy(deep=True)
+    run_code_checks(probe, chunk)
+    own = [span.text for span in probe.evidence]  # what the code checks locate: a round trip quoting it confirms
+    scorer = QuotingScorer({sample.answer: p_yes}, quoted or own)
+    build = BuildSettings(min_unconfirmed_probability=0.95)
+    review = await review_samples(chunk, [sample], scorer, build, check_answers=True, call_judge=False)
+    trip = next(c for c in sample.checks if c.name == "round_trip")
+    assert (sample.sample_id in review.verdicts) is kept
+    if p_yes >= 0.95:
+        assert trip.detail.startswith("not counted: not run") and scorer.history == []
+    elif kept:
+        assert trip.passed and "overlap" in trip.detail and len(scorer.history) == 1
     else:
         assert [item.reason for item in review.rejected] == ["check:round_trip"]
-        assert not trip.passed and "answer check P(yes) 0.9400 < 0.95" in trip.detail
-        assert count_checks([sample])["round_trip"]["failed"] == 1
+        assert not trip.passed and "overlap 0%" in trip.detail and "answer check P(yes) 0.9400 < 0.95" in trip.detail
     assert scorer.scored == 1
 
 
@@ -215,7 +237,16 @@ async def test_without_token_probabilities_or_a_stricter_threshold_the_round_tri
     review = await review_samples(
         chunk, [sample], scorer, BuildSettings(), prompt_dir=tmp_path, check_answers=True, call_judge=False
     )
-    assert [item.reason for item in review.rejected] == ["check:round_trip"] and scorer.scored == 0
+    assert [item.reason for item in review.rejected] == ["check:round_trip"] and scorer.scored == 1
+
+
+async def test_a_pair_the_answer_check_rejects_costs_no_round_trip() -> None:
+    r = next(r for r in ROWS if r["question"] == "劳动合同无效的条件是什么？" and r["origin"] == "synthetic")
+    chunk, sample = _labelled(r["id"])
+    scorer = QuotingScorer({r["answer"]: 0.4}, [NEXT_SENTENCE])
+    review = await review_samples(chunk, [sample], scorer, BuildSettings(), check_answers=True, call_judge=False)
+    assert [item.reason for item in review.rejected] == ["check:answers"]
+    assert scorer.history == [] and [c.name for c in sample.checks][-1] == "answers"
 
 
 def _quote_reply(sentences: list[str]) -> str:

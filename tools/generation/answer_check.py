@@ -10,12 +10,13 @@ the variant that separated best on the labelled set), and a pair passes at the t
 prompt (its ``min_probability``; ``build.min_answer_probability`` overrides it).
 Whether it runs is ``task_table.answer_check_called`` (``build.answer_check``).
 
-It also decides for a sample the round trip did not confirm. The embedded 1.5B, answering a question again
+It also decides whether the round trip is needed. The embedded 1.5B, answering a question again
 extractively, often quotes the sentence next to the one that answers it; as a veto that cost 19 of the 110
-correct pairs in the labelled set for few wrong ones caught (docs/benchmarks/critique.md). So when the prompt
-states a second, stricter threshold (``min_probability_unconfirmed``), an unconfirmed sample is kept only
-when the reviewer is that sure of it; otherwise, and whenever no score can be read, the round trip's verdict
-stands.
+correct pairs of rounds 1-4 for few wrong ones caught (docs/benchmarks/critique.md). So when the prompt states
+a threshold for an answer the round trip does not confirm (``min_probability_unconfirmed``), a sample scored
+at or above it is kept whatever the round trip would say, and the round trip is not called for it; below it,
+and whenever no score can be read, the round trip's verdict stands. In Chinese the two thresholds are the
+same (measured over rounds 1-8), so there the answer check decides alone.
 
 One scoring request per sample, prompt only (no reply is generated). A backend that cannot read token
 probabilities (a Batch API, a server that ignores ``logprobs``) gives no verdict: the check is recorded as
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generation.checks import ANSWERS, NOT_COUNTED
+from ftds.tools.generation.checks import ANSWERS, NOT_COUNTED, ROUND_TRIP
 from ftds.tools.generation.evidence import evidence_text
 from ftds.tools.generation.prompts import domain_preset, load_template
 from ftds.tools.llm.base import ChatModel, LLMError, NoTokenProbabilities, ScoresYesNo
@@ -67,10 +68,24 @@ def thresholds(language: str, settings: BuildSettings, prompt_dir: Path | None =
     return Thresholds(confirmed, None if unconfirmed is None else max(unconfirmed, confirmed))
 
 
-def may_keep_unconfirmed(llm: ChatModel, language: str, settings: BuildSettings, prompt_dir: Path | None) -> bool:
-    """True when the answer check can keep a sample the round trip did not confirm: it reads scores from
-    ``llm`` and its prompt has a threshold for such samples."""
-    return can_score(llm) and thresholds(language, settings, prompt_dir).unconfirmed is not None
+def round_trip_can_change(answer: CheckResult | None, bars: Thresholds) -> bool:
+    """True when the round trip's verdict can still change the decision on a sample the answer check passed
+    (``answer``; None when no answer check ran): there is no score (the round trip is then the model's only
+    check), no threshold for an unconfirmed answer (the round trip rejects alone), or a score below it. A
+    score at or above the unconfirmed threshold keeps the sample whatever the round trip says, so its call is
+    not spent (in Chinese the two thresholds are the same: docs/benchmarks/critique.md)."""
+    if answer is None or answer.score is None or bars.unconfirmed is None:
+        return True
+    return answer.score < bars.unconfirmed
+
+
+def unconfirmed_rejection(trip: CheckResult, answer: CheckResult | None, bars: Thresholds) -> CheckResult:
+    """The round trip's failure on a sample it did not confirm, with the score that was not enough to keep it
+    (the round trip ran because that score is below the threshold for an unconfirmed answer)."""
+    if answer is None or answer.score is None or bars.unconfirmed is None:
+        return trip
+    detail = f"{trip.detail}; answer check P(yes) {answer.score:.4f} < {bars.unconfirmed:g}"
+    return CheckResult(name=ROUND_TRIP, passed=False, detail=detail)
 
 
 async def answer_checks(
@@ -81,10 +96,10 @@ async def answer_checks(
     settings: BuildSettings,
     *,
     prompt_dir: Path | None = None,
-    unconfirmed: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, CheckResult], TokenUsage]:
-    """The answer check of every sample (by id) of ``chunk`` and what the scoring requests cost. The samples
-    whose ids are in ``unconfirmed`` (the round trip did not confirm them) are held to the stricter threshold."""
+    """The answer check of every sample (by id) of ``chunk`` against the threshold for a confirmed answer, and
+    what the scoring requests cost. Each result carries its P(yes) as ``score``, so the stricter threshold for
+    an answer the round trip did not confirm can be applied afterwards (:func:`round_trip_can_change`)."""
     if not samples:
         return {}, TokenUsage()
     if not can_score(llm):
@@ -110,13 +125,9 @@ async def answer_checks(
             return CheckResult(name=ANSWERS, passed=True, detail=f"{NOT_COUNTED} {exc}"), TokenUsage()
         except LLMError as exc:
             return CheckResult(name=ANSWERS, passed=False, detail=f"answers:llm_error ({exc})"), TokenUsage()
-        strict = bars.unconfirmed if sample.sample_id in unconfirmed else None
-        threshold = bars.confirmed if strict is None else strict
-        verdict = "≥" if score.probability >= threshold else "<"
-        detail = f"P(yes) {score.probability:.4f} {verdict} {threshold:g}"  # 4 places: 0.9298 is not 0.93
-        if strict is not None:
-            detail += " (the bar for an answer the round trip did not confirm)"
-        return CheckResult(name=ANSWERS, passed=score.probability >= threshold, detail=detail), score.usage
+        passed = score.probability >= bars.confirmed
+        detail = f"P(yes) {score.probability:.4f} {'≥' if passed else '<'} {bars.confirmed:g}"  # 4 places: 0.9298
+        return CheckResult(name=ANSWERS, passed=passed, detail=detail, score=score.probability), score.usage
 
     scored = await asyncio.gather(*(one(sample) for sample in samples))
     usage = TokenUsage()

@@ -18,13 +18,21 @@ call also labels each sample, so labelling costs no extra call.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generation.checks import JUDGE, NOT_COUNTED, ROUND_TRIP, first_failure, run_code_checks, supported_text
+from ftds.tools.generation.checks import (
+    ANSWERS,
+    JUDGE,
+    NOT_COUNTED,
+    ROUND_TRIP,
+    first_failure,
+    run_code_checks,
+    supported_text,
+)
 from ftds.tools.generation.citations import invented_citations
 from ftds.tools.generation.evidence import compact, evidence_text
 from ftds.tools.generation.generate import call_structured, chunk_language, exact_items_schema
@@ -146,7 +154,33 @@ def answer_in_question(question: str, answer: str) -> bool:
     if compact_answer in compact_question:
         return True
     asks = _ASKING_WORD.search(question) and not yes_no
-    return bool(asks) and compact_answer == compact(_ASKING_WORD.sub("", question))
+    return (bool(asks) and compact_answer == compact(_ASKING_WORD.sub("", question))) or _ends_on_the_asked(
+        question, answer
+    )
+
+
+_WHAT_IS = re.compile(r"^(?:what|which)\s+(?:is|are|was|were)\s+(?:the\s+)?(?P<asked>.+?)\s*\??$", re.IGNORECASE)
+_TRAILING_CITATION = re.compile(r"\s*\d+\s+(?:U\.S\.C\.|C\.F\.R\.).*$|\s*Fed\.\s*R\..*$", re.DOTALL)
+MIN_ASKED_WORDS = 4
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words, a plural's "s" dropped (requirements = requirement)."""
+    return [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in re.findall(r"[a-z0-9]+", text.lower())]
+
+
+def _ends_on_the_asked(question: str, answer: str) -> bool:
+    """True when "What are X?" is answered by a sentence that ends on X (at least :data:`MIN_ASKED_WORDS` of
+    its first words): "What are the guidelines or directives from the court or the clerk regarding …?" —
+    "The disposition must be in accordance with the guidelines or directives from the court or the clerk."
+    points at what was asked instead of saying it. An answer that opens with X and goes on ("The timeframe for
+    paying the fees is thirty days") is an answer."""
+    match = _WHAT_IS.match(question.strip())
+    if match is None:
+        return False
+    asked = _words(match.group("asked"))
+    said = _words(_TRAILING_CITATION.sub("", answer.strip()))
+    return any(said[-size:] == asked[:size] for size in range(len(asked), MIN_ASKED_WORDS - 1, -1))
 
 
 _REFERENCE_ANSWER = re.compile(
@@ -508,12 +542,22 @@ async def _checked(
     result: ReviewResult,
     check_answers: bool,
 ) -> list[Sample]:
-    """Run the code checks, then (for what passed) the round trip, then the answer check; reject every sample
+    """Run the code checks, then (for what passed) the answer check, then the round trip; reject every sample
     that fails one with ``check:<name>``, and return the ones left for the judge. Dialogue samples pass
-    through unchecked. A sample the round trip did not confirm goes on to the answer check when that can keep
-    it (:func:`answer_check.may_keep_unconfirmed`), held to its stricter threshold; the round trip's verdict
-    is recorded once that is known."""
-    from ftds.tools.generation.answer_check import answer_checks, may_keep_unconfirmed
+    through unchecked.
+
+    The answer check scores first because it is cheap (a prompt-only request) and decides most samples. The
+    round trip (one generated reply per chunk) then runs only for the samples whose decision it can still
+    change (:func:`answer_check.round_trip_can_change`): without a score, or scored below the threshold for an
+    answer it does not confirm; there a sample it does not confirm is rejected. For the others its verdict is
+    recorded as not counted, with the score that made it moot."""
+    from ftds.tools.generation.answer_check import (
+        answer_checks,
+        can_score,
+        round_trip_can_change,
+        thresholds,
+        unconfirmed_rejection,
+    )
     from ftds.tools.generation.round_trip import round_trip
 
     passed: list[Sample] = []
@@ -528,31 +572,35 @@ async def _checked(
         else:
             _reject_for(sample, failure, result)
     single = [sample for sample in passed if sample.turns is None]
-    held: dict[str, CheckResult] = {}  # round-trip failures the answer check may still overrule
-    if settings.round_trip and single:
-        trip = await round_trip(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
-        result.usage = result.usage + trip.usage
-        if check_answers and may_keep_unconfirmed(llm, language, settings, prompt_dir):
-            held = {sample_id: check for sample_id, check in trip.results.items() if not check.passed}
-        passed = _keep_passing(passed, {k: v for k, v in trip.results.items() if k not in held}, result)
-    single = [sample for sample in passed if sample.turns is None]
+    answers: dict[str, CheckResult] = {}
     if check_answers and single:
-        answers, usage = await answer_checks(
-            chunk, single, llm, language, settings, prompt_dir=prompt_dir, unconfirmed=frozenset(held)
-        )
+        answers, usage = await answer_checks(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
         result.usage = result.usage + usage
-        trips = {sample_id: _unconfirmed(check, answers[sample_id]) for sample_id, check in held.items()}
-        passed = _keep_passing(passed, trips, result)
-        passed = _keep_passing(passed, answers, result)
-    return passed
+    # the unconfirmed threshold applies only where the answer check reads scores
+    bars = thresholds(language, settings, prompt_dir)
+    if not (check_answers and can_score(llm)):
+        bars = replace(bars, unconfirmed=None)
+    trips: dict[str, CheckResult] = {}
+    if settings.round_trip:
+        alive = [sample for sample in single if answers.get(sample.sample_id, _NO_ANSWER_CHECK).passed]
+        asked = [sample for sample in alive if round_trip_can_change(answers.get(sample.sample_id), bars)]
+        if asked:
+            trip = await round_trip(chunk, asked, llm, language, settings, prompt_dir=prompt_dir)
+            result.usage = result.usage + trip.usage
+            for sample_id, check in trip.results.items():
+                trips[sample_id] = check if check.passed else unconfirmed_rejection(check, answers.get(sample_id), bars)
+        for sample in alive:
+            if sample.sample_id not in trips:
+                moot = (
+                    f"{NOT_COUNTED} not run: {answers[sample.sample_id].detail} keeps it whatever the round trip says"
+                )
+                trips[sample.sample_id] = CheckResult(name=ROUND_TRIP, passed=True, detail=moot)
+    passed = _keep_passing(passed, trips, result)
+    return _keep_passing(passed, answers, result)
 
 
-def _unconfirmed(trip: CheckResult, answer: CheckResult) -> CheckResult:
-    """The round trip's verdict on a sample it did not confirm, once the answer check has scored it: kept when
-    the answer check passed it at the stricter threshold, rejected (as the round trip's failure) otherwise."""
-    if answer.passed and not answer.detail.startswith(NOT_COUNTED):
-        return CheckResult(name=ROUND_TRIP, passed=True, detail=f"not confirmed ({trip.detail}); kept: {answer.detail}")
-    return CheckResult(name=ROUND_TRIP, passed=False, detail=f"{trip.detail}; answer check {answer.detail}")
+_NO_ANSWER_CHECK = CheckResult(name=ANSWERS, passed=True)
+"""Stands in for the answer check where it did not run: every sample goes on to the round trip."""
 
 
 def _keep_passing(samples: list[Sample], checks: dict[str, CheckResult], result: ReviewResult) -> list[Sample]:
