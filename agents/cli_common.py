@@ -50,6 +50,14 @@ MinAnswerProbabilityOpt = Annotated[
     float | None,
     typer.Option(help="P(yes) the answer check needs (default: measured per prompt language).", show_default=False),
 ]
+MinUnconfirmedProbabilityOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="P(yes) that keeps an answer without asking the round trip; below it the round trip must confirm "
+        "(default: measured per prompt language; in Chinese the answer check's own bar).",
+        show_default=False,
+    ),
+]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -15,6 +15,7 @@ from ftds.agents.cli_common import (
     JsonOpt,
     JudgeOpt,
     MinAnswerProbabilityOpt,
+    MinUnconfirmedProbabilityOpt,
     app,
     fail,
     settings_from,
@@ -40,6 +41,7 @@ def critique(
     judge: JudgeOpt = None,
     answer_check: AnswerCheckOpt = None,
     min_answer_probability: MinAnswerProbabilityOpt = None,
+    min_unconfirmed_probability: MinUnconfirmedProbabilityOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -59,6 +61,7 @@ def critique(
             "judge": judge,
             "answer_check": answer_check,
             "min_answer_probability": min_answer_probability,
+            "min_unconfirmed_probability": min_unconfirmed_probability,
         },
         llm={"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env},
     )

@@ -55,3 +55,14 @@ def test_critique_with_unreadable_pairs_is_bad_input(tmp_path: Path, corpus: Pat
     assert "record 1 has no question/answer" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("critique", str(bad), "--source", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_an_answer_bar_outside_zero_to_one_is_bad_usage(tmp_path: Path, corpus: Path) -> None:
+    """The two answer-check bars reach the build settings, whose bounds say what is wrong."""
+    pairs = _pairs(
+        tmp_path / "pairs.jsonl", [{"question": "面额股股票的发行价格可以低于票面金额吗？", "answer": "不可以。"}]
+    )
+    for flag in ("--min-answer-probability", "--min-unconfirmed-probability"):
+        result = run_cli("critique", str(pairs), "--source", str(corpus / "law_zh"), flag, "1.5", cwd=tmp_path)
+        assert result.returncode == 2, (flag, result.stderr)
+        assert "probability" in result.stderr and "Traceback" not in result.stderr
