@@ -19,7 +19,7 @@ from ftds.tools.generation.checks import (
     run_code_checks,
 )
 from ftds.tools.generation.generate import generate_qa
-from ftds.tools.generation.review import precheck, review_samples
+from ftds.tools.generation.review import answer_in_question, precheck, review_samples
 from ftds.tools.generation.round_trip import round_trip
 from ftds.tools.ingest import load_documents
 from ftds.tools.records import Chunk, EvidenceSpan, Provenance, Sample, content_hash
@@ -689,3 +689,37 @@ def test_a_list_framed_by_the_answer_itself_still_needs_its_operators_backed() -
     assert r["label"] == "wrong"
     _, checks = checked(r)
     assert not checks["facts"].passed and "以下" in checks["facts"].detail
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_start"),
+    [
+        ("什么是受贿罪？", ""),  # "……为他人谋取利益的，是受贿罪": the statute defines a crime by its conduct
+        ("什么是挪用公款罪？", ""),
+        ("什么是拐卖妇女、儿童的罪？", ""),  # "X的罪" asks what X is: "拐卖妇女、儿童是指……"
+        ("什么是银行或者其他金融机构的工作人员违反国家规定发放贷款的处罚？", ""),  # "X的处罚" asks for X's penalty
+    ],
+)
+def test_correct_round_nine_pairs_the_checks_lost_when_it_was_held_out_pass_them(
+    question: str, answer_start: str
+) -> None:
+    r = row(question, answer_start, origin="generated")
+    assert r["label"] == "correct" and r["round"] == 9
+    _, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks
+
+
+def test_a_question_asking_for_a_crime_s_name_needs_one_in_its_answer() -> None:
+    """Round 9: "拐卖妇女、儿童的罪名是什么？" answered with what 拐卖妇女、儿童 is; the chunk names no crime."""
+    r = row("拐卖妇女、儿童的罪名是什么？")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed and "name of a crime" in checks["key_terms"].detail
+
+
+def test_an_answer_that_adds_nothing_to_its_question_is_circular() -> None:
+    """Round 9: "军人违反职责罪的罪名是什么？" — "军人违反职责罪" (too short for the giveaway rule)."""
+    r = row("军人违反职责罪的罪名是什么？")
+    assert r["label"] == "wrong"
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") == "precheck:answer_in_question"
+    assert not answer_in_question("股东会会议的召集通知时间是多少？", "十五日")  # a short value answers

@@ -191,6 +191,9 @@ def asked_term(question: str) -> str | None:
         match = pattern.match(text)
         if match:
             term = match.group("t").strip(" ，,。？?“”\"'")
+            term = re.sub(
+                r"(?<=[\u3400-\u9fff])的罪$", "", term
+            )  # "什么是拐卖妇女、儿童的罪" asks what 拐卖妇女、儿童 is
             term = re.sub(r"^(?:a|an|the)\s+", "", term, flags=re.IGNORECASE)
             term = re.sub(r"^(?:term|word|phrase|expression)\s+", "", term, flags=re.IGNORECASE).strip("'\"‘’“”")
             # "数据分级的依据是什么" asks for an attribute of a term, not what the term is ("什么是X的Y" does,
@@ -208,7 +211,8 @@ def asked_term(question: str) -> str | None:
 
 
 _ZH_ATTRIBUTE = re.compile(
-    r"的(?:特征|特点|条件|要件|构成要件|情形|行为|犯罪行为|责任|法律责任|义务|权利|职权|职责|程序|期限|范围|种类|方式|标准)$"
+    r"的(?:特征|特点|条件|要件|构成要件|情形|行为|犯罪行为|责任|法律责任|处罚|刑罚|义务|权利|职权|职责|程序|期限|范围|种类"
+    r"|方式|标准)$"
 )
 _EN_ATTRIBUTE = re.compile(r"^the\s+\w+(?:\s+\w+)?\s+(?:of|for|to|in|on|under|by)\s+\w", re.IGNORECASE)
 """"the timeframe for paying the fees", "the role of the Vice President": an attribute asked, not a term."""
@@ -267,6 +271,7 @@ def defines(term: str, evidence: str) -> bool:
     patterns = [
         rf"{escaped}[,，]?(?:是指|是|指|系指|即)",
         rf"{escaped}(?:应当)?(?:同时)?具[备有](?:以下|下列)(?:基本)?特征",  # a statute defining by features
+        rf"的[，,]?是{escaped}(?:[，。；,;]|$)",  # "……为他人谋取利益的，是受贿罪": a crime defined by its conduct
         rf"所称{escaped}",
         rf"为{escaped}(?:[，。；,;]|$)",
         rf"称为{escaped}",
@@ -370,6 +375,8 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
     mismatch = other_actor(question, context or text)
     if mismatch is not None:
         return CheckResult(name=KEY_TERMS, passed=False, detail=mismatch)
+    if "罪名" in question and "罪" not in answer.replace("罪名", ""):
+        return CheckResult(name=KEY_TERMS, passed=False, detail="asks for the name of a crime; the answer names none")
     topic = asked_topic(question)
     if topic is not None and not _term_in(topic, "\n".join([text, context])):
         return CheckResult(name=KEY_TERMS, passed=False, detail=f"asked about {topic!r}; the evidence does not name it")

@@ -34,7 +34,7 @@ from ftds.tools.generation.checks import (
     supported_text,
 )
 from ftds.tools.generation.citations import invented_citations
-from ftds.tools.generation.evidence import compact, evidence_text
+from ftds.tools.generation.evidence import EN_STOP_WORDS, compact, content_units, evidence_text
 from ftds.tools.generation.generate import call_structured, chunk_language, exact_items_schema
 from ftds.tools.generation.labels import LabelTree, label_instruction
 from ftds.tools.generation.prompts import domain_preset, load_template
@@ -144,9 +144,12 @@ def answer_in_question(question: str, answer: str) -> bool:
     word taken out ("需要支付什么经济补偿？" — "需要支付经济补偿。"): a circular pair teaches nothing. A yes/no
     question restated as its answer ("…由公司承受吗？" — "是的，…由公司承受。") is an answer."""
     compact_question, compact_answer = compact(question), compact(answer)
+    yes_no = _YES_NO_QUESTION.search(question)
+    said = content_units(answer) - EN_STOP_WORDS
+    if not yes_no and len(said) >= MIN_UNITS_SAID and len(said - content_units(question)) <= MAX_UNITS_ADDED:
+        return True  # "军人违反职责罪的罪名是什么？" — "军人违反职责罪": nothing said that was not asked
     if len(compact_answer) < MIN_GIVEAWAY_CHARS:
         return False
-    yes_no = _YES_NO_QUESTION.search(question)
     # "股东以其认购的股份为限对公司承担责任吗？" — "股东以其认购的股份为限对公司承担责任。": the question
     # without its yes/no particle, said as a statement, is the answer "yes"
     if yes_no and compact_answer == compact(_YES_NO_PARTICLE.sub("", question)):
@@ -157,6 +160,13 @@ def answer_in_question(question: str, answer: str) -> bool:
     return (bool(asks) and compact_answer == compact(_ASKING_WORD.sub("", question))) or _ends_on_the_asked(
         question, answer
     )
+
+
+MAX_UNITS_ADDED = 1
+MIN_UNITS_SAID = 3
+"""An answer of at least MIN_UNITS_SAID content units (a bare "十日" is one: a value may fairly be short) that
+adds at most MAX_UNITS_ADDED of them to its question (not a yes / no one) says nothing new: on the labelled set
+every such pair is wrong."""
 
 
 _WHAT_IS = re.compile(r"^(?:what|which)\s+(?:is|are|was|were)\s+(?:the\s+)?(?P<asked>.+?)\s*\??$", re.IGNORECASE)
