@@ -110,7 +110,13 @@ def cached(cache: Path, reviewer: str, mode: str) -> dict[str, dict[str, Any]]:
 
 
 async def model_verdicts(
-    rows: list[dict[str, Any]], reviewer: str, mode: str, cache: Path, threads: int, reply_cache: Path | None = None
+    rows: list[dict[str, Any]],
+    reviewer: str,
+    mode: str,
+    cache: Path,
+    threads: int,
+    reply_cache: Path | None = None,
+    min_unconfirmed_probability: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One review per chunk (all its pairs at once), as a build does; cached per (reviewer, mode, pair).
     Modes: ``before`` (the review before issue 14), ``after`` (checks, round trip and judge), ``checks`` (the
@@ -128,7 +134,7 @@ async def model_verdicts(
     settings = load_settings(
         llm={"backend": "embedded", "model": reviewer, "n_threads": threads, "cache": reply_cache is not None}
     )
-    build = BuildSettings(domain="law", round_trip=True)
+    build = BuildSettings(domain="law", round_trip=True, min_unconfirmed_probability=min_unconfirmed_probability)
     llm = make_chat_model(settings.llm, reply_cache or Path(tempfile.gettempdir()) / "ftds-critique-cache")
     try:
         with cache.open("a", encoding="utf-8") as out:
@@ -358,6 +364,13 @@ def main() -> None:
     parser.add_argument(
         "--reply-cache", type=Path, default=None, help="Keep the reviewer's replies here (replay without new calls)."
     )
+    parser.add_argument(
+        "--min-unconfirmed-probability",
+        dest="min_unconfirmed",
+        type=float,
+        default=None,
+        help="build.min_unconfirmed_probability for the review (default: the prompt's own).",
+    )
     args = parser.parse_args()
     rows = load_set(args.set)
     generation_seconds = {chunk_of(r).chunk_id: float(r.get("chunk_generation_seconds", 0.0)) for r in rows}
@@ -389,7 +402,11 @@ def main() -> None:
             subsample = [row for rows_ in by_chunk.values() for row in rows_]
         for members in by_chunk.values():
             for mode in model_modes:
-                found = asyncio.run(model_verdicts(members, reviewer, mode, args.cache, args.threads, args.reply_cache))
+                found = asyncio.run(
+                    model_verdicts(
+                        members, reviewer, mode, args.cache, args.threads, args.reply_cache, args.min_unconfirmed
+                    )
+                )
                 verdicts_by_mode[mode].update(found)
         if "after" in verdicts_by_mode:
             verdicts_by_mode["after_without_judge"] = without(verdicts_by_mode["after"], "judge")
