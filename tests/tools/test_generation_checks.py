@@ -723,3 +723,13 @@ def test_an_answer_that_adds_nothing_to_its_question_is_circular() -> None:
     assert r["label"] == "wrong"
     assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") == "precheck:answer_in_question"
     assert not answer_in_question("股东会会议的召集通知时间是多少？", "十五日")  # a short value answers
+
+
+@pytest.mark.parametrize("question", ["刑法第十三条是什么意思？", "刑法第十四条是什么意思？", "刑法第十五是什么意思？"])
+def test_a_question_on_an_article_of_a_law_named_short_asks_for_its_content(question: str) -> None:
+    """Round 10: "刑法第十三条是什么意思？" asks what article 13 says (the law named "刑法", the article's 条 even
+    dropped), not what a term "刑法第十三条" is."""
+    r = row(question, origin="generated")
+    assert r["label"] == "correct" and r["round"] == 10
+    _, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks

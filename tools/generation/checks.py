@@ -119,8 +119,8 @@ def check_evidence(sample: Sample, chunk: Chunk, quote: str | list[str] = "") ->
 _LAW_TITLE = re.compile(
     r"《[^》]{1,40}》"
     r"|(?:中华人民共和国)[\u3400-\u9fff]{1,16}?法(?=第|中|的|规定|对|里|，|,|$)"  # a title written without 《》
-    r"|(?:^|(?<=根据)|(?<=依据)|(?<=依照)|(?<=按照)|(?<=在))(?:(?!违反|适用|依照|根据|按照|的)[\u3400-\u9fff]){2,10}?法"
-    r"(?=第[^，。？?]{1,12}条|中(?:规定|的|，)|规定(?:了|的))"
+    r"|(?:^|(?<=根据)|(?<=依据)|(?<=依照)|(?<=按照)|(?<=在))(?:(?!违反|适用|依照|根据|按照|的)[\u3400-\u9fff]){1,10}?法"
+    r"(?=第[^，。？?]{1,12}(?:条|是)|中(?:规定|的|，)|规定(?:了|的))"  # "刑法第十五是什么意思" drops its 条
     r"|^(?:(?!违反|适用|依照|根据|按照|的)[\u3400-\u9fff]){2,10}?法(?=的(?:适用范围|立法目的|目的|宗旨|调整对象))"
 )
 _PART_REF = re.compile(r"第[零〇一二两三四五六七八九十百千\d]+[编章节]|附则|总则|分则")
@@ -204,7 +204,9 @@ def asked_term(question: str) -> str | None:
                 or _ZH_ATTRIBUTE.search(term)
                 or (number >= len(_ZH_DEFINITION) and _EN_ATTRIBUTE.match(match.group("t").strip()))
             )
-            reference_only = not _strip_refs(_PART_REF.sub("", term)).strip()  # "第五十三条是什么" asks for content
+            # "第五十三条是什么" / "刑法第十三条是什么意思" ask for an article's content, not what a term is
+            cited = re.sub(rf"^[\u3400-\u9fff]{{0,12}}?法(?=第)|第[{_CN_DIGITS}\d]+$", "", _PART_REF.sub("", term))
+            reference_only = not _strip_refs(cited).strip()
             if 1 < len(term) <= 30 and not attribute and not reference_only:
                 return term
     return None
