@@ -183,7 +183,7 @@ def markdown(summary: RunSummary, parts: Breakdown, samples: Sequence[Sample], i
         *_unjudged_note(samples),
         "",
         *_table(
-            ["check", "passed by accepted samples", "could not judge (accepted on the others)", "rejected by it"],
+            ["check", "passed by accepted samples", "not counted (could not judge, or not run)", "rejected by it"],
             check_rows(summary, samples),
         ),
         "",

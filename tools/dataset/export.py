@@ -197,8 +197,9 @@ def dataset_card(info: CardInfo, parts: Sequence[Registered], counts: Mapping[st
         )
         checks = (
             "\n## Checks\n\nEvery sample was checked against its source by code (and a judge); samples, accepted "
-            'and rejected, by check ("could not judge": the check gave no verdict, the others decided):\n\n'
-            f"| check | passed | failed | could not judge |\n|---|---|---|---|\n{lines}\n"
+            'and rejected, by check ("not counted": the check gave no verdict, or was not run because the answer check '
+            "decided; the others decided):\n\n"
+            f"| check | passed | failed | not counted |\n|---|---|---|---|\n{lines}\n"
         )
     return (
         f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n\n"

@@ -968,8 +968,9 @@ def first_failure(results: list[CheckResult]) -> CheckResult | None:
 
 
 NOT_COUNTED = "not counted:"
-"""Detail prefix of a check that could not judge a sample (the round trip's model repeated the question): it
-lets the sample through and is counted apart, never as passed."""
+"""Detail prefix of a check that gave no verdict on a sample (the round trip's model repeated the question, or
+the round trip was not run because the answer check's score decided): it lets the sample through and is
+counted apart, never as passed."""
 
 
 def count_checks(samples: list[Sample]) -> dict[str, dict[str, int]]:
