@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ftds.tools.config import BuildSettings, load_settings  # noqa: E402
-from ftds.tools.generation.checks import first_failure, run_code_checks  # noqa: E402
+from ftds.tools.generation.checks import NOT_RUN, first_failure, run_code_checks  # noqa: E402
 from ftds.tools.generation.review import precheck, review_samples  # noqa: E402
 from ftds.tools.records import Chunk, Provenance, Sample, content_hash  # noqa: E402
 
@@ -238,8 +238,6 @@ def without(verdicts: dict[str, dict[str, Any]], check: str) -> dict[str, dict[s
 
 
 _P_YES = re.compile(r"P\(yes\) ([0-9.]+)")
-NOT_RUN = "not counted: not run"
-"""The round trip's detail where the answer check's score made it moot (review._checked)."""
 
 
 def _answer_score(checks: list[dict[str, Any]]) -> float | None:

@@ -112,7 +112,8 @@ async def main() -> None:
     if args.checkable:
         candidates = [c for c in candidates if CHECKABLE.search(c.text)]
     # the DOJ handbook holds its text four times over: only chunks of a document's first copy
-    candidates = [c for c in candidates if c.provenance.char_end <= first_copy_end(texts[c.doc_id].text)]
+    copy_ends = {doc_id: first_copy_end(doc.text) for doc_id, doc in texts.items()}
+    candidates = [c for c in candidates if c.provenance.char_end <= copy_ends[c.doc_id]]
     chunks = select_chunks(candidates, args.chunks, min_chars=200)
     llm = RecordingModel(make_chat_model(settings.llm, Path(tempfile.gettempdir()) / "ftds-critique-cache"))
     done = set()

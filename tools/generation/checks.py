@@ -183,17 +183,22 @@ _EN_FRAME = EN_STOP_WORDS | frozenset(
 )
 
 
+def _question_body(question: str) -> str:
+    """The question without its law title and source frame ("根据《公司法》，…" / "依照本法，…"): where the asked
+    term or topic starts."""
+    text = _LAW_TITLE.sub("", question).strip()
+    return re.sub(r"^(?:根据|依照|按照|在)[^，,]{0,30}[，,]", "", text).strip()
+
+
 def asked_term(question: str) -> str | None:
     """The term a definition question asks about ("什么是面额股？" -> "面额股"), or None for other questions."""
-    text = _LAW_TITLE.sub("", question).strip()
-    text = re.sub(r"^(?:根据|依照|按照|在)[^，,]{0,30}[，,]", "", text).strip()
+    text = _question_body(question)
     for number, pattern in enumerate((*_ZH_DEFINITION, *_EN_DEFINITION)):
         match = pattern.match(text)
         if match:
             term = match.group("t").strip(" ，,。？?“”\"'")
-            term = re.sub(
-                r"(?<=[\u3400-\u9fff])的罪$", "", term
-            )  # "什么是拐卖妇女、儿童的罪" asks what 拐卖妇女、儿童 is
+            # "什么是拐卖妇女、儿童的罪" asks what 拐卖妇女、儿童 is
+            term = re.sub(r"(?<=[\u3400-\u9fff])的罪$", "", term)
             term = re.sub(r"^(?:a|an|the)\s+", "", term, flags=re.IGNORECASE)
             term = re.sub(r"^(?:term|word|phrase|expression)\s+", "", term, flags=re.IGNORECASE).strip("'\"‘’“”")
             # "数据分级的依据是什么" asks for an attribute of a term, not what the term is ("什么是X的Y" does,
@@ -228,8 +233,7 @@ def asked_topic(question: str) -> str | None:
     evidence's paragraph must name it, or the answer is another subject's rule (第四十三条 has 公安机关
     execute 拘役, not 管制). A longer X is often the category the article sits under ("赠与合同的撤销权" is
     answered by "赠与人的撤销权……"), so it is left to the share of the question's terms."""
-    text = _LAW_TITLE.sub("", question).strip()
-    text = re.sub(r"^(?:根据|依照|按照|在)[^，,]{0,30}[，,]", "", text).strip()
+    text = _question_body(question)
     match = _TOPIC.match(text)
     if match is None or match.group("t").endswith("法"):  # "公司法的修改时间": the law itself, named in its title
         return None
@@ -971,6 +975,8 @@ NOT_COUNTED = "not counted:"
 """Detail prefix of a check that gave no verdict on a sample (the round trip's model repeated the question, or
 the round trip was not run because the answer check's score decided): it lets the sample through and is
 counted apart, never as passed."""
+NOT_RUN = f"{NOT_COUNTED} not run:"
+"""Detail prefix of the round trip where the answer check's score made it moot (``review._checked``)."""
 
 
 def count_checks(samples: list[Sample]) -> dict[str, dict[str, int]]:

@@ -18,7 +18,7 @@ call also labels each sample, so labelling costs no extra call.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -27,7 +27,7 @@ from ftds.tools.config import BuildSettings
 from ftds.tools.generation.checks import (
     ANSWERS,
     JUDGE,
-    NOT_COUNTED,
+    NOT_RUN,
     ROUND_TRIP,
     first_failure,
     run_code_checks,
@@ -563,7 +563,6 @@ async def _checked(
     recorded as not counted, with the score that made it moot."""
     from ftds.tools.generation.answer_check import (
         answer_checks,
-        can_score,
         round_trip_can_change,
         thresholds,
         unconfirmed_rejection,
@@ -586,10 +585,7 @@ async def _checked(
     if check_answers and single:
         answers, usage = await answer_checks(chunk, single, llm, language, settings, prompt_dir=prompt_dir)
         result.usage = result.usage + usage
-    # the unconfirmed threshold applies only where the answer check reads scores
-    bars = thresholds(language, settings, prompt_dir)
-    if not (check_answers and can_score(llm)):
-        bars = replace(bars, unconfirmed=None)
+    bars = thresholds(language, settings, prompt_dir)  # the unconfirmed bar applies only to a scored sample
     trips: dict[str, CheckResult] = {}
     if settings.round_trip:
         alive = [sample for sample in single if answers.get(sample.sample_id, _NO_ANSWER_CHECK).passed]
@@ -601,9 +597,7 @@ async def _checked(
                 trips[sample_id] = check if check.passed else unconfirmed_rejection(check, answers.get(sample_id), bars)
         for sample in alive:
             if sample.sample_id not in trips:
-                moot = (
-                    f"{NOT_COUNTED} not run: {answers[sample.sample_id].detail} keeps it whatever the round trip says"
-                )
+                moot = f"{NOT_RUN} {answers[sample.sample_id].detail} keeps it whatever the round trip says"
                 trips[sample.sample_id] = CheckResult(name=ROUND_TRIP, passed=True, detail=moot)
     passed = _keep_passing(passed, trips, result)
     return _keep_passing(passed, answers, result)
