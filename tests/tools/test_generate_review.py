@@ -54,7 +54,7 @@ async def test_generation_prompt_carries_chunk_headings_and_domain_guidance(chun
     assert len(result.samples) == 1
     sample = result.samples[0]
     assert sample.provenance == chunk.provenance
-    assert sample.prompt_version == "qa_generate.zh@4"
+    assert sample.prompt_version == "qa_generate.zh@5"
     assert sample.language == "zh"
 
 

@@ -16,6 +16,7 @@ from ftds.tools.generation.checks import (
     check_question,
     count_checks,
     first_failure,
+    penalty_for_what_is,
     run_code_checks,
 )
 from ftds.tools.generation.generate import generate_qa
@@ -125,6 +126,21 @@ def test_a_definition_question_answered_with_a_consequence_fails_key_terms() -> 
     assert (r["label"], r["reason"]) == ("wrong", "does_not_answer")
     _, checks = checked(r)
     assert not checks["key_terms"].passed and "does not say what it is" in checks["key_terms"].detail
+
+
+def test_what_is_a_conduct_answered_with_its_penalty_fails_key_terms() -> None:
+    """Round 11: "什么是<conduct>？" answered with the conduct's penalty was accepted (the conduct is too long for
+    a term); the answer never says what it is. A question asking for the penalty, and a crime defined by its
+    conduct ("……的，是行贿罪"), still pass."""
+    r = row("什么是伪造居民身份证、护照、社会保障卡、驾驶证等依法可以用于证明身份的证件？", "伪造居民身份证")
+    assert (r["label"], r["reason"]) == ("wrong", "does_not_answer")
+    _, checks = checked(r)
+    assert not checks["key_terms"].passed and "penalty" in checks["key_terms"].detail
+    for question, answer_start in [("什么是行贿罪？", "为谋取不正当利益"), ("什么是主犯？", "组织、领导犯罪集团")]:
+        correct = row(question, answer_start)
+        assert correct["label"] == "correct"
+        assert checked(correct)[1]["key_terms"].passed, question
+    assert not penalty_for_what_is("什么是银行或者其他金融机构的工作人员违反国家规定发放贷款的处罚？", r["answer"])
 
 
 def test_a_changed_period_fails_facts_as_a_value() -> None:
@@ -260,7 +276,7 @@ async def test_one_pass_generation_locates_the_generators_quote() -> None:
     reply = {"pairs": [{"question": r["question"], "answer": r["answer"], "evidence": quote}]}
     model = ScriptedChatModel([json.dumps(reply, ensure_ascii=False)])
     result = await generate_qa(chunk, model, BuildSettings(questions_per_chunk=1))
-    assert model.history[0]["json_schema"]["$defs"]["QAPair"]["required"] == ["question", "answer", "evidence"]
+    assert model.history[0]["json_schema"]["$defs"]["QAPair"]["required"] == ["evidence", "question", "answer"]
     (span,) = result.samples[0].evidence
     assert span.match == "exact" and span.text == quote
     assert span.char_start == chunk.provenance.char_start + chunk.text.index(quote)

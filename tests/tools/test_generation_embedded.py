@@ -24,6 +24,6 @@ async def test_the_embedded_model_writes_a_parseable_chinese_question_about_a_re
     assert result.samples, "the model returned no pairs"
     sample = result.samples[0]
     assert sample.question and sample.answer
-    assert sample.language == "zh" and sample.prompt_version == "qa_generate.zh@4"
+    assert sample.language == "zh" and sample.prompt_version == "qa_generate.zh@5"
     assert sample.model == "embedded/qwen2.5-coder-0.5b"
     assert result.usage.calls <= 2 and result.usage.completion_tokens > 0

@@ -188,7 +188,7 @@ async def test_revision_that_leaves_a_pair_out_records_a_failure(chunk: Chunk) -
     revised = await revise_samples(chunk, items, model)
     assert [s.sample_id for s in revised.samples] == [generated.samples[1].sample_id]
     assert [f.reason for f in revised.failed] == ["revision:missing_pair"]
-    assert revised.samples[0].prompt_version == "qa_generate.zh@4"  # the sample keeps its origin
+    assert revised.samples[0].prompt_version == "qa_generate.zh@5"  # the sample keeps its origin
     assert "Feedback: a" in model.history[0]["messages"][1]["content"]  # from the verdict
     assert "Feedback: b" in model.history[0]["messages"][1]["content"]  # given as plain text
 
@@ -364,7 +364,7 @@ async def test_few_shot_examples_and_a_user_prompt_dir_shape_the_prompt(chunk: C
     prompt_dir = tmp_path / "prompts"
     prompt_dir.mkdir()
     text = (resources.files("ftds.prompts") / "qa_generate.zh.md").read_text(encoding="utf-8")
-    (prompt_dir / "qa_generate.zh.md").write_text(text.replace("qa_generate.zh@4", "my-qa@7"), encoding="utf-8")
+    (prompt_dir / "qa_generate.zh.md").write_text(text.replace("qa_generate.zh@5", "my-qa@7"), encoding="utf-8")
     settings = BuildSettings(examples_file=examples_file, prompt_dir=prompt_dir)
     model = ScriptedChatModel([_json(pairs=[{"question": "国家对数据实行什么保护制度？", "answer": ART21}])])
     result = await generate_qa(chunk, model, settings)
@@ -388,10 +388,10 @@ async def test_english_source_gets_english_prompts_and_a_forced_language_wins() 
         [_json(pairs=[{"question": "What records must the controller keep?", "answer": text}])] * 2
     )
     english = await generate_qa(chunk, model)
-    assert english.samples[0].prompt_version == "qa_generate.en@4"
+    assert english.samples[0].prompt_version == "qa_generate.en@5"
     forced = await generate_qa(chunk, model, BuildSettings(language="zh"))
     assert (
-        forced.prompt_version == "qa_generate.zh@4" and "请根据下面的资料" in model.history[1]["messages"][1]["content"]
+        forced.prompt_version == "qa_generate.zh@5" and "请根据下面的资料" in model.history[1]["messages"][1]["content"]
     )
 
 

@@ -353,6 +353,22 @@ def other_actor(question: str, context: str) -> str | None:
     return f"asks what {actor} {modal}{verb}; the evidence gives that rule to {others[0]}"
 
 
+_CONSEQUENCE = re.compile(r"[，,](?:处|判处|依照|按照|从重|从轻|减轻|免除|对单位判处)")
+_COPULA = re.compile(r"是指|是|指|即|系|称为|为")
+
+
+def penalty_for_what_is(question: str, answer: str) -> bool:
+    """True for "什么是X？" answered with X's penalty ("什么是伪造居民身份证……的证件？" — "伪造居民身份证……的，
+    处三年以下有期徒刑……"): the answer restates X and goes on to what follows from it, never saying what X is.
+    This holds whatever X's length, so it also covers a conduct clause asked as a "term" (too long for
+    :func:`asked_term`); "什么是X的处罚" asks for the penalty and is left alone."""
+    match = _ZH_DEFINITION[0].match(_question_body(question))
+    if match is None or _ZH_ATTRIBUTE.search(match.group("t").strip(" ？?。")):
+        return False
+    consequence = _CONSEQUENCE.search(answer)
+    return consequence is not None and not _COPULA.search(answer[: consequence.start()])
+
+
 def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "", context: str = "") -> CheckResult:
     """The asked-about term of a definition question is in the evidence span that carries the answer (the
     one covering most of it), and the evidence's paragraphs (``context``, :func:`evidence_context`; the
@@ -370,6 +386,10 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
     if term is not None and re.search(r"[\u3400-\u9fff]", term) and not defines(term, text):
         return CheckResult(
             name=KEY_TERMS, passed=False, detail=f"asked what {term!r} is; the evidence does not say what it is"
+        )
+    if penalty_for_what_is(question, answer):
+        return CheckResult(
+            name=KEY_TERMS, passed=False, detail="asked what something is; the answer gives its penalty instead"
         )
     if _PURPOSE_ASKED.search(question) and not _PURPOSE_STATED.search(text):
         return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
