@@ -75,7 +75,7 @@ async def test_every_task_type_runs_end_to_end_against_the_fake_endpoint(languag
             topic_chunk("data law", distilled.tag_paths[0]), distilled.samples[:2], llm, build, grounded=False
         )
         await llm.aclose()
-    assert qa.samples and qa.samples[0].prompt_version == f"qa_generate.{language}@4"
+    assert qa.samples and qa.samples[0].prompt_version == f"qa_generate.{language}@5"
     assert cot.samples and cot.samples[0].chain_of_thought
     assert dialogues.samples and len(dialogues.samples[0].turns or []) % 2 == 0
     assert classified.samples and classified.samples[0].label in tree.paths()
