@@ -154,6 +154,12 @@ class ReviewVerdict(BaseModel):
         """Decided by the lexical pre-check, not a model: ``rationale`` then holds the pre-check's reason code."""
         return self.reviewer == PRECHECK
 
+    @property
+    def from_code(self) -> bool:
+        """Decided by code, the pre-check or a code check (reviewer ``check:<name>``), not a model:
+        ``rationale`` then holds the reason code (``precheck:not_a_question``, ``check:key_terms``)."""
+        return self.reviewer == PRECHECK or self.reviewer.startswith("check:")
+
 
 class Rejection(BaseModel):
     """Why a whole sample was not accepted; kept with the sample in ``rejected.jsonl`` so it can be rescued."""

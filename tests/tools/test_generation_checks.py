@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ftds.tools.build.steps import revision_exhausted
 from ftds.tools.config import BuildSettings
 from ftds.tools.generation.checks import (
     check_key_terms,
@@ -21,6 +22,7 @@ from ftds.tools.generation.checks import (
 )
 from ftds.tools.generation.generate import generate_qa
 from ftds.tools.generation.review import answer_in_question, precheck, review_samples
+from ftds.tools.generation.revise import revise_samples
 from ftds.tools.generation.round_trip import round_trip
 from ftds.tools.ingest import load_documents
 from ftds.tools.records import Chunk, EvidenceSpan, Provenance, Sample, content_hash
@@ -141,6 +143,27 @@ def test_what_is_a_conduct_answered_with_its_penalty_fails_key_terms() -> None:
         assert correct["label"] == "correct"
         assert checked(correct)[1]["key_terms"].passed, question
     assert not penalty_for_what_is("什么是银行或者其他金融机构的工作人员违反国家规定发放贷款的处罚？", r["answer"])
+
+
+async def test_a_penalty_asked_as_what_an_act_is_is_sent_back_for_a_new_question_not_rejected() -> None:
+    """The answer of such a pair is the article's penalty, right as it stands: the review sends it back, and
+    the revision cuts the question from the answer by code (the act, then 如何处罚) with no model call; left
+    unrevised it is rejected as check:key_terms."""
+    r = row("什么是伪造居民身份证、护照、社会保障卡、驾驶证等依法可以用于证明身份的证件？", "伪造居民身份证")
+    chunk = chunk_of(r)
+    sample = sample_of(r, chunk)
+    review = await review_samples(chunk, [sample], ScriptedChatModel([]), BuildSettings())
+    verdict = review.to_revise[sample.sample_id]
+    assert review.rejected == [] and review.verdicts == {}
+    assert (verdict.rationale, verdict.from_code) == ("check:key_terms", True) and "如何处罚" in verdict.feedback
+    model = ScriptedChatModel([])
+    revised = await revise_samples(chunk, [(sample, verdict)], model)
+    asked = "伪造居民身份证、护照、社会保障卡、驾驶证等依法可以用于证明身份的证件的，如何处罚？"
+    assert [(s.question, s.answer, s.revision_rounds) for s in revised.samples] == [(asked, r["answer"], 1)]
+    assert revised.prompt_version == "code:penalty_question@1" and model.history == []
+    assert [o.reason for o in revision_exhausted([(sample, verdict)], 1)] == ["check:key_terms"]
+    # the new pair asks for what its answer gives: every code check passes
+    assert first_failure(run_code_checks(revised.samples[0], chunk)) is None
 
 
 def test_a_changed_period_fails_facts_as_a_value() -> None:
@@ -600,6 +623,8 @@ def test_a_swapped_party_behind_a_leading_condition_fails_key_terms() -> None:
         ("What is the legal issue at stake in this section?", False),  # round 2
         ("What is the definition of 'fork' in this context?", True),  # round 3, labelled correct
         ("What is the notice period for material changes to these Terms of Service?", True),  # names the source
+        ("什么是伪造、擅自制造或者出售伪造、擅自制造的前款规定以外的其他发票？", False),  # round 11
+        ("单位犯前款罪的，如何处罚？", False),
     ],
 )
 def test_a_question_pointing_at_a_part_of_the_source_is_not_self_contained(question: str, self_contained: bool) -> None:

@@ -104,12 +104,12 @@ def merge_results(parts: Sequence[ChunkResult]) -> ChunkResult:
 
 def revision_exhausted(flagged: Sequence[tuple[Sample, ReviewVerdict]], rounds_done: int) -> list[ItemOutcome]:
     """Samples still flagged for revision when no revision round is left: rejected, with the feedback. One the
-    pre-check flagged keeps the pre-check's reason (``precheck:not_a_question`` ...)."""
+    pre-check or a code check flagged keeps its reason (``precheck:not_a_question``, ``check:key_terms`` ...)."""
     return [_still_flagged(sample, verdict, rounds_done) for sample, verdict in flagged]
 
 
 def _still_flagged(sample: Sample, verdict: ReviewVerdict, rounds_done: int) -> ItemOutcome:
-    if verdict.from_precheck:
+    if verdict.from_code:
         reason, detail = verdict.rationale, f"after {rounds_done} revision(s): {sample.question[:200]}"
     else:
         reason = Reason.REVIEW_NOT_FIXED_BY_REVISION if rounds_done else Reason.REVIEW_NEEDS_REVISION

@@ -52,6 +52,9 @@ MIN_TERM_SHARE = 0.5
 
 _PLACEHOLDER = re.compile(
     r"(?:^|[，,：:“\s])[甲乙丙丁](?=的|是|在|与|和|合并|公司|应|可)|某某|上述|本文|文中|资料中|该资料"
+    # "前款规定以外的其他发票": a paragraph or article the question does not name (20 pairs of the labelled
+    # set, all wrong)
+    r"|前[一两二三]?[款条项]|本[条款项](?!例)"
 )
 _EN_PLACEHOLDER = re.compile(
     r"\b(?:the (?:passage|text|source|above)|according to the (?:text|passage)"
@@ -357,6 +360,11 @@ _CONSEQUENCE = re.compile(r"[，,](?:处|判处|依照|按照|从重|从轻|减�
 _COPULA = re.compile(r"是指|是|指|即|系|称为|为")
 
 
+PENALTY_INSTEAD = "asked what something is; the answer gives its penalty instead"
+"""The key_terms detail of :func:`penalty_for_what_is`: the answer is right as it stands, so the review sends the
+pair back for a question that asks for the penalty rather than rejecting it."""
+
+
 def penalty_for_what_is(question: str, answer: str) -> bool:
     """True for "什么是X？" answered with X's penalty ("什么是伪造居民身份证……的证件？" — "伪造居民身份证……的，
     处三年以下有期徒刑……"): the answer restates X and goes on to what follows from it, never saying what X is.
@@ -367,6 +375,24 @@ def penalty_for_what_is(question: str, answer: str) -> bool:
         return False
     consequence = _CONSEQUENCE.search(answer)
     return consequence is not None and not _COPULA.search(answer[: consequence.start()])
+
+
+_CITATION_FRAME = re.compile(
+    r"^(?:根据|依照|依据)?《[^》]{1,40}》(?:第[^，,。]{1,12}条(?:之[一二三四五六七八九十]+)?)?[，,]\s*"
+)
+
+
+def penalty_question(answer: str) -> str | None:
+    """The question a penalty answer answers: its act, then 如何处罚 ("伪造居民身份证……的证件的，处三年以下……" ->
+    "伪造居民身份证……的证件的，如何处罚？"), or None when the answer names no act before its penalty. The
+    question is cut from the answer itself, so it asks exactly what the answer says and adds nothing."""
+    text = _CITATION_FRAME.sub("", answer.strip())
+    text = re.sub(rf"^第\s*[{_CN_DIGITS}\d]+\s*条(?:之[{_CN_DIGITS}]+)?\s*", "", text)  # the article's own heading
+    consequence = _CONSEQUENCE.search(text)
+    if consequence is None or _COPULA.search(text[: consequence.start()]):
+        return None
+    act = text[: consequence.start()].strip()
+    return f"{act}，如何处罚？" if len(act) >= 4 else None
 
 
 def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "", context: str = "") -> CheckResult:
@@ -388,9 +414,7 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
             name=KEY_TERMS, passed=False, detail=f"asked what {term!r} is; the evidence does not say what it is"
         )
     if penalty_for_what_is(question, answer):
-        return CheckResult(
-            name=KEY_TERMS, passed=False, detail="asked what something is; the answer gives its penalty instead"
-        )
+        return CheckResult(name=KEY_TERMS, passed=False, detail=PENALTY_INSTEAD)
     if _PURPOSE_ASKED.search(question) and not _PURPOSE_STATED.search(text):
         return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
     if _SCOPE_ASKED.search(question) and not _SCOPE_STATED.search(context or text):

@@ -27,7 +27,9 @@ from ftds.tools.config import BuildSettings
 from ftds.tools.generation.checks import (
     ANSWERS,
     JUDGE,
+    KEY_TERMS,
     NOT_RUN,
+    PENALTY_INSTEAD,
     ROUND_TRIP,
     first_failure,
     run_code_checks,
@@ -578,6 +580,8 @@ async def _checked(
         failure = first_failure(run_code_checks(sample, chunk))
         if failure is None:
             passed.append(sample)
+        elif failure.name == KEY_TERMS and failure.detail == PENALTY_INSTEAD:
+            result.to_revise[sample.sample_id] = _ask_again(failure, language)
         else:
             _reject_for(sample, failure, result)
     single = [sample for sample in passed if sample.turns is None]
@@ -621,6 +625,27 @@ def _keep_passing(samples: list[Sample], checks: dict[str, CheckResult], result:
         else:
             _reject_for(sample, check, result)
     return kept
+
+
+_ASK_FOR_THE_PENALTY = {
+    "zh": "这一条的答案是原文对某一行为的处罚规定，问题却问这一行为“是什么”。"
+    "请改写问题，问这一行为如何处罚；答案不变。",
+    "en": "The answer gives the source's penalty for an act, but the question asks what the act is. Ask instead how "
+    "the act is punished; the answer stays.",
+}
+
+
+def _ask_again(check: CheckResult, language: str) -> ReviewVerdict:
+    """A ``revise`` verdict for a pair whose answer is right but whose question asks for something else (the
+    answer is a penalty, the question asks what the act is): the revision writes the question this answer
+    answers (``revise.revise_samples``, ``qa_question_form``). Left unrevised it is rejected as ``check:<name>``."""
+    return ReviewVerdict(
+        decision="revise",
+        total=0.0,
+        rationale=f"check:{check.name}",
+        feedback=_ASK_FOR_THE_PENALTY.get(language, _ASK_FOR_THE_PENALTY["en"]),
+        reviewer=f"check:{check.name}",
+    )
 
 
 def _reject_for(sample: Sample, check: CheckResult, result: ReviewResult) -> None:
@@ -678,7 +703,7 @@ async def critique_pairs(
         found = {"evidence": sample.evidence, "checks": sample.checks}
         verdict = review.scored.get(sample.sample_id) or review.to_revise.get(sample.sample_id)
         outcome = outcomes.get(sample.sample_id)
-        if verdict is not None and verdict.from_precheck:  # a pre-check failure a rewrite can mend
+        if verdict is not None and verdict.from_code and verdict.decision == "revise":  # a rewrite can mend it
             critiques.append(
                 PairCritique(
                     index=index,

@@ -7,6 +7,9 @@ A pair the pre-check flagged because its "question" is a statement or a heading 
 own (``qa_question_form``): write the question this answer answers. Small models asked to revise such a pair
 alongside others, with the whole source in the prompt, mostly hand the statement back unchanged; asked only
 for the question, they write one.
+
+A pair the key_terms check sent back (an act's penalty given as what the act is) gets its question from code,
+with no call: the act, then 如何处罚 (:func:`~ftds.tools.generation.checks.penalty_question`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ftds.tools.config import BuildSettings
+from ftds.tools.generation.checks import KEY_TERMS, penalty_question
 from ftds.tools.generation.generate import (
     GenerationResult,
     PromptContext,
@@ -73,6 +77,41 @@ def _needs_question_form(verdict: ReviewVerdict | str) -> bool:
     )
 
 
+def _asks_for_the_penalty(verdict: ReviewVerdict | str) -> bool:
+    """A pair the key_terms check sent back: its answer is an act's penalty, its question asks what the act is
+    (the only key_terms failure the review sends back rather than rejects)."""
+    return isinstance(verdict, ReviewVerdict) and verdict.from_code and verdict.rationale == f"check:{KEY_TERMS}"
+
+
+PENALTY_QUESTION_VERSION = "code:penalty_question@1"
+"""Recorded as the revision's prompt version: the new question was cut from the answer by code, no model call."""
+
+
+def _penalty_questions(chunk: Chunk, items: Sequence[Flagged]) -> GenerationResult:
+    """Ask each answer's own question, written by code (:func:`checks.penalty_question`): the 1.5B, asked to
+    rewrite "什么是<act>？" for a penalty answer, wrote no question the answer answers in 18 tries (round 11 of
+    the labelled set: 10 came back unchanged, 6 asked for a name, a definition or the article's text, 2 were
+    the answer with a question mark). The answer, the sample's model and its generation prompt stay as they
+    were."""
+    result = GenerationResult(chunk.chunk_id, [], TokenUsage(), None, PENALTY_QUESTION_VERSION)
+    for sample, _verdict in items:
+        question = penalty_question(sample.answer)
+        if question is None:
+            result.failed.append(
+                ItemOutcome(
+                    item_id=sample.sample_id,
+                    kind="sample",
+                    status="failed",
+                    reason=Reason.REVISION_MISSING_PAIR,
+                    detail="no act before the penalty to ask about",
+                )
+            )
+            continue
+        update = {"question": question, "review": None, "revision_rounds": sample.revision_rounds + 1}
+        result.samples.append(sample.model_copy(update=update))
+    return result
+
+
 async def revise_samples(
     chunk: Chunk,
     items: Sequence[Flagged],
@@ -85,8 +124,9 @@ async def revise_samples(
     more for the pairs whose question must be put as a question (the two run concurrently)."""
     settings = settings or BuildSettings()
     language = chunk_language(chunk, settings.language)
+    penalty = [item for item in items if _asks_for_the_penalty(item[1])]
     form = [item for item in items if _needs_question_form(item[1])]
-    rest = [item for item in items if not _needs_question_form(item[1])]
+    rest = [item for item in items if not _needs_question_form(item[1]) and not _asks_for_the_penalty(item[1])]
     calls = []
     if rest:
         ctx = prompt_context("qa_revise", language, settings, prompt_dir, examples=[])
@@ -94,7 +134,9 @@ async def revise_samples(
     if form:
         ctx = prompt_context("qa_question_form", language, settings, prompt_dir, examples=[])
         calls.append(_ask_as_questions(chunk, form, llm, ctx))
-    parts = await asyncio.gather(*calls)
+    parts = list(await asyncio.gather(*calls))
+    if penalty:
+        parts.append(_penalty_questions(chunk, penalty))
     version = "+".join(part.prompt_version for part in parts)
     result = GenerationResult(chunk.chunk_id, [], TokenUsage(), None, version)
     for part in parts:
