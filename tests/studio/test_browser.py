@@ -131,8 +131,8 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
         page.click("#datasets-table a >> text=law-build")
         expect(page.locator("#samples tr.row").first).to_be_visible()
         info = operations.get_dataset(studio.ws, "law-build")
-        rescue_id = operations.list_samples(studio.ws, info.id, operations.SampleFilter(decision="reject")).rows[0]
-        rescue_id = rescue_id.sample_id  # a sample the build rejected
+        build_rejected = operations.list_samples(studio.ws, info.id, operations.SampleFilter(decision="reject"))
+        rescue_id = build_rejected.rows[0].sample_id  # a sample the build rejected
         # filter by label
         sizes = {
             name: operations.list_samples(studio.ws, info.id, operations.SampleFilter(label=name), limit=1).total
@@ -179,7 +179,11 @@ def test_a_reviewer_fixes_a_build_in_the_browser_and_exports_it(
         # rescue a sample the build rejected
         page.click("#f-clear")
         page.select_option("#f-decision", "reject")
+        # wait for the filtered list (a click on a row of the list it replaces selects nothing); the sample the
+        # reviewer rejected above is in it too
+        expect(page.locator("#page-info")).to_contain_text(f"{build_rejected.total + 1} matching")
         page.locator(f"#samples tr[data-sample='{rescue_id}']").click()
+        expect(page.locator("#act-rescue")).to_be_visible()
         page.click("#act-rescue")
         expect(page.locator(f"#samples tr[data-sample='{rescue_id}']")).to_have_count(0)
         # bulk re-label everything under the label, with a preview of every change
