@@ -71,6 +71,14 @@ def checked(r: dict[str, Any]) -> tuple[Sample, dict[str, Any]]:
     return sample, {c.name: c for c in results}
 
 
+def assert_correct_and_passing(question: str, answer_start: str = "", rounds: tuple[int, ...] = ()) -> None:
+    """A generated pair labelled correct (in one of ``rounds``, when given) passes every code check."""
+    r = row(question, answer_start, origin="generated")
+    assert r["label"] == "correct" and (not rounds or r["round"] in rounds)
+    _, checks = checked(r)
+    assert all(check.passed for check in checks.values()), checks
+
+
 def _quotes(*sentences: list[str]) -> str:
     return json.dumps(
         {"quotes": [{"index": i, "sentences": s} for i, s in enumerate(sentences, 1)]}, ensure_ascii=False
@@ -228,10 +236,7 @@ def test_a_bare_yes_is_located_through_its_question() -> None:
     ],
 )
 def test_correct_pairs_pass_every_code_check(question: str, answer_start: str) -> None:
-    r = row(question, answer_start, origin="generated")
-    assert r["label"] == "correct"
-    _, checks = checked(r)
-    assert all(check.passed for check in checks.values()), checks
+    assert_correct_and_passing(question, answer_start)
 
 
 async def test_round_trip_agrees_when_the_source_is_quoted_at_the_same_place() -> None:
@@ -368,10 +373,7 @@ def test_code_checks_reject_no_correct_pair_of_the_design_rounds_but_the_known_f
     ],
 )
 def test_correct_round_three_pairs_on_a_whole_law_pass_key_terms(question: str) -> None:
-    r = row(question, origin="generated")
-    assert r["label"] == "correct" and r["round"] == 3
-    _, checks = checked(r)
-    assert all(check.passed for check in checks.values()), checks
+    assert_correct_and_passing(question, rounds=(3,))
 
 
 def test_a_rule_given_to_another_party_fails_key_terms() -> None:
@@ -448,10 +450,7 @@ def test_an_answer_that_is_its_question_without_the_asking_word_is_circular() ->
     ],
 )
 def test_correct_round_two_pairs_the_checks_once_lost_pass_them(question: str, answer_start: str) -> None:
-    r = row(question, answer_start, origin="generated")
-    assert r["label"] == "correct" and r["round"] == 2
-    _, checks = checked(r)
-    assert all(check.passed for check in checks.values()), checks
+    assert_correct_and_passing(question, answer_start, rounds=(2,))
 
 
 def test_a_list_copied_in_order_is_located_as_one_run_of_items() -> None:
@@ -649,10 +648,7 @@ def test_a_question_pointing_at_a_part_of_the_source_is_not_self_contained(quest
 def test_correct_held_out_pairs_of_rounds_six_and_seven_pass_the_code_checks(question: str, answer_start: str) -> None:
     """Correct pairs the code checks rejected when rounds 6 and 7 were measured held out (each kind one case;
     fixed afterwards, so these rounds are design data now)."""
-    r = row(question, answer_start, origin="generated")
-    assert r["label"] == "correct" and r["round"] in (6, 7)
-    _, checks = checked(r)
-    assert all(check.passed for check in checks.values()), checks
+    assert_correct_and_passing(question, answer_start, rounds=(6, 7))
 
 
 def test_a_short_answer_is_located_in_the_sentence_its_question_is_about() -> None:
@@ -718,10 +714,7 @@ def test_a_question_asking_how_many_days_needs_a_number_in_its_answer() -> None:
 def test_correct_round_eight_pairs_the_checks_lost_when_it_was_held_out_pass_them(
     question: str, answer_start: str
 ) -> None:
-    r = row(question, answer_start, origin="generated")
-    assert r["label"] == "correct" and r["round"] == 8
-    _, checks = checked(r)
-    assert all(check.passed for check in checks.values()), checks
+    assert_correct_and_passing(question, answer_start, rounds=(8,))
 
 
 def test_a_list_framed_by_the_answer_itself_still_needs_its_operators_backed() -> None:
@@ -744,10 +737,7 @@ def test_a_list_framed_by_the_answer_itself_still_needs_its_operators_backed() -
 def test_correct_round_nine_pairs_the_checks_lost_when_it_was_held_out_pass_them(
     question: str, answer_start: str
 ) -> None:
-    r = row(question, answer_start, origin="generated")
-    assert r["label"] == "correct" and r["round"] == 9
-    _, checks = checked(r)
-    assert all(check.passed for check in checks.values()), checks
+    assert_correct_and_passing(question, answer_start, rounds=(9,))
 
 
 def test_a_question_asking_for_a_crime_s_name_needs_one_in_its_answer() -> None:

@@ -365,6 +365,15 @@ PENALTY_INSTEAD = "asked what something is; the answer gives its penalty instead
 pair back for a question that asks for the penalty rather than rejecting it."""
 
 
+def _act_before_penalty(text: str) -> str | None:
+    """What ``text`` says before its first consequence ("……的，处……" / "，依照……处罚"), or None when it has none or
+    says what something is (是/是指/为 …) before it: the act a penalty answer is about."""
+    consequence = _CONSEQUENCE.search(text)
+    if consequence is None or _COPULA.search(text[: consequence.start()]):
+        return None
+    return text[: consequence.start()]
+
+
 def penalty_for_what_is(question: str, answer: str) -> bool:
     """True for "什么是X？" answered with X's penalty ("什么是伪造居民身份证……的证件？" — "伪造居民身份证……的，
     处三年以下有期徒刑……"): the answer restates X and goes on to what follows from it, never saying what X is.
@@ -373,8 +382,7 @@ def penalty_for_what_is(question: str, answer: str) -> bool:
     match = _ZH_DEFINITION[0].match(_question_body(question))
     if match is None or _ZH_ATTRIBUTE.search(match.group("t").strip(" ？?。")):
         return False
-    consequence = _CONSEQUENCE.search(answer)
-    return consequence is not None and not _COPULA.search(answer[: consequence.start()])
+    return _act_before_penalty(answer) is not None
 
 
 _CITATION_FRAME = re.compile(
@@ -388,10 +396,7 @@ def penalty_question(answer: str) -> str | None:
     question is cut from the answer itself, so it asks exactly what the answer says and adds nothing."""
     text = _CITATION_FRAME.sub("", answer.strip())
     text = re.sub(rf"^第\s*[{_CN_DIGITS}\d]+\s*条(?:之[{_CN_DIGITS}]+)?\s*", "", text)  # the article's own heading
-    consequence = _CONSEQUENCE.search(text)
-    if consequence is None or _COPULA.search(text[: consequence.start()]):
-        return None
-    act = text[: consequence.start()].strip()
+    act = (_act_before_penalty(text) or "").strip()
     return f"{act}，如何处罚？" if len(act) >= 4 else None
 
 

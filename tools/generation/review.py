@@ -637,8 +637,9 @@ _ASK_FOR_THE_PENALTY = {
 
 def _ask_again(check: CheckResult, language: str) -> ReviewVerdict:
     """A ``revise`` verdict for a pair whose answer is right but whose question asks for something else (the
-    answer is a penalty, the question asks what the act is): the revision writes the question this answer
-    answers (``revise.revise_samples``, ``qa_question_form``). Left unrevised it is rejected as ``check:<name>``."""
+    answer is a penalty, the question asks what the act is): the revision cuts the question this answer
+    answers from the answer itself (``revise.revise_samples``, ``checks.penalty_question``). Left unrevised it
+    is rejected as ``check:<name>``."""
     return ReviewVerdict(
         decision="revise",
         total=0.0,

@@ -121,7 +121,8 @@ async def revise_samples(
     prompt_dir: Path | None = None,
 ) -> GenerationResult:
     """Rewrite each (sample, verdict or feedback text) against the source: one call for all of them, and one
-    more for the pairs whose question must be put as a question (the two run concurrently)."""
+    more for the pairs whose question must be put as a question (the two run concurrently); a penalty asked as
+    what an act is gets its question from code, with no call."""
     settings = settings or BuildSettings()
     language = chunk_language(chunk, settings.language)
     penalty = [item for item in items if _asks_for_the_penalty(item[1])]
