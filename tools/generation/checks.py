@@ -279,6 +279,8 @@ def defines(term: str, evidence: str) -> bool:
     escaped = re.escape(needle)
     patterns = [
         rf"{escaped}[,，]?(?:是指|是|指|系指|即)",
+        # "消费者协会和其他消费者组织是依法成立的……社会组织": X defined with the class it heads
+        rf"{escaped}(?:和|及|以及)其他[\u3400-\u9fff]{{1,12}}?[,，]?(?:是指|是|指|系指)",
         rf"{escaped}(?:应当)?(?:同时)?具[备有](?:以下|下列)(?:基本)?特征",  # a statute defining by features
         rf"的[，,]?是{escaped}(?:[，。；,;]|$)",  # "……为他人谋取利益的，是受贿罪": a crime defined by its conduct
         rf"所称{escaped}",
@@ -316,6 +318,11 @@ _PURPOSE_STATED = re.compile(
     r"|\bto (?:safeguard|protect|prevent|avoid|allow|enable|permit|preserve|promote|facilitate)\b",
     re.IGNORECASE,
 )
+_REASON_ASKED = re.compile(r"(?:什么|哪些|何种)(?:原因|理由)|(?:原因|理由)(?:是什么|有哪些|为何|是)|为什么|为何")
+_REASON_STATED = re.compile(rf"{_PURPOSE_STATED.pattern}|原因|理由|事由|因为|由于|鉴于|(?<![原基])因(?!此)")
+"""A reason asked ("……的原因是什么？", "为什么……") is answered only from a passage that states one (因 / 由于 / 为了):
+a statute's rule restated with "的原因是" in front answers nothing (round 13). English "why" is the purpose
+check's."""
 _SCOPE_ASKED = re.compile(r"适用范围|调整范围|\bscope\b", re.IGNORECASE)
 _SCOPE_STATED = re.compile(
     r"适用本|本(?:法|条例|规定|办法)适用|受本(?:法|条例)保护|适用于|\bappl(?:y|ies)\s+to\b", re.IGNORECASE
@@ -385,18 +392,41 @@ def penalty_for_what_is(question: str, answer: str) -> bool:
     return _act_before_penalty(answer) is not None
 
 
+_RIGHT_ASKED = re.compile(r"^(?:什么是|何谓|何为)(?P<t>.{2,30}?(?:的权利|权))[？?。]*$")
+_RIGHT_HELD = re.compile(r"享有|行使|具有|拥有|取得")
+_RIGHT_CONTENT = re.compile(r"有权|包括|是指|系指|即|[：:]|(?:权利?|权)[,，]?是")
+
+
+def holder_for_what_is(question: str, answer: str) -> bool:
+    """True for "什么是X的权利？" answered only with who holds it ("消费者……享有人身、财产安全不受损害的权利。" /
+    "股东……依法行使股东权利"): the answer names the right as something held or exercised and never says what it
+    lets its holder do (有权……), what it includes or what it is. Round 13 accepted one such pair; the set's other
+    right questions answered so are all wrong."""
+    match = _RIGHT_ASKED.match(_question_body(question))
+    if match is None:
+        return False
+    right = normalise(match.group("t")).text
+    flat = normalise(answer).text
+    named = right in flat or right.replace("的", "") in flat
+    return named and bool(_RIGHT_HELD.search(flat)) and not _RIGHT_CONTENT.search(flat)
+
+
 _CITATION_FRAME = re.compile(
     r"^(?:根据|依照|依据)?《[^》]{1,40}》(?:第[^，,。]{1,12}条(?:之[一二三四五六七八九十]+)?)?[，,]\s*"
 )
+
+
+def _without_heading(answer: str) -> str:
+    """The answer without a citation frame ("根据《刑法》第X条，") or the article's own heading ("第X条 ")."""
+    text = _CITATION_FRAME.sub("", answer.strip())
+    return re.sub(rf"^第\s*[{_CN_DIGITS}\d]+\s*条(?:之[{_CN_DIGITS}]+)?\s*", "", text)
 
 
 def penalty_question(answer: str) -> str | None:
     """The question a penalty answer answers: its act, then 如何处罚 ("伪造居民身份证……的证件的，处三年以下……" ->
     "伪造居民身份证……的证件的，如何处罚？"), or None when the answer names no act before its penalty. The
     question is cut from the answer itself, so it asks exactly what the answer says and adds nothing."""
-    text = _CITATION_FRAME.sub("", answer.strip())
-    text = re.sub(rf"^第\s*[{_CN_DIGITS}\d]+\s*条(?:之[{_CN_DIGITS}]+)?\s*", "", text)  # the article's own heading
-    act = (_act_before_penalty(text) or "").strip()
+    act = (_act_before_penalty(_without_heading(answer)) or "").strip()
     return f"{act}，如何处罚？" if len(act) >= 4 else None
 
 
@@ -420,13 +450,19 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
         )
     if penalty_for_what_is(question, answer):
         return CheckResult(name=KEY_TERMS, passed=False, detail=PENALTY_INSTEAD)
+    if holder_for_what_is(question, answer):
+        return CheckResult(
+            name=KEY_TERMS, passed=False, detail="asked what a right is; the answer only says who holds it"
+        )
     if _PURPOSE_ASKED.search(question) and not _PURPOSE_STATED.search(text):
         return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
+    if _REASON_ASKED.search(question) and not _REASON_STATED.search(context or text):
+        return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a reason the evidence does not state")
     if _SCOPE_ASKED.search(question) and not _SCOPE_STATED.search(context or text):
         return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a scope the evidence does not state")
     # a purpose or scope asked and stated ("立法目的" / "为了……制定本法", "适用范围" / "适用本法") is answered
     # in the statute's own words; the rest of the question still counts
-    units = question_units(_PURPOSE_ASKED.sub(" ", _SCOPE_ASKED.sub(" ", question)))
+    units = question_units(_REASON_ASKED.sub(" ", _PURPOSE_ASKED.sub(" ", _SCOPE_ASKED.sub(" ", question))))
     mismatch = other_actor(question, context or text)
     if mismatch is not None:
         return CheckResult(name=KEY_TERMS, passed=False, detail=mismatch)
@@ -686,6 +722,32 @@ def _misplaced_citations(text: str, evidence: list[EvidenceSpan], chunk_text: st
     return []
 
 
+_PENALTY_CLAUSE = re.compile(
+    r"处(?=[^，。；;：:]{0,24}?(?:有期徒刑|拘役|管制|罚金|无期徒刑|死刑|剥夺政治权利|没收财产))[^，。；;：:]{2,40}"
+)
+
+
+def _penalties_joined(answer: str, evidence: list[EvidenceSpan], chunk_text: str, chunk_start: int) -> list[str]:
+    """An answer whose penalties come from two articles, no one of which states them all: one act's punishment
+    is set in one article, so "数额特别巨大的，处十年以上有期徒刑或者无期徒刑……" taken from 第一百七十七条 into an
+    answer about 第一百七十六条 is the neighbouring article's tier, every word of it in the chunk (rounds 12 and
+    13 accepted two such)."""
+    spans = article_spans(chunk_text)
+    punishing = {
+        number
+        for number, (a, b) in spans.items()
+        for span in evidence
+        if span.char_start - chunk_start < b and span.char_end - chunk_start > a and _PENALTY_CLAUSE.search(span.text)
+    }
+    if len(punishing) < 2:
+        return []
+    act = _act_before_penalty(_without_heading(answer))
+    stated = [compact(m.group(0)) for m in _PENALTY_CLAUSE.finditer(answer)] + ([compact(act)] if act else [])
+    if any(all(part in compact(chunk_text[a:b]) for part in stated) for a, b in spans.values()):
+        return []  # one article states the act and every penalty: spans found elsewhere too are echoes
+    return [f"joins the penalties of {'、'.join(f'第{n}条' for n in sorted(punishing))}"]
+
+
 _FUNCTION_CHARS = frozenset("的了时是等和与或者及在其之应当所以为对由向将把被这该此即并且也就都而但则若如从于")
 _EN_FUNCTION = frozenset(
     [
@@ -856,6 +918,7 @@ def check_facts(
         elif (kind, number) not in chunk_en and not _en_heading_has(chunk_text, kind, number):
             problems.append(f"{kind.title()} {number} is not in the source")
     problems += _misplaced_citations(question + "\n" + answer, evidence, chunk_text, chunk_start)
+    problems += _penalties_joined(answer, evidence, chunk_text, chunk_start)
     for body in sorted(_named_bodies(answer)):
         if not _body_in(body, chunk_text):
             problems.append(f"{body} is not named in the source")

@@ -207,10 +207,35 @@ _ASKS_WHERE = re.compile(
 )
 
 
+_POINTS_TO = re.compile(
+    r"^.{0,160}?\b(?:is|are)\s+(?:set\s+(?:out|forth)|found|provided(?:\s+for)?|contained|codified|prescribed|"
+    r"described|listed|stated|governed)\s+(?:in|at|under|by)\s+(?P<cited>.+)$"
+    r"|^.{0,80}?(?:规定|载明|列明)(?:在|于)(?P<cited_zh>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_STATUTE_CITATION = re.compile(
+    r"(?:(?:the\s+)?(?:Bankruptcy\s+)?Code\s+)?(?:\d+\s+(?:U\.S\.C\.|C\.F\.R\.)\s*)?(?:§+\s*)?"
+    r"\d+(?:[.-]\d+)*(?:\s*\([a-zA-Z0-9]+\))*(?:\s*(?:and|,|or)\s*(?:§+\s*)?\d+(?:[.-]\d+)*(?:\s*\([a-zA-Z0-9]+\))*)*"
+    r"(?:\s+of\s+the\s+(?:Bankruptcy\s+)?Code)?[.;。]?",
+    re.IGNORECASE,
+)
+
+
 def reference_only(question: str, answer: str) -> bool:
     """True when the answer is only a citation ("第一百三十五条") to a question that does not ask where a rule
-    is: a 是否 question answered with an article number answers nothing."""
-    return bool(_REFERENCE_ANSWER.fullmatch(answer.strip())) and not _ASKS_WHERE.search(question)
+    is: a 是否 question answered with an article number answers nothing. So is an answer that only says where
+    the thing is set out ("The debtor's duty to file documents is set out in 11 U.S.C. § 521(a)(1)." for
+    "What is the debtor's duty to file documents?": round 13 accepted one, the set holds three, all wrong)."""
+    if _ASKS_WHERE.search(question):
+        return False
+    text = answer.strip()
+    if _REFERENCE_ANSWER.fullmatch(text):
+        return True
+    pointer = _POINTS_TO.match(text)
+    if pointer is None:
+        return False
+    cited = (pointer.group("cited") or pointer.group("cited_zh") or "").strip()
+    return bool(cited) and bool(_REFERENCE_ANSWER.fullmatch(cited) or _STATUTE_CITATION.fullmatch(cited))
 
 
 def precheck(sample: Sample, source: str, language: str, *, grounded: bool = True) -> str | None:
