@@ -19,7 +19,9 @@ from ftds.tools.generation.checks import (
     defines,
     first_failure,
     holder_for_what_is,
+    names_nothing,
     penalty_for_what_is,
+    restates_the_asked,
     run_code_checks,
 )
 from ftds.tools.generation.generate import generate_qa
@@ -830,3 +832,30 @@ def test_a_term_defined_with_the_class_it_heads_is_defined() -> None:
     _, checks = checked(r)
     assert checks["key_terms"].passed, checks["key_terms"].detail
     assert not defines("面额股", "股票和其他凭证")
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [("什么合同？", False), ("What should be done?", False), ("什么是股份？", True), ("本法何时施行？", True),
+     ("What does the standing trustee do?", True), ("刑法第十三条是什么意思？", True)],
+)  # fmt: skip
+def test_a_question_that_names_nothing_fails_the_question_check(question: str, names: bool) -> None:
+    """Round 14 accepted "什么合同？" — "技术咨询合同" (labelled not_self_contained)."""
+    assert names_nothing(question) is not names
+    if not names:
+        r = row(question)
+        assert r["label"] == "wrong"
+        assert check_question(question, r["chunk"]).detail == "names nothing it asks about"
+
+
+def test_an_act_given_as_its_own_purpose_fails_key_terms() -> None:
+    """Round 14: "What is the purpose of examining proofs of claims?" — "The purpose is to examine proofs of
+    claims and object …" (accepted at 68c316a: the chunk's "if a purpose would be served" reads as a purpose)."""
+    r = row("What is the purpose of examining proofs of claims?")
+    assert r["label"] == "wrong"
+    _, checks = checked(r)
+    assert checks["key_terms"].detail == "gives what was asked about as its own purpose"
+    assert not restates_the_asked(
+        "What is the purpose of the license grant to other users?",
+        "The purpose of the license grant to other users is to allow others to view and 'fork' your repositories.",
+    )

@@ -69,6 +69,25 @@ _ASKS = re.compile(
 )
 
 
+_ZH_ASKING = re.compile(r"什么|哪些|哪个|哪种|何种|哪|谁|如何|怎样|怎么|多少|几|吗|呢|是否")
+_EN_VAGUE = frozenset(["done", "do", "made", "happen", "happens", "required", "needed", "allowed", "thing", "things"])
+MIN_NAMED_CHARS = 3
+
+
+def names_nothing(question: str) -> bool:
+    """True for a question that names nothing a reader could look up: "什么合同？" (two characters once its asking
+    word is gone), "What should be done?" (no word beyond the frame and a vague verb). Round 14 accepted the
+    first, answered "技术咨询合同"; every such question of the labelled set is labelled wrong. A definition
+    question ("什么是股份？") names its term and is left alone."""
+    if re.search(r"[\u3400-\u9fff]", question):
+        if re.search(r"什么是|是什么|何谓|何为|第[^条]{1,8}条", question):
+            return False
+        named = re.sub(r"[^\u3400-\u9fff]", "", _ZH_ASKING.sub("", question))
+        return len(named) < MIN_NAMED_CHARS
+    words = [w for w in re.findall(r"[a-z0-9§]+", question.lower()) if w not in _EN_FRAME and w not in _EN_VAGUE]
+    return not words
+
+
 def check_question(question: str, chunk_text: str) -> CheckResult:
     """The question stands alone: no placeholder ("甲的出资额", "the passage") a reader cannot resolve, and
     not a sentence of the source with a question mark glued on (the answer then just says "是的" + the
@@ -76,6 +95,8 @@ def check_question(question: str, chunk_text: str) -> CheckResult:
     if _PLACEHOLDER.search(question) or _EN_PLACEHOLDER.search(question):
         return CheckResult(name=QUESTION, passed=False, detail="refers to something the question does not name")
     body = re.sub(r"[？?。.！!\s]+$", "", question)
+    if names_nothing(body):
+        return CheckResult(name=QUESTION, passed=False, detail="names nothing it asks about")
     flat = normalise(body).text
     if not _ASKS.search(body) and len(flat) >= 12 and flat in normalise(chunk_text).text:
         return CheckResult(name=QUESTION, passed=False, detail="a sentence of the source, not a question")
@@ -318,6 +339,31 @@ _PURPOSE_STATED = re.compile(
     r"|\bto (?:safeguard|protect|prevent|avoid|allow|enable|permit|preserve|promote|facilitate)\b",
     re.IGNORECASE,
 )
+_EN_PURPOSE_OF = re.compile(
+    r"^what\s+(?:is|was|are)\s+the\s+(?:main\s+)?(?:purpose|reason)s?\s+(?:of|for)\s+(?P<x>.+?)\s*\??$", re.I
+)
+_EN_PURPOSE_FRAME = re.compile(
+    r"^(?:(?:the|its|their)\s+(?:main\s+)?(?:purpose|reason)s?\b.{0,120}?\b(?:is|are|was)\s+(?:to\s+|that\s+)?|to\s+)",
+    re.I,
+)
+MAX_RESTATED_WORDS = 3
+
+
+def restates_the_asked(question: str, answer: str) -> bool:
+    """True when "What is the purpose of X?" is answered "The purpose is to X …" ("examining proofs of claims" —
+    "to examine proofs of claims and object …"): the asked act given as its own purpose, every word of it in
+    the chunk (round 14). The first words of the stated purpose (up to :data:`MAX_RESTATED_WORDS`) all come
+    from X, compared by their first five letters."""
+    asked = _EN_PURPOSE_OF.match(question.strip())
+    frame = _EN_PURPOSE_FRAME.match(answer.strip())
+    if asked is None or frame is None:
+        return False
+    said = [w for w in re.findall(r"[a-z]+", answer.strip()[frame.end() :].lower()) if w not in _EN_FRAME]
+    x_words = {w[:5] for w in re.findall(r"[a-z]+", asked.group("x").lower()) if w not in _EN_FRAME}
+    first = said[:MAX_RESTATED_WORDS]
+    return len(first) >= 2 and all(w[:5] in x_words for w in first)
+
+
 _REASON_ASKED = re.compile(r"(?:什么|哪些|何种)(?:原因|理由)|(?:原因|理由)(?:是什么|有哪些|为何|是)|为什么|为何")
 _REASON_STATED = re.compile(rf"{_PURPOSE_STATED.pattern}|原因|理由|事由|因为|由于|鉴于|(?<![原基])因(?!此)")
 """A reason asked ("……的原因是什么？", "为什么……") is answered only from a passage that states one (因 / 由于 / 为了):
@@ -454,6 +500,8 @@ def check_key_terms(question: str, evidence: list[EvidenceSpan], answer: str = "
         return CheckResult(
             name=KEY_TERMS, passed=False, detail="asked what a right is; the answer only says who holds it"
         )
+    if restates_the_asked(question, answer):
+        return CheckResult(name=KEY_TERMS, passed=False, detail="gives what was asked about as its own purpose")
     if _PURPOSE_ASKED.search(question) and not _PURPOSE_STATED.search(text):
         return CheckResult(name=KEY_TERMS, passed=False, detail="asks for a purpose the evidence does not state")
     if _REASON_ASKED.search(question) and not _REASON_STATED.search(context or text):
