@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 
 from ftds.tools.config import BuildSettings
-from ftds.tools.generation.generate import generate_qa, question_count
+from ftds.tools.generation.generate import QAPairs, generate_qa, question_count, without_json_debris
 from ftds.tools.generation.review import lexical_support, review_samples
+from ftds.tools.generation.structured import parse_reply
 from ftds.tools.ingest import load_literature
 from ftds.tools.llm.base import LLMError
 from ftds.tools.records import Chunk
@@ -214,3 +215,16 @@ async def test_a_glued_question_mark_and_an_answer_inside_its_question_are_caugh
     circular = generated.samples[0].model_copy(update={"question": "为什么说" + answer.rstrip("。") + "？"})
     review = await review_samples(chunk, [circular], ScriptedChatModel([]))
     assert [r.reason for r in review.rejected] == ["precheck:answer_in_question"]
+
+
+def test_json_a_model_closed_with_a_curly_quote_is_cut_from_the_answer() -> None:
+    """Round 14's reply, as the 1.5B wrote it: ” in place of the closing ", so the answer string ran on into
+    the object's brackets. The parsed pair keeps the answer, not the brackets."""
+    reply = (
+        '{"pairs": [{"evidence": "Cards may be used solely for purchases.", "question": "What may the cards be'
+        ' used for?", "answer": "Cards may be used solely for purchases.”}, {" },{ "evidence": "No cash.", '
+        '"question": "May cash advances be obtained?", "answer": "No cash advances may be obtained.”}]}'
+    )
+    pairs = parse_reply(reply, QAPairs).pairs
+    assert [p.answer for p in pairs] == ["Cards may be used solely for purchases.", "No cash advances may be obtained."]
+    assert without_json_debris("它被称为“信托卡”") == "它被称为“信托卡”"  # a quotation opened and closed stays

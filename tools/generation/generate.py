@@ -12,11 +12,12 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ftds.tools.config import BuildSettings
 from ftds.tools.generation.evidence import locate_evidence
@@ -42,6 +43,24 @@ class QAPair(BaseModel):
     )
     question: str = Field(description="A self-contained question answerable from the source.")
     answer: str = Field(description="The grounded answer.")
+
+    @field_validator("evidence", "question", "answer")
+    @classmethod
+    def _without_json_debris(cls, text: str) -> str:
+        return without_json_debris(text)
+
+
+_JSON_DEBRIS = re.compile(r"\s*[”\"]\s*[}\]][\s,{}\[\]]*$")
+
+
+def without_json_debris(text: str) -> str:
+    """``text`` without the JSON a model closed with the wrong quote: "… trust operation.”}, {" (it wrote ” for
+    the string's closing ", so the object's own closing brackets became part of the answer; 2 of round 14's 87
+    pairs). A trailing ” with no “ before it goes too; a quotation the text opens and closes stays."""
+    text = _JSON_DEBRIS.sub("", text).rstrip()
+    if text.endswith("”") and text.count("“") < text.count("”"):
+        text = text[:-1].rstrip()
+    return text
 
 
 class QAPairs(BaseModel):
