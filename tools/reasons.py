@@ -64,6 +64,7 @@ class Reason(StrEnum):
     PRECHECK_ANSWER_IN_QUESTION = "precheck:answer_in_question"
     PRECHECK_NOT_A_QUESTION = "precheck:not_a_question"
     PRECHECK_REFERENCE_ONLY = "precheck:reference_only"
+    PRECHECK_LEAD_IN_ONLY = "precheck:lead_in_only"
     PRECHECK_WRONG_LANGUAGE = "precheck:wrong_language"
     REVIEW_BELOW_THRESHOLD = "review:below_threshold"
     REVIEW_NEEDS_REVISION = "review:needs_revision"

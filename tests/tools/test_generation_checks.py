@@ -25,7 +25,7 @@ from ftds.tools.generation.checks import (
     run_code_checks,
 )
 from ftds.tools.generation.generate import generate_qa
-from ftds.tools.generation.review import answer_in_question, precheck, reference_only, review_samples
+from ftds.tools.generation.review import answer_in_question, lead_in_only, precheck, reference_only, review_samples
 from ftds.tools.generation.revise import revise_samples
 from ftds.tools.generation.round_trip import round_trip
 from ftds.tools.ingest import load_documents
@@ -859,3 +859,33 @@ def test_an_act_given_as_its_own_purpose_fails_key_terms() -> None:
         "What is the purpose of the license grant to other users?",
         "The purpose of the license grant to other users is to allow others to view and 'fork' your repositories.",
     )
+
+
+def test_an_answer_that_is_only_a_list_s_lead_in_is_rejected() -> None:
+    """Round 15 accepted "符合下列情形之一的，个人信息处理者方可处理个人信息：" (the items that answer it are not
+    there); a penalty answer whose last tier opens a list after a stated rule stays (labelled correct)."""
+    r = row("什么情况下个人信息处理者方可处理个人信息？", "符合下列情形之一的")
+    assert r["label"] == "wrong"
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") == "precheck:lead_in_only"
+    last_tier = "有下列情形之一的，处五年以上十年以下有期徒刑，并处罚金："
+    tier = next(r for r in ROWS if r["label"] == "correct" and r["answer"].endswith(last_tier))
+    assert not lead_in_only(tier["answer"])
+
+
+def test_an_english_what_question_answered_with_its_own_words_is_circular() -> None:
+    """ "What is …" is not a yes / no question: "The duty of the standing trustee is to resolve audit
+    deficiencies." adds nothing to its question (round 15, accepted at c1a3b78). One added word can be the
+    whole value ("A reasonable period of time.", labelled correct) and passes."""
+    r = row("What is the duty of the standing trustee to resolve audit deficiencies?")
+    assert r["label"] == "wrong"
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "en") == "precheck:answer_in_question"
+    value = row("What is the maximum period of time parties should take to make inquiries at the meeting?")
+    assert value["label"] == "correct" and not answer_in_question(value["question"], value["answer"])
+    assert not answer_in_question("Is the fee refundable?", "The fee is not refundable.")
+
+
+def test_a_range_of_sections_is_a_citation() -> None:
+    """Round 15: "The most common bankruptcy crimes are set forth in 18 U.S.C. §§ 152 - 157." names none."""
+    r = row("What are the most common bankruptcy crimes?")
+    assert r["label"] == "wrong"
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "en") == "precheck:reference_only"

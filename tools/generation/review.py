@@ -138,7 +138,12 @@ def looks_like_question(text: str) -> bool:
 # the word a question asks with; removed, "…需要支付什么经济补偿" reads as its circular answer "…需要支付经济补偿"
 _ASKING_WORD = re.compile(r"什么|哪些|哪个|哪种|多少|如何|怎样|怎么|何种|为何|为什么|谁")
 _YES_NO_PARTICLE = re.compile(r"吗(?=[？?]?\s*$)|是否|能否|可否")
-_YES_NO_QUESTION = re.compile(r"是否|能否|可否|吗|\b(?:is|are|does|do|can|may|must|shall|will)\b", re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(
+    r"是否|能否|可否|吗|^\s*(?:is|are|does|do|did|can|may|must|shall|will|should|has|have)\b", re.IGNORECASE
+)
+"""An English question is yes / no when it opens with its auxiliary ("Is …", "Must …"); the "is" of "What is …"
+does not make one (it once did, and "What is the duty … to resolve audit deficiencies?" — "The duty … is to
+resolve audit deficiencies." passed as an answer)."""
 
 
 def answer_in_question(question: str, answer: str) -> bool:
@@ -148,7 +153,8 @@ def answer_in_question(question: str, answer: str) -> bool:
     compact_question, compact_answer = compact(question), compact(answer)
     yes_no = _YES_NO_QUESTION.search(question)
     said = content_units(answer) - EN_STOP_WORDS
-    if not yes_no and len(said) >= MIN_UNITS_SAID and len(said - content_units(question)) <= MAX_UNITS_ADDED:
+    most_added = MAX_UNITS_ADDED if re.search(r"[\u3400-\u9fff]", answer) else MAX_UNITS_ADDED_EN
+    if not yes_no and len(said) >= MIN_UNITS_SAID and len(said - content_units(question)) <= most_added:
         return True  # "军人违反职责罪的罪名是什么？" — "军人违反职责罪": nothing said that was not asked
     if len(compact_answer) < MIN_GIVEAWAY_CHARS:
         return False
@@ -165,10 +171,13 @@ def answer_in_question(question: str, answer: str) -> bool:
 
 
 MAX_UNITS_ADDED = 1
+MAX_UNITS_ADDED_EN = 0
 MIN_UNITS_SAID = 3
 """An answer of at least MIN_UNITS_SAID content units (a bare "十日" is one: a value may fairly be short) that
 adds at most MAX_UNITS_ADDED of them to its question (not a yes / no one) says nothing new: on the labelled set
-every such pair is wrong."""
+every such pair is wrong. An English answer must add none: one word is often the whole value asked ("A reasonable
+period of time.", "the percentage fee"), and English words are whole units where Chinese ones are two-character
+pieces."""
 
 
 _WHAT_IS = re.compile(r"^(?:what|which)\s+(?:is|are|was|were)\s+(?:the\s+)?(?P<asked>.+?)\s*\??$", re.IGNORECASE)
@@ -215,7 +224,8 @@ _POINTS_TO = re.compile(
 )
 _STATUTE_CITATION = re.compile(
     r"(?:(?:the\s+)?(?:Bankruptcy\s+)?Code\s+)?(?:\d+\s+(?:U\.S\.C\.|C\.F\.R\.)\s*)?(?:§+\s*)?"
-    r"\d+(?:[.-]\d+)*(?:\s*\([a-zA-Z0-9]+\))*(?:\s*(?:and|,|or)\s*(?:§+\s*)?\d+(?:[.-]\d+)*(?:\s*\([a-zA-Z0-9]+\))*)*"
+    r"\d+(?:[.-]\d+)*(?:\s*\([a-zA-Z0-9]+\))*"
+    r"(?:\s*(?:and|,|or|-|–|to|through)\s*(?:§+\s*)?\d+(?:[.-]\d+)*(?:\s*\([a-zA-Z0-9]+\))*)*"
     r"(?:\s+of\s+the\s+(?:Bankruptcy\s+)?Code)?[.;。]?",
     re.IGNORECASE,
 )
@@ -238,6 +248,19 @@ def reference_only(question: str, answer: str) -> bool:
     return bool(cited) and bool(_REFERENCE_ANSWER.fullmatch(cited) or _STATUTE_CITATION.fullmatch(cited))
 
 
+_LEAD_IN = re.compile(r"下列|如下|以下|the following", re.IGNORECASE)
+
+
+def lead_in_only(answer: str) -> bool:
+    """True when the whole answer is a list's lead-in ("符合下列情形之一的，个人信息处理者方可处理个人信息："): the
+    items that answer the question are not there. Round 15 accepted one; the set's 21 such answers are all
+    wrong. A lead-in after a stated rule ("……并处罚金；有下列情形之一的，处五年以上……：") is left alone."""
+    text = answer.strip()
+    if not text.endswith(("：", ":")):
+        return False
+    return not re.search(r"[。；;]", text[:-1]) and bool(_LEAD_IN.search(text))
+
+
 def precheck(sample: Sample, source: str, language: str, *, grounded: bool = True) -> str | None:
     """Reason code for an obviously bad sample, or None when it deserves a model review.
 
@@ -257,6 +280,8 @@ def precheck(sample: Sample, source: str, language: str, *, grounded: bool = Tru
         return "precheck:answer_in_question"
     if sample.turns is None and reference_only(question, answer):
         return "precheck:reference_only"
+    if sample.turns is None and lead_in_only(answer):
+        return "precheck:lead_in_only"
     if detect_language(question + " " + answer) != language:
         return "precheck:wrong_language"
     if not grounded:
