@@ -354,11 +354,12 @@ def restates_the_asked(question: str, answer: str) -> bool:
     "to examine proofs of claims and object …"): the asked act given as its own purpose, every word of it in
     the chunk (round 14). The first words of the stated purpose (up to :data:`MAX_RESTATED_WORDS`) all come
     from X, compared by their first five letters."""
+    answer = answer.strip()
     asked = _EN_PURPOSE_OF.match(question.strip())
-    frame = _EN_PURPOSE_FRAME.match(answer.strip())
+    frame = _EN_PURPOSE_FRAME.match(answer)
     if asked is None or frame is None:
         return False
-    said = [w for w in re.findall(r"[a-z]+", answer.strip()[frame.end() :].lower()) if w not in _EN_FRAME]
+    said = [w for w in re.findall(r"[a-z]+", answer[frame.end() :].lower()) if w not in _EN_FRAME]
     x_words = {w[:5] for w in re.findall(r"[a-z]+", asked.group("x").lower()) if w not in _EN_FRAME}
     first = said[:MAX_RESTATED_WORDS]
     return len(first) >= 2 and all(w[:5] in x_words for w in first)
@@ -791,7 +792,8 @@ def _penalties_joined(answer: str, evidence: list[EvidenceSpan], chunk_text: str
         return []
     act = _act_before_penalty(_without_heading(answer))
     stated = [compact(m.group(0)) for m in _PENALTY_CLAUSE.finditer(answer)] + ([compact(act)] if act else [])
-    if any(all(part in compact(chunk_text[a:b]) for part in stated) for a, b in spans.values()):
+    articles = [compact(chunk_text[a:b]) for a, b in spans.values()]
+    if any(all(part in article for part in stated) for article in articles):
         return []  # one article states the act and every penalty: spans found elsewhere too are echoes
     return [f"joins the penalties of {'、'.join(f'第{n}条' for n in sorted(punishing))}"]
 
