@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import CORPUS, REPO
 
-SHIPPED = [CORPUS, REPO / "examples"]
+SHIPPED = [CORPUS, REPO / "examples", REPO / "bench" / "data" / "documents"]
 PAPERWORK = {"MANIFEST.tsv", "README.md", "NOTICE"}
 # Licences an Apache-2.0 project may redistribute test data under without conditions beyond a notice.
 REDISTRIBUTABLE = ("MIT", "Apache-2.0", "CC0-1.0", "public domain", "PRC Copyright Law Art. 5")

@@ -889,3 +889,57 @@ def test_a_range_of_sections_is_a_citation() -> None:
     r = row("What are the most common bankruptcy crimes?")
     assert r["label"] == "wrong"
     assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "en") == "precheck:reference_only"
+
+
+@pytest.mark.parametrize(
+    ("question", "self_contained"),
+    [
+        ("What is the role of the standing trustee at these meetings?", False),  # round 17, accepted at e3eed63
+        ("What are the options for the standing trustee if unsuccessful?", False),  # round 17: unsuccessful at what
+        ("What is the legal issue involved in this situation?", False),
+        ("What is the notice period for changes to these terms of service?", True),  # the whole source: harmless
+        ("What are the limitations of liability in this document?", True),
+    ],
+)
+def test_an_english_question_pointing_at_what_it_never_names_is_not_self_contained(
+    question: str, self_contained: bool
+) -> None:
+    r = row(question)
+    assert r["label"] == ("correct" if self_contained else "wrong")
+    check = check_question(question, r["chunk"])
+    assert check.passed is self_contained
+    if not self_contained:
+        assert check.detail == "refers to something the question does not name"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_start"),
+    [
+        ("合同的权利义务关系终止后，结算和清理条款的效力如何？", ""),  # round 16, accepted at 4488499
+        ("买受人请求出卖人承担违约责任的权利是什么？", ""),  # "…买受人请求其承担违约责任的权利": the same tail
+        ("催告存货人或者仓单持有人作出必要的处置是什么？", ""),
+        ("什么是经济状况显著恶化？", ""),  # round 17, rejected then only by the answer check's bar
+    ],
+)
+def test_a_chinese_answer_that_names_what_it_defines_twice_is_circular(question: str, answer_start: str) -> None:
+    r = row(question, answer_start)
+    assert r["label"] == "wrong"
+    assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") == "precheck:answer_in_question"
+
+
+def test_a_statute_s_definition_that_names_its_term_after_wei_is_not_circular() -> None:
+    """ "……从事家庭承包经营的，为农村承包经营户" names the term twice and is the statute's own definition (labelled
+    correct); so is "……应当列为公司资本公积金"."""
+    for question in ("什么是农村承包经营户？", "什么是公司资本公积金？"):
+        r = row(question)
+        assert r["label"] == "correct"
+        assert precheck(sample_of(r, chunk_of(r)), r["chunk"], "zh") is None
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the purpose of a management review?", "What is the purpose of the salary increase pool?"]
+)
+def test_an_english_purpose_stated_as_an_aim_or_intention_is_a_stated_purpose(question: str) -> None:
+    """Rounds 16-17: "is intended to be the sole source …", "The objective of … is" state a purpose; both pairs
+    are labelled correct and were lost to key_terms ("asks for a purpose the evidence does not state")."""
+    assert_correct_and_passing(question)

@@ -64,6 +64,15 @@ _EN_PLACEHOLDER = re.compile(
     r"grant|chapter|part|amendment|item)s?)\b",
     re.I,
 )
+_WHOLE_SOURCE = r"document|handbook|agreement|terms|policy|act|code|constitution|title|context"
+_EN_UNRESOLVED = re.compile(
+    rf"\b(?:this|these|those)\s+(?!(?:{_WHOLE_SOURCE})\b)[a-z]+|\bif\s+(?:un)?successful\s*\??\s*$", re.I
+)
+"""A thing the question points at but never names ("What is the role of the standing trustee at these
+meetings?", "What are the options … if unsuccessful?"): round 17 accepted both; the reader of a dataset sees the
+question alone. A demonstrative naming the whole source ("these terms", "this document") is stale but harmless,
+and so is "in this context" after the term it frames ("the definition of 'fork' in this context", labelled
+correct)."""
 _ASKS = re.compile(
     r"吗|呢|什么|哪|如何|怎|为何|为什么|是否|能否|可否|多少|多长|几|谁|何|请|\b(?:what|who|when|where|why|how)\b", re.I
 )
@@ -92,7 +101,7 @@ def check_question(question: str, chunk_text: str) -> CheckResult:
     """The question stands alone: no placeholder ("甲的出资额", "the passage") a reader cannot resolve, and
     not a sentence of the source with a question mark glued on (the answer then just says "是的" + the
     sentence): such a pair teaches the model to echo statements."""
-    if _PLACEHOLDER.search(question) or _EN_PLACEHOLDER.search(question):
+    if _PLACEHOLDER.search(question) or _EN_PLACEHOLDER.search(question) or _EN_UNRESOLVED.search(question):
         return CheckResult(name=QUESTION, passed=False, detail="refers to something the question does not name")
     body = re.sub(r"[？?。.！!\s]+$", "", question)
     if names_nothing(body):
@@ -336,6 +345,7 @@ def _stem(unit: str) -> str:
 _PURPOSE_ASKED = re.compile(r"立法目的|目的|宗旨|\bpurpose\b|\bwhy\b", re.IGNORECASE)
 _PURPOSE_STATED = re.compile(
     r"目的|宗旨|为了|制定本(?:法|条例|规定|办法)|\bpurpose|\bin order to\b|\bso that\b|\bto ensure\b"
+    r"|\b(?:is|are)\s+(?:intended|designed|meant)\s+to\b|\bobjectives?\b|\bgoals?\b|\baims?\s+to\b"
     r"|\bto (?:safeguard|protect|prevent|avoid|allow|enable|permit|preserve|promote|facilitate)\b",
     re.IGNORECASE,
 )
