@@ -117,11 +117,14 @@ async def model_verdicts(
     threads: int,
     reply_cache: Path | None = None,
     min_unconfirmed_probability: float | None = None,
+    min_answer_probability: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One review per chunk (all its pairs at once), as a build does; cached per (reviewer, mode, pair).
     Modes: ``before`` (the review before issue 14), ``after`` (checks, round trip and judge), ``checks`` (the
     same without the judge: what a build with the embedded reviewer runs). ``reply_cache`` keeps the model's
-    replies, so a change to code that reads them is measured again without new calls."""
+    replies, so a change to code that reads them is measured again without new calls. The two thresholds
+    override the scoring prompt's own (None: the prompt's), so a lower bar can be measured once and stricter
+    ones read off the verdicts' scores."""
     from ftds.tools.llm import make_chat_model
 
     done = cached(cache, reviewer, mode)
@@ -134,7 +137,12 @@ async def model_verdicts(
     settings = load_settings(
         llm={"backend": "embedded", "model": reviewer, "n_threads": threads, "cache": reply_cache is not None}
     )
-    build = BuildSettings(domain="law", round_trip=True, min_unconfirmed_probability=min_unconfirmed_probability)
+    build = BuildSettings(
+        domain="law",
+        round_trip=True,
+        min_unconfirmed_probability=min_unconfirmed_probability,
+        min_answer_probability=min_answer_probability,
+    )
     llm = make_chat_model(settings.llm, reply_cache or Path(tempfile.gettempdir()) / "ftds-critique-cache")
     try:
         with cache.open("a", encoding="utf-8") as out:
@@ -369,6 +377,13 @@ def main() -> None:
         default=None,
         help="build.min_unconfirmed_probability for the review (default: the prompt's own).",
     )
+    parser.add_argument(
+        "--min-answer-probability",
+        dest="min_answer",
+        type=float,
+        default=None,
+        help="build.min_answer_probability for the review (default: the prompt's own).",
+    )
     args = parser.parse_args()
     rows = load_set(args.set)
     generation_seconds = {chunk_of(r).chunk_id: float(r.get("chunk_generation_seconds", 0.0)) for r in rows}
@@ -402,7 +417,14 @@ def main() -> None:
             for mode in model_modes:
                 found = asyncio.run(
                     model_verdicts(
-                        members, reviewer, mode, args.cache, args.threads, args.reply_cache, args.min_unconfirmed
+                        members,
+                        reviewer,
+                        mode,
+                        args.cache,
+                        args.threads,
+                        args.reply_cache,
+                        args.min_unconfirmed,
+                        args.min_answer,
                     )
                 )
                 verdicts_by_mode[mode].update(found)

@@ -114,7 +114,7 @@ async def test_the_english_prompt_shows_the_whole_chunk() -> None:
 
     checks, _ = await answer_checks(chunk, [sample], Recording({sample.answer: 0.9}), "en", BuildSettings())
     assert "An unrelated opening sentence" in seen[0] and sample.question in seen[0]
-    assert checks[sample.sample_id].detail == "P(yes) 0.9000 ≥ 0.88"  # the English prompt's measured threshold
+    assert checks[sample.sample_id].detail == "P(yes) 0.9000 ≥ 0.8"  # the English prompt's measured threshold
 
 
 async def test_a_failed_scoring_request_fails_its_sample_only_and_a_backend_without_scores_is_not_counted() -> None:
@@ -158,7 +158,7 @@ async def test_the_review_rejects_a_low_scored_pair_for_the_answer_check_with_no
     build = BuildSettings(round_trip=False)  # the answer check alone
     review = await review_samples(chunk, [sample], scorer, build, check_answers=True, call_judge=False)
     assert [(item.reason, item.detail.split(" | ")[0]) for item in review.rejected] == [
-        ("check:answers", "P(yes) 0.4000 < 0.92")  # the threshold measured for the Chinese prompt
+        ("check:answers", "P(yes) 0.4000 < 0.94")  # the threshold measured for the Chinese prompt
     ]
     assert scorer.scored == 1 and review.usage.calls == 1 and scorer.history == []  # one scoring request, no call
     assert count_checks([sample])["answers"] == {"passed": 0, "failed": 1, "not_counted": 0}
@@ -181,23 +181,23 @@ async def test_a_pair_the_answer_check_is_sure_of_costs_no_round_trip() -> None:
     """Chinese: the threshold for an answer the round trip does not confirm is the answer check's own (measured
     over rounds 1-8), so a scored pair is decided by its score and the round trip is not called for it."""
     chunk, sample = _labelled("g-20a8a60d9336")  # correct; the 1.5B's round trip quoted the next sentence
-    scorer = QuotingScorer({sample.answer: 0.94}, [NEXT_SENTENCE])
+    scorer = QuotingScorer({sample.answer: 0.96}, [NEXT_SENTENCE])
     review = await review_samples(chunk, [sample], scorer, BuildSettings(), check_answers=True, call_judge=False)
     assert sample.sample_id in review.verdicts
     trip = next(c for c in sample.checks if c.name == "round_trip")
-    assert trip.passed and trip.detail.startswith("not counted: not run: P(yes) 0.9400 ≥ 0.92")
+    assert trip.passed and trip.detail.startswith("not counted: not run: P(yes) 0.9600 ≥ 0.94")
     assert scorer.history == [] and review.usage.calls == 1  # one scoring request, no generated reply
     assert count_checks([sample])["round_trip"] == {"passed": 0, "failed": 0, "not_counted": 1}
     answer = next(c for c in sample.checks if c.name == "answers")
-    assert answer.score == pytest.approx(0.94)
+    assert answer.score == pytest.approx(0.96)
 
 
 @pytest.mark.parametrize(
     ("p_yes", "quoted", "kept"),
     [
         (0.97, [NEXT_SENTENCE], True),  # sure enough: kept without a round trip
-        (0.94, [NEXT_SENTENCE], False),  # under the user's stricter bar and not confirmed
-        (0.94, None, True),  # under it but confirmed: the round trip quotes the sample's own evidence
+        (0.945, [NEXT_SENTENCE], False),  # under the user's stricter bar and not confirmed
+        (0.945, None, True),  # under it but confirmed: the round trip quotes the sample's own evidence
     ],
 )
 async def test_under_a_stricter_bar_for_unconfirmed_answers_the_round_trip_decides(
@@ -218,7 +218,7 @@ async def test_under_a_stricter_bar_for_unconfirmed_answers_the_round_trip_decid
         assert trip.passed and "overlap" in trip.detail and len(scorer.history) == 1
     else:
         assert [item.reason for item in review.rejected] == ["check:round_trip"]
-        assert not trip.passed and "overlap 0%" in trip.detail and "answer check P(yes) 0.9400 < 0.95" in trip.detail
+        assert not trip.passed and "overlap 0%" in trip.detail and "answer check P(yes) 0.9450 < 0.95" in trip.detail
     assert scorer.scored == 1
 
 
@@ -273,8 +273,8 @@ async def test_an_openai_compatible_endpoint_is_scored_from_its_logprobs_and_cac
         finally:
             await llm.aclose()
         sent = [body for body in server.requests if body.get("logprobs")]
-    assert checks[right.sample_id].detail == "P(yes) 0.9500 ≥ 0.92"
-    assert checks[wrong.sample_id].detail == "P(yes) 0.1500 < 0.92"
+    assert checks[right.sample_id].detail == "P(yes) 0.9500 ≥ 0.94"
+    assert checks[wrong.sample_id].detail == "P(yes) 0.1500 < 0.94"
     assert usage.calls == 2 and len(sent) == 2 and all(b["max_tokens"] == 1 and b["top_logprobs"] for b in sent)
     assert again[right.sample_id].passed and cached.calls == 0 and cached.cached_calls == 1
 
