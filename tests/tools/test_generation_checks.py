@@ -945,3 +945,20 @@ def test_an_english_purpose_stated_as_an_aim_or_intention_is_a_stated_purpose(qu
     """Rounds 16-17: "is intended to be the sole source …", "The objective of … is" state a purpose; both pairs
     are labelled correct and were lost to key_terms ("asks for a purpose the evidence does not state")."""
     assert_correct_and_passing(question)
+
+
+def test_an_answer_copying_a_rule_without_its_opening_condition_fails_facts() -> None:
+    """Round 18 accepted "国务院部门规章可以设定警告、通报批评或者一定数额罚款的行政处罚", 第十三条 copied without its
+    "尚未制定法律、行政法规的，": the power reads as unconditional (labelled swapped_condition)."""
+    r = row("国务院部门规章可以设定什么行政处罚？")
+    assert r["label"] == "wrong" and r["reason"] == "swapped_condition"
+    _, checks = checked(r)
+    assert checks["facts"].detail == "drops the condition '尚未制定法律、行政法规的' of the rule it copies"
+    # the condition said in the question is not dropped; a list's lead-in is not a condition
+    assert_correct_and_passing("失踪人下落不明满四年，如何申请宣告死亡？")
+    assert_correct_and_passing("清算组在清算结束后需要做什么？")
+
+
+def test_an_answer_saying_need_for_the_statute_s_shall_copies_the_duty() -> None:
+    """Round 18 lost "保险代理机构和保险经纪人需要具备……条件" to "changed the source: '应当' -> '需要'"."""
+    assert_correct_and_passing("保险代理机构和保险经纪人需要具备哪些条件？")

@@ -891,9 +891,11 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
         if ratio < NEAR_COPY:
             continue
         for op, a1, a2, b1, b2 in SequenceMatcher(None, mine, best, autojunk=False).get_opcodes():
-            if op not in ("replace", "insert"):
+            if op != "replace":  # words only added are mostly a frame ("X是指"): 32 correct pairs add some
                 continue
             if a1 == 0 and b2 - b1 <= 1 and _restates_subject(clause, "".join(mine[a1:a2]), question):
+                continue
+            if op == "replace" and {"".join(best[b1:b2]), "".join(mine[a1:a2])} <= _SAME_DUTY:
                 continue
             # words the answer takes from its own question ("The notice requirement is …") are not edits
             added = [
@@ -906,6 +908,10 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
                 was = joiner.join(best[b1:b2]) or "-"
                 edits.append(f"'{was}' -> '{joiner.join(mine[a1:a2])}'")
     return edits
+
+
+_SAME_DUTY = frozenset(["应当", "应", "必须", "须", "需要", "需"])
+"""Words that state the same duty: "需要具备……条件" copies "应当具备……条件" (round 18, labelled correct)."""
 
 
 def _restates_subject(clause: str, opening: str, question: str) -> bool:
@@ -928,6 +934,54 @@ def _copy_ratio(mine: list[str], source: list[str]) -> float:
         return 0.0
     window = source[blocks[0].b : blocks[-1].b + blocks[-1].size]
     return SequenceMatcher(None, mine, window, autojunk=False).ratio()
+
+
+_SEGMENT = re.compile(r"[。；;\n]+")
+_TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9']+")
+_CONDITION_BEFORE = re.compile(r"(?:^|[，,])\s*(?P<condition>[^，,]{2,60}?(?:的|时|后))[，,]\s*$")
+_NOT_A_CONDITION = re.compile(r"下列|以下|所称|如下")
+MIN_COPIED_RUN = 4
+MIN_COPIED_SHARE = 0.6
+MIN_CONDITION_SAID = 0.5
+
+
+def _pairs_of(text: str) -> set[str]:
+    flat = compact(text)
+    return {flat[i : i + 2] for i in range(len(flat) - 1)}
+
+
+def dropped_condition(question: str, answer: str, evidence: list[EvidenceSpan]) -> str | None:
+    """The condition clause that opens the source sentence an answer copies, when neither the question nor the
+    answer states it: "国务院部门规章可以设定警告、通报批评或者一定数额罚款的行政处罚" copies 第十三条 without its
+    "尚未制定法律、行政法规的，" (round 18, accepted; labelled swapped_condition), so the power reads as
+    unconditional. Only the clause right before the copied words counts, and only one ending "……的，" / "……时，" /
+    "……后，"; a list's lead-in ("有下列情形之一的") and a criminal tier ("情节严重的", which the tier rule reads)
+    are not conditions dropped. A condition is stated when half of its two-character pieces are in the question
+    and answer. None when nothing is dropped."""
+    said = _pairs_of(question + answer)
+    for span in evidence:
+        for segment in _SEGMENT.split(unicodedata.normalize("NFKC", span.text)):
+            tokens = [(m.start(), m.group(0).lower()) for m in _TOKEN.finditer(segment)]
+            source = [token for _, token in tokens]
+            for clause in _SEGMENT.split(answer):
+                mine = _tokens(clause)
+                if len(mine) < 6:
+                    continue
+                matcher = SequenceMatcher(None, mine, source, autojunk=False)
+                runs = [block for block in matcher.get_matching_blocks() if block.size >= MIN_COPIED_RUN]
+                if not runs or sum(block.size for block in runs) < MIN_COPIED_SHARE * len(mine):
+                    continue
+                before = _HEADING.sub("", segment[: tokens[runs[0].b][0]])
+                found = _CONDITION_BEFORE.search(before)
+                if found is None:
+                    continue
+                condition = found.group("condition").strip()
+                if _NOT_A_CONDITION.search(condition) or _TIER.fullmatch(condition.removesuffix("的")):
+                    continue
+                pieces = _pairs_of(condition)
+                if pieces and len(pieces & said) < MIN_CONDITION_SAID * len(pieces):
+                    return condition
+    return None
 
 
 _CLAUSE = re.compile(r"[，,。；;：:！!？?\n]+")
@@ -983,6 +1037,9 @@ def check_facts(
         if not _body_in(body, chunk_text):
             problems.append(f"{body} is not named in the source")
     problems += [f"changed the source: {edit}" for edit in copy_edits(answer, evidence_text_, question, chunk_text)]
+    condition = dropped_condition(question, answer, evidence)
+    if condition is not None:
+        problems.append(f"drops the condition '{condition}' of the rule it copies")
     problems += _not_the_extreme_penalty(question, answer, context)
     if _NUMBER_ASKED.search(question) and not _ANY_NUMERAL.search(answer):
         problems.append("asks for a number; the answer gives none")
