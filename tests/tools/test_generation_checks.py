@@ -962,3 +962,24 @@ def test_an_answer_copying_a_rule_without_its_opening_condition_fails_facts() ->
 def test_an_answer_saying_need_for_the_statute_s_shall_copies_the_duty() -> None:
     """Round 18 lost "保险代理机构和保险经纪人需要具备……条件" to "changed the source: '应当' -> '需要'"."""
     assert_correct_and_passing("保险代理机构和保险经纪人需要具备哪些条件？")
+
+
+def test_a_condition_clause_asked_as_what_is_fails_the_question_check() -> None:
+    """Round 19 accepted "什么是建筑物……发生脱落、坠落造成他人损害的？": 第一千二百五十三条's condition with 什么是 in
+    front (labelled statement_as_question); a "什么是X？" naming a term stays a question."""
+    r = row("什么是建筑物、构筑物或者其他设施及其搁置物、悬挂物发生脱落、坠落造成他人损害的？")
+    assert r["label"] == "wrong"
+    assert check_question(r["question"], r["chunk"]).detail == "a condition clause of the source asked as 什么是"
+    assert check_question("什么是发明创造？", "").passed
+    assert check_question("What are the options for posting funds in such a case?", "").detail == (
+        "refers to something the question does not name"
+    )
+
+
+@pytest.mark.parametrize(
+    "question", ["什么是侵犯专利权的诉讼时效？", "什么是发明或者实用新型专利权的保护范围？"]
+)  # fmt: skip
+def test_a_period_or_measure_stated_as_what_x_is_defines_x(question: str) -> None:
+    """Round 19 lost "……诉讼时效为三年" and "……保护范围以其权利要求的内容为准" to key_terms (labelled correct)."""
+    assert_correct_and_passing(question)
+    assert not defines("公司", "公司为股东提供担保的，应当经股东会决议。")  # 为 as "for" defines nothing
