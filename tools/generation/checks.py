@@ -874,9 +874,12 @@ NEAR_COPY = 0.75
 is an edit, not a paraphrase."""
 
 
+_TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9']+")
+
+
 def _tokens(text: str) -> list[str]:
     """CJK characters one by one, other words whole: the units a copy edit is measured in."""
-    words = re.findall(r"[\u3400-\u9fff]|[A-Za-z0-9']+", unicodedata.normalize("NFKC", text).lower())
+    words = _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
     return [w.strip("'") for w in words if w.strip("'")]  # quote marks are not words ('User' = User)
 
 
@@ -909,7 +912,7 @@ def copy_edits(answer: str, source: str, question: str = "", chunk_text: str = "
                 continue
             if a1 == 0 and b2 - b1 <= 1 and _restates_subject(clause, "".join(mine[a1:a2]), question):
                 continue
-            if op == "replace" and {"".join(best[b1:b2]), "".join(mine[a1:a2])} <= _SAME_DUTY:
+            if {"".join(best[b1:b2]), "".join(mine[a1:a2])} <= _SAME_DUTY:
                 continue
             # words the answer takes from its own question ("The notice requirement is …") are not edits
             added = [
@@ -951,7 +954,6 @@ def _copy_ratio(mine: list[str], source: list[str]) -> float:
 
 
 _SEGMENT = re.compile(r"[。；;\n]+")
-_TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9']+")
 _CONDITION_BEFORE = re.compile(r"(?:^|[，,])\s*(?P<condition>[^，,]{2,60}?(?:的|时|后))[，,]\s*$")
 _NOT_A_CONDITION = re.compile(r"下列|以下|所称|如下")
 MIN_COPIED_RUN = 4
@@ -973,14 +975,12 @@ def dropped_condition(question: str, answer: str, evidence: list[EvidenceSpan]) 
     are not conditions dropped. A condition is stated when half of its two-character pieces are in the question
     and answer. None when nothing is dropped."""
     said = _pairs_of(question + answer)
+    copies = [mine for mine in map(_tokens, _SEGMENT.split(answer)) if len(mine) >= 6]
     for span in evidence:
         for segment in _SEGMENT.split(unicodedata.normalize("NFKC", span.text)):
             tokens = [(m.start(), m.group(0).lower()) for m in _TOKEN.finditer(segment)]
             source = [token for _, token in tokens]
-            for clause in _SEGMENT.split(answer):
-                mine = _tokens(clause)
-                if len(mine) < 6:
-                    continue
+            for mine in copies:
                 matcher = SequenceMatcher(None, mine, source, autojunk=False)
                 runs = [block for block in matcher.get_matching_blocks() if block.size >= MIN_COPIED_RUN]
                 if not runs or sum(block.size for block in runs) < MIN_COPIED_SHARE * len(mine):
