@@ -17,6 +17,7 @@ from ftds.tools.generation.checks import (
     check_question,
     count_checks,
     defines,
+    dropped_exception,
     first_failure,
     holder_for_what_is,
     names_nothing,
@@ -983,3 +984,18 @@ def test_a_period_or_measure_stated_as_what_x_is_defines_x(question: str) -> Non
     """Round 19 lost "……诉讼时效为三年" and "……保护范围以其权利要求的内容为准" to key_terms (labelled correct)."""
     assert_correct_and_passing(question)
     assert not defines("公司", "公司为股东提供担保的，应当经股东会决议。")  # 为 as "for" defines nothing
+
+
+def test_an_answer_copying_list_items_without_the_lead_in_s_exception_fails_facts() -> None:
+    """Round 20 accepted "哪些行为是侵犯隐私权的？" answered with items (一)-(六) of 第一千零三十三条, whose lead-in
+    forbids them only "除法律另有规定或者权利人明确同意外" (labelled swapped_condition): the exception sits in the
+    lead-in, outside the copied items. Stated with the items, nothing is dropped."""
+    r = row("哪些行为是侵犯隐私权的？")
+    assert r["label"] == "wrong" and r["reason"] == "swapped_condition"
+    _, checks = checked(r)
+    assert checks["facts"].detail == "drops the exception '除法律另有规定或者权利人明确同意外' of the list it copies"
+    stated = "除法律另有规定或者权利人明确同意外，任何组织或者个人不得实施下列行为：" + r["answer"]
+    assert dropped_exception(r["question"], stated, r["chunk"]) is None
+    # a list whose lead-in has no exception (labelled correct) passes
+    assert_correct_and_passing("劳务派遣单位需要具备哪些条件？")
+    assert_correct_and_passing("哪些情形可以不视为侵犯专利权？")

@@ -998,6 +998,38 @@ def dropped_condition(question: str, answer: str, evidence: list[EvidenceSpan]) 
     return None
 
 
+_ITEM_COPIED = re.compile(rf"[（(][{_CN_DIGITS}]+[)）]\s*(?P<text>[^；;。\n]{{4,}})")
+_ITEM_LINE = re.compile(rf"^\s*[（(][{_CN_DIGITS}]+[)）]")
+_EXCEPTION = re.compile(r"除(?P<exception>[^，,。；;：:]{2,40}?)(?:以外|外)")
+
+
+def dropped_exception(question: str, answer: str, chunk_text: str) -> str | None:
+    """The exception ("除……外") in the lead-in of a list whose items an answer copies, when neither the
+    question nor the answer states it: "哪些行为是侵犯隐私权的？" answered with items (一)-(六) of 第一千零三十三条,
+    whose lead-in forbids them "除法律另有规定或者权利人明确同意外" (round 20, accepted; labelled
+    swapped_condition), so what the statute allows with consent reads as always forbidden. The lead-in is the
+    sentence ending in "：" right before the list, with nothing but items between them; it is often outside the
+    answer's located evidence, so the chunk is read. Stated means half of its two-character pieces are in the
+    question and answer, as for :func:`dropped_condition`. None when nothing is dropped."""
+    said = _pairs_of(question + answer)
+    for item in _ITEM_COPIED.finditer(unicodedata.normalize("NFKC", answer)):
+        at = unicodedata.normalize("NFKC", chunk_text).find(item.group("text")[:8])
+        if at < 0:
+            continue
+        before = unicodedata.normalize("NFKC", chunk_text)[:at]
+        colon = max(before.rfind("："), before.rfind(":"))
+        between = before[colon + 1 :].splitlines()[:-1] if colon >= 0 else []
+        if colon < 0 or any(line.strip() and not _ITEM_LINE.match(line) for line in between):
+            return None  # the first copied item is not in a list with a lead-in right before it
+        lead_in = _SEGMENT.split(before[:colon])[-1]
+        for found in _EXCEPTION.finditer(lead_in):
+            pieces = _pairs_of(found.group("exception"))
+            if pieces and len(pieces & said) < MIN_CONDITION_SAID * len(pieces):
+                return found.group(0)
+        return None
+    return None
+
+
 _CLAUSE = re.compile(r"[，,。；;：:！!？?\n]+")
 _HEADING = re.compile(rf"^\s*(?:第\s*[{_CN_DIGITS}\d]+\s*条|[（(][{_CN_DIGITS}\d]+[)）])\s*")
 """An article heading or item marker opening a clause: not part of what the clause says."""
@@ -1054,6 +1086,9 @@ def check_facts(
     condition = dropped_condition(question, answer, evidence)
     if condition is not None:
         problems.append(f"drops the condition '{condition}' of the rule it copies")
+    exception = dropped_exception(question, answer, chunk_text)
+    if exception is not None:
+        problems.append(f"drops the exception '{exception}' of the list it copies")
     problems += _not_the_extreme_penalty(question, answer, context)
     if _NUMBER_ASKED.search(question) and not _ANY_NUMERAL.search(answer):
         problems.append("asks for a number; the answer gives none")
