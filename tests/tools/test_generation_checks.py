@@ -17,6 +17,7 @@ from ftds.tools.generation.checks import (
     check_question,
     count_checks,
     defines,
+    dropped_condition,
     dropped_exception,
     first_failure,
     holder_for_what_is,
@@ -999,3 +1000,21 @@ def test_an_answer_copying_list_items_without_the_lead_in_s_exception_fails_fact
     # a list whose lead-in has no exception (labelled correct) passes
     assert_correct_and_passing("劳务派遣单位需要具备哪些条件？")
     assert_correct_and_passing("哪些情形可以不视为侵犯专利权？")
+
+
+def test_a_condition_anywhere_before_the_copied_words_counts_and_so_does_an_approval() -> None:
+    """Round 21 accepted "受托人应当将信托财产用于与原公益目的相近似的目的……" for 第七十二条, whose conditions
+    ("没有信托财产权利归属人……的，" and "经公益事业管理机构批准，") sit two clauses before the copied words
+    (labelled swapped_condition). Stating the first but not the approval still drops a condition."""
+    r = row("公益信托终止时，受托人应当将信托财产用于什么？")
+    assert r["label"] == "wrong" and r["reason"] == "swapped_condition"
+    _, checks = checked(r)
+    assert checks["facts"].detail.startswith("drops the condition '没有信托财产权利归属人")
+    assert checks["evidence"].passed
+    spans = [EvidenceSpan(char_start=0, char_end=len(r["generator_quote"]), text=r["generator_quote"])]
+    first_asked = (
+        "公益信托终止，没有信托财产权利归属人或者信托财产权利归属人是不特定的社会公众的，受托人应当将信托财产用于什么？"
+    )
+    assert dropped_condition(first_asked, r["answer"], spans) == "经公益事业管理机构批准"
+    both_asked = first_asked.replace("的，受托人", "的，经公益事业管理机构批准，受托人")
+    assert dropped_condition(both_asked, r["answer"], spans) is None

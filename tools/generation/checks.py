@@ -954,7 +954,9 @@ def _copy_ratio(mine: list[str], source: list[str]) -> float:
 
 
 _SEGMENT = re.compile(r"[。；;\n]+")
-_CONDITION_BEFORE = re.compile(r"(?:^|[，,])\s*(?P<condition>[^，,]{2,60}?(?:的|时|后))[，,]\s*$")
+_CONDITION_BEFORE = re.compile(
+    r"(?:^|[，,])\s*(?P<condition>[^，,]{2,60}?(?:的|时|后)|经[^，,]{2,30}?(?:批准|同意|许可|核准))(?=[，,])"
+)
 _NOT_A_CONDITION = re.compile(r"下列|以下|所称|如下")
 MIN_COPIED_RUN = 4
 MIN_COPIED_SHARE = 0.6
@@ -967,13 +969,16 @@ def _pairs_of(text: str) -> set[str]:
 
 
 def dropped_condition(question: str, answer: str, evidence: list[EvidenceSpan]) -> str | None:
-    """The condition clause that opens the source sentence an answer copies, when neither the question nor the
-    answer states it: "国务院部门规章可以设定警告、通报批评或者一定数额罚款的行政处罚" copies 第十三条 without its
-    "尚未制定法律、行政法规的，" (round 18, accepted; labelled swapped_condition), so the power reads as
-    unconditional. Only the clause right before the copied words counts, and only one ending "……的，" / "……时，" /
-    "……后，"; a list's lead-in ("有下列情形之一的") and a criminal tier ("情节严重的", which the tier rule reads)
-    are not conditions dropped. A condition is stated when half of its two-character pieces are in the question
-    and answer. None when nothing is dropped."""
+    """A condition clause of the source sentence an answer copies, before the copied words, when neither the
+    question nor the answer states it: "国务院部门规章可以设定警告、通报批评或者一定数额罚款的行政处罚"
+    copies 第十三条 without its "尚未制定法律、行政法规的，" (round 18, accepted; labelled
+    swapped_condition), so the power reads as unconditional. A condition is a clause ending "……的，" /
+    "……时，" / "……后，", or an approval ("经……批准，"); any such clause of the sentence before the copied
+    words counts, not only the one right before them (round 21 accepted 第七十二条's
+    "受托人应当将信托财产用于……" without "没有信托财产权利归属人……的，经……批准，"). A list's lead-in
+    ("有下列情形之一的"), a criminal tier ("情节严重的", which the tier rule reads) and a "但是……的"
+    carve-out (the start of another rule) are not conditions dropped. A condition is stated when half of its
+    two-character pieces are in the question and answer. None when nothing is dropped."""
     said = _pairs_of(question + answer)
     copies = [mine for mine in map(_tokens, _SEGMENT.split(answer)) if len(mine) >= 6]
     for span in evidence:
@@ -986,15 +991,15 @@ def dropped_condition(question: str, answer: str, evidence: list[EvidenceSpan]) 
                 if not runs or sum(block.size for block in runs) < MIN_COPIED_SHARE * len(mine):
                     continue
                 before = _HEADING.sub("", segment[: tokens[runs[0].b][0]])
-                found = _CONDITION_BEFORE.search(before)
-                if found is None:
-                    continue
-                condition = found.group("condition").strip()
-                if _NOT_A_CONDITION.search(condition) or _TIER.fullmatch(condition.removesuffix("的")):
-                    continue
-                pieces = _pairs_of(condition)
-                if pieces and len(pieces & said) < MIN_CONDITION_SAID * len(pieces):
-                    return condition
+                for found in _CONDITION_BEFORE.finditer(before):
+                    condition = found.group("condition").strip()
+                    if condition.startswith("但") or _NOT_A_CONDITION.search(condition):
+                        continue
+                    if _TIER.fullmatch(condition.removesuffix("的")):
+                        continue
+                    pieces = _pairs_of(condition)
+                    if pieces and len(pieces & said) < MIN_CONDITION_SAID * len(pieces):
+                        return condition
     return None
 
 
