@@ -8,6 +8,8 @@ a variant existed is completed), so a cut run resumes and ``--report`` re-reads 
 
     python bench/bench_answer_prompts.py --out bench/results/answer_prompts_1.5b.jsonl --rounds 1,2,3,4
     python bench/bench_answer_prompts.py --out bench/results/answer_prompts_1.5b.jsonl --report
+    python bench/bench_answer_prompts.py --out bench/results/answer_prompts_en_1.5b.jsonl \
+        --rounds 12,13,14,15,16,17,18,19,20 --languages en    # round 21: the English variants
 
 The prompts are written out in ChatML, the chat template of Qwen2.5, exactly as the product's llama.cpp chat
 template renders them (the product's P(yes) on a Chinese pair is the ``zh_evidence`` figure here, on an
@@ -40,8 +42,19 @@ VARIANTS = {
     "根据资料，这个答案是否正确、并且直接回答了问题所问的内容？只回答“是”或“否”。",
     "chunk": "Source text:\n{chunk}\n\nQuestion: {question}\nProposed answer: {answer}\n\nAccording to the source "
     "text, is the proposed answer a correct and direct answer to exactly what the question asks? Answer yes or no.",
+    # round 21: the English prompt was chosen on 48 pairs of rounds 1-5; on the held-out English pairs of rounds
+    # 12-20 its P(yes) separated little (AUC 0.62). These name what the English losses are: an answer that only
+    # restates the question, says where a rule is set out, or leans on something the question never names.
+    "en_specific": "Source text:\n{chunk}\n\nQuestion: {question}\nProposed answer: {answer}\n\nDoes the proposed "
+    "answer give the specific information the question asks for, as the source text states it, rather than "
+    "repeating the question's own words or saying where the rule is set out? Answer yes or no.",
+    "en_evidence_specific": "Source passage:\n{evidence}\n\nQuestion: {question}\nProposed answer: {answer}\n\n"
+    "Does the proposed answer give the specific information the question asks for, as the source passage "
+    "states it, rather than repeating the question's own words or saying where the rule is set out? Answer yes "
+    "or no.",
 }
 ONLY_ZH = {"zh_evidence"}
+ONLY_EN = {"en_specific", "en_evidence_specific"}
 
 
 def auc(scored: list[tuple[float, str]]) -> float | None:
@@ -86,14 +99,17 @@ class Scorer:
         return yes / (yes + no), yes + no
 
 
-def run(out: Path, rounds: set[int], threads: int, model_path: Path) -> None:
+def run(out: Path, rounds: set[int], threads: int, model_path: Path, languages: set[str] | None = None) -> None:
     rows = [r for r in load_set(SET) if r.get("round", 1) in rounds]
     verdicts = code_verdicts(rows)
     # an entry scored before a variant existed (round 1's Chinese pairs predate zh_evidence) is completed in place
     kept = {e["id"]: e for e in (json.loads(line) for line in out.read_text().splitlines())} if out.exists() else {}
 
     def wanted(row: dict[str, Any]) -> list[str]:
-        names = [name for name in VARIANTS if name not in ONLY_ZH or row.get("language") == "zh"]
+        language = row.get("language")
+        names = [n for n in VARIANTS if (n not in ONLY_ZH or language == "zh")]
+        names = [n for n in names if n not in ONLY_EN or language == "en"]
+        names = [n for n in names if languages is None or language in languages]
         return [name for name in names if name not in kept.get(row["id"], {})]
 
     todo = [r for r in rows if verdicts[r["id"]]["decision"] == "accept" and wanted(r)]
@@ -140,10 +156,12 @@ def main() -> None:
     parser.add_argument("--rounds", default="1,2,3,4")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", type=Path, default=Path.home() / ".cache/ftds/models/qwen2.5-coder-1.5b-q4_k_m.gguf")
+    parser.add_argument("--languages", default="", help="Only pairs of these languages (zh,en); default all.")
     parser.add_argument("--report", action="store_true", help="Only report the AUCs of what --out holds.")
     args = parser.parse_args()
     if not args.report:
-        run(args.out, {int(r) for r in args.rounds.split(",")}, args.threads, args.model)
+        languages = set(args.languages.split(",")) if args.languages else None
+        run(args.out, {int(r) for r in args.rounds.split(",")}, args.threads, args.model, languages)
     report(args.out)
 
 
