@@ -968,6 +968,13 @@ def _pairs_of(text: str) -> set[str]:
     return {flat[i : i + 2] for i in range(len(flat) - 1)}
 
 
+def _unstated(clause: str, said: set[str]) -> bool:
+    """True when fewer than half of ``clause``'s two-character pieces are in ``said`` (the question's and
+    answer's pieces): the pair does not state that condition or exception."""
+    pieces = _pairs_of(clause)
+    return bool(pieces) and len(pieces & said) < MIN_CONDITION_SAID * len(pieces)
+
+
 def dropped_condition(question: str, answer: str, evidence: list[EvidenceSpan]) -> str | None:
     """A condition clause of the source sentence an answer copies, before the copied words, when neither the
     question nor the answer states it: "国务院部门规章可以设定警告、通报批评或者一定数额罚款的行政处罚"
@@ -997,8 +1004,7 @@ def dropped_condition(question: str, answer: str, evidence: list[EvidenceSpan]) 
                         continue
                     if _TIER.fullmatch(condition.removesuffix("的")):
                         continue
-                    pieces = _pairs_of(condition)
-                    if pieces and len(pieces & said) < MIN_CONDITION_SAID * len(pieces):
+                    if _unstated(condition, said):
                         return condition
     return None
 
@@ -1017,19 +1023,19 @@ def dropped_exception(question: str, answer: str, chunk_text: str) -> str | None
     answer's located evidence, so the chunk is read. Stated means half of its two-character pieces are in the
     question and answer, as for :func:`dropped_condition`. None when nothing is dropped."""
     said = _pairs_of(question + answer)
+    chunk = unicodedata.normalize("NFKC", chunk_text)  # "：" and "（一）" read as ":" and "(一)"
     for item in _ITEM_COPIED.finditer(unicodedata.normalize("NFKC", answer)):
-        at = unicodedata.normalize("NFKC", chunk_text).find(item.group("text")[:8])
+        at = chunk.find(item.group("text")[:8])
         if at < 0:
             continue
-        before = unicodedata.normalize("NFKC", chunk_text)[:at]
-        colon = max(before.rfind("："), before.rfind(":"))
+        before = chunk[:at]
+        colon = before.rfind(":")
         between = before[colon + 1 :].splitlines()[:-1] if colon >= 0 else []
         if colon < 0 or any(line.strip() and not _ITEM_LINE.match(line) for line in between):
             return None  # the first copied item is not in a list with a lead-in right before it
         lead_in = _SEGMENT.split(before[:colon])[-1]
         for found in _EXCEPTION.finditer(lead_in):
-            pieces = _pairs_of(found.group("exception"))
-            if pieces and len(pieces & said) < MIN_CONDITION_SAID * len(pieces):
+            if _unstated(found.group("exception"), said):
                 return found.group(0)
         return None
     return None
